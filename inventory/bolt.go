@@ -1,0 +1,180 @@
+package inventory
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sort"
+	"sync"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+	bolterrors "go.etcd.io/bbolt/errors"
+)
+
+// Options tunes a DB. The zero value is sensible.
+type Options struct {
+	Logger         *slog.Logger     // silent when nil
+	Now            func() time.Time // clock; time.Now when nil
+	EventRetention int              // events kept per host; default 1000
+	LockTimeout    time.Duration    // wait for another process's lock; default 1s
+	Timeouts       Timeouts
+}
+
+// DB is the bbolt implementation of Store. Files in its directory:
+// rackboot.db (the database) and secret.key (the sealing key, 0600).
+type DB struct {
+	bolt   *bolt.DB
+	seal   *sealer
+	opts   Options
+	log    *slog.Logger
+	feed   feed
+	mu     sync.RWMutex
+	hosts  map[string]*Host
+	sorted []string // MACs, sorted
+}
+
+var _ Store = (*DB)(nil)
+
+var (
+	bucketHosts  = []byte("hosts")
+	bucketEvents = []byte("events")
+)
+
+// DatabaseFile is the name of the bbolt file inside the data dir.
+const DatabaseFile = "rackboot.db"
+
+// Open opens (creating if needed) the inventory in dir. It fails with an
+// error wrapping ErrLocked if another process holds the database.
+func Open(dir string, opts Options) (*DB, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("open inventory: %w", err)
+	}
+	seal, err := loadSealer(filepath.Join(dir, "secret.key"))
+	if err != nil {
+		return nil, fmt.Errorf("open inventory: %w", err)
+	}
+	path := filepath.Join(dir, DatabaseFile)
+	bdb, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: cmpOr(opts.LockTimeout, time.Second)})
+	if errors.Is(err, bolterrors.ErrTimeout) {
+		return nil, fmt.Errorf("open inventory %s: %w: another rackboot holds its lock", path, ErrLocked)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("open inventory %s: %w", path, err)
+	}
+	bdb.MaxBatchDelay = 2 * time.Millisecond
+	db := &DB{bolt: bdb, seal: seal, opts: opts, log: opts.Logger, hosts: map[string]*Host{}}
+	if db.log == nil {
+		db.log = slog.New(slog.DiscardHandler)
+	}
+	if err := db.load(); err != nil {
+		bdb.Close()
+		return nil, fmt.Errorf("open inventory %s: %w", path, err)
+	}
+	return db, nil
+}
+
+func (db *DB) load() error {
+	return db.bolt.Update(func(tx *bolt.Tx) error {
+		for _, name := range [][]byte{bucketHosts, bucketEvents} {
+			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
+				return err
+			}
+		}
+		return tx.Bucket(bucketHosts).ForEach(func(k, v []byte) error {
+			r, err := decodeRecord(v)
+			if err != nil {
+				return fmt.Errorf("host %s: %w", k, err)
+			}
+			db.index(&r.Host)
+			return nil
+		})
+	})
+}
+
+// Close closes the database and ends every subscription.
+func (db *DB) Close() error {
+	db.feed.closeAll()
+	return db.bolt.Close()
+}
+
+func (db *DB) now() time.Time {
+	if db.opts.Now != nil {
+		return db.opts.Now().UTC()
+	}
+	return time.Now().UTC()
+}
+
+// index puts h into the in-memory index unless a newer version is there.
+// Caller holds mu, or is load.
+func (db *DB) index(h *Host) {
+	cur, ok := db.hosts[h.MAC]
+	if ok && cur.Version > h.Version {
+		return
+	}
+	c := h.Clone()
+	db.hosts[h.MAC] = &c
+	if !ok {
+		i := sort.SearchStrings(db.sorted, h.MAC)
+		db.sorted = append(db.sorted, "")
+		copy(db.sorted[i+1:], db.sorted[i:])
+		db.sorted[i] = h.MAC
+	}
+}
+
+func (db *DB) unindex(mac string, rev uint64) {
+	cur, ok := db.hosts[mac]
+	if !ok || cur.Version > rev {
+		return
+	}
+	delete(db.hosts, mac)
+	i := sort.SearchStrings(db.sorted, mac)
+	db.sorted = append(db.sorted[:i], db.sorted[i+1:]...)
+}
+
+// committed applies a stored change to the index and publishes it.
+func (db *DB) committed(c Change) {
+	db.mu.Lock()
+	if c.Deleted {
+		db.unindex(c.Host.MAC, c.Host.Version)
+	} else {
+		db.index(&c.Host)
+	}
+	db.mu.Unlock()
+	db.feed.publish(c)
+}
+
+// Subscribe implements Store.
+func (db *DB) Subscribe(ctx context.Context) <-chan Change { return db.feed.subscribe(ctx) }
+
+// Host implements Store.
+func (db *DB) Host(_ context.Context, mac string) (Host, error) {
+	db.mu.RLock()
+	defer db.mu.RUnlock()
+	h, ok := db.hosts[mac]
+	if !ok {
+		return Host{}, fmt.Errorf("host %s: %w", mac, ErrNotFound)
+	}
+	return h.Clone(), nil
+}
+
+// Hosts implements Store.
+func (db *DB) Hosts(_ context.Context, q Query) (Page, error) {
+	db.mu.RLock()
+	defer db.mu.RUnlock()
+	return q.page(db.sorted, db.hosts), nil
+}
+
+// CountByState implements Store.
+func (db *DB) CountByState() map[State]int {
+	db.mu.RLock()
+	defer db.mu.RUnlock()
+	n := make(map[State]int, len(States))
+	for _, h := range db.hosts {
+		n[h.State]++
+	}
+	return n
+}

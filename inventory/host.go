@@ -1,0 +1,181 @@
+package inventory
+
+import (
+	"net"
+	"net/netip"
+	"regexp"
+	"strings"
+	"time"
+)
+
+// Host is one machine rackboot knows about, keyed by the MAC address of the
+// NIC it boots from.
+type Host struct {
+	MAC      string            `json:"mac"`
+	UUID     string            `json:"uuid,omitempty"`
+	Serial   string            `json:"serial,omitempty"`
+	Hostname string            `json:"hostname,omitempty"`
+	IP       string            `json:"ip,omitempty"` // DHCP reservation
+	Labels   map[string]string `json:"labels,omitempty"`
+
+	State          State     `json:"state"`
+	StateChangedAt time.Time `json:"state_changed_at"`
+	Failure        *Failure  `json:"failure,omitempty"`
+
+	Image string       `json:"image,omitempty"`
+	BMC   *BMC         `json:"bmc,omitempty"`
+	Facts *Facts       `json:"facts,omitempty"`
+	Agent *AgentStatus `json:"agent,omitempty"`
+
+	// Version increases by one on every stored change; PATCH callers pass
+	// it back to detect lost updates.
+	Version   uint64    `json:"version"`
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
+}
+
+// Failure records why a host failed and the state it left, so retry knows
+// where to return.
+type Failure struct {
+	Cause string `json:"cause"`
+	From  State  `json:"from"`
+}
+
+// BMC is how to reach a host's baseboard management controller. Password is
+// never serialised: the Store seals it at rest and the API reports only
+// whether one is set.
+type BMC struct {
+	Address     string `json:"address"`
+	Protocol    string `json:"protocol"` // "redfish" or "ipmi"
+	Username    string `json:"username,omitempty"`
+	Password    string `json:"-"`
+	HasPassword bool   `json:"has_password"`
+	PowerState  string `json:"power_state,omitempty"`
+	Fault       string `json:"fault,omitempty"`
+}
+
+// Facts are what the installer found on the machine.
+type Facts struct {
+	Vendor      string    `json:"vendor,omitempty"`
+	Product     string    `json:"product,omitempty"`
+	Serial      string    `json:"serial,omitempty"`
+	UUID        string    `json:"uuid,omitempty"`
+	Firmware    string    `json:"firmware,omitempty"` // "bios" or "uefi"
+	CPUs        int       `json:"cpus,omitempty"`
+	CPUModel    string    `json:"cpu_model,omitempty"`
+	MemoryBytes uint64    `json:"memory_bytes,omitempty"`
+	Disks       []Disk    `json:"disks,omitempty"`
+	NICs        []NIC     `json:"nics,omitempty"`
+	InspectedAt time.Time `json:"inspected_at,omitzero"`
+}
+
+// Disk is one block device found by the installer.
+type Disk struct {
+	Name      string `json:"name"`
+	SizeBytes uint64 `json:"size_bytes"`
+	Model     string `json:"model,omitempty"`
+	Serial    string `json:"serial,omitempty"`
+	Removable bool   `json:"removable,omitempty"`
+}
+
+// NIC is one network interface found by the installer.
+type NIC struct {
+	Name   string `json:"name"`
+	MAC    string `json:"mac"`
+	Driver string `json:"driver,omitempty"`
+	Up     bool   `json:"up,omitempty"`
+}
+
+// AgentStatus is what the config agent on an installed host last reported.
+type AgentStatus struct {
+	Status      string    `json:"status"` // "converged" or "unconverged"
+	Message     string    `json:"message,omitempty"`
+	LastCheckIn time.Time `json:"last_check_in"`
+}
+
+// NormalizeMAC parses s as a 48-bit MAC address and returns it lowercase and
+// colon-separated, the one form rackboot uses everywhere.
+func NormalizeMAC(s string) (string, error) {
+	hw, err := net.ParseMAC(strings.TrimSpace(s))
+	if err != nil || len(hw) != 6 {
+		return "", invalid("mac", "%q is not a 48-bit MAC address", s)
+	}
+	return hw.String(), nil
+}
+
+var (
+	hostnameRE = regexp.MustCompile(`^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$`)
+	labelKeyRE = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9._/-]{0,62}[A-Za-z0-9])?$`)
+)
+
+// Validate checks every operator-settable field and returns an
+// *InvalidError naming the first one that is wrong.
+func (h *Host) Validate() error {
+	if _, err := NormalizeMAC(h.MAC); err != nil {
+		return err
+	}
+	if h.Hostname != "" && (len(h.Hostname) > 253 || !hostnameRE.MatchString(h.Hostname)) {
+		return invalid("hostname", "%q is not a valid lowercase DNS name", h.Hostname)
+	}
+	if h.IP != "" {
+		if a, err := netip.ParseAddr(h.IP); err != nil || !a.Is4() {
+			return invalid("ip", "%q is not an IPv4 address", h.IP)
+		}
+	}
+	for k, v := range h.Labels {
+		if !labelKeyRE.MatchString(k) {
+			return invalid("labels", "key %q must be 1-64 letters, digits, '.', '_', '-' or '/'", k)
+		}
+		if len(v) > 256 {
+			return invalid("labels", "value of %q is longer than 256 bytes", k)
+		}
+	}
+	if _, err := ParseState(string(h.State)); err != nil {
+		return err
+	}
+	return h.BMC.validate()
+}
+
+func (b *BMC) validate() error {
+	if b == nil {
+		return nil
+	}
+	if b.Address == "" {
+		return invalid("bmc.address", "must not be empty")
+	}
+	if b.Protocol != "redfish" && b.Protocol != "ipmi" {
+		return invalid("bmc.protocol", "%q is not one of redfish, ipmi", b.Protocol)
+	}
+	return nil
+}
+
+// Clone returns a deep copy, so callers may change it without touching the
+// Store's index.
+func (h Host) Clone() Host {
+	c := h
+	if h.Labels != nil {
+		c.Labels = make(map[string]string, len(h.Labels))
+		for k, v := range h.Labels {
+			c.Labels[k] = v
+		}
+	}
+	if h.Failure != nil {
+		f := *h.Failure
+		c.Failure = &f
+	}
+	if h.BMC != nil {
+		b := *h.BMC
+		c.BMC = &b
+	}
+	if h.Facts != nil {
+		f := *h.Facts
+		f.Disks = append([]Disk(nil), h.Facts.Disks...)
+		f.NICs = append([]NIC(nil), h.Facts.NICs...)
+		c.Facts = &f
+	}
+	if h.Agent != nil {
+		a := *h.Agent
+		c.Agent = &a
+	}
+	return c
+}

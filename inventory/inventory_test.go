@@ -1,0 +1,216 @@
+package inventory
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+)
+
+func openTest(t *testing.T, dir string, opts Options) *DB {
+	t.Helper()
+	db, err := Open(dir, opts)
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+func mac(i int) string { return fmt.Sprintf("52:54:00:%02x:%02x:%02x", i>>16&0xff, i>>8&0xff, i&0xff) }
+
+func TestCreateAndGet(t *testing.T) {
+	db := openTest(t, t.TempDir(), Options{})
+	ctx := context.Background()
+	h, err := db.CreateHost(ctx, Host{MAC: "52-54-00-AA-BB-CC", Hostname: "node1", Labels: map[string]string{"rack": "r1"}}, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h.MAC != "52:54:00:aa:bb:cc" || h.State != StateDiscovered || h.Version == 0 {
+		t.Fatalf("created host = %+v, want normalised MAC, discovered, a version", h)
+	}
+	got, err := db.Host(ctx, h.MAC)
+	if err != nil || got.Hostname != "node1" || got.Labels["rack"] != "r1" {
+		t.Fatalf("Host = %+v, %v", got, err)
+	}
+	if _, err := db.CreateHost(ctx, Host{MAC: h.MAC}, "test"); !errors.Is(err, ErrExists) {
+		t.Fatalf("duplicate create: err = %v, want ErrExists", err)
+	}
+	ev, err := db.Events(ctx, h.MAC, 0)
+	if err != nil || len(ev) != 1 || ev[0].Type != EventCreated {
+		t.Fatalf("events = %+v, %v", ev, err)
+	}
+}
+
+func TestValidation(t *testing.T) {
+	db := openTest(t, t.TempDir(), Options{})
+	ctx := context.Background()
+	for name, tc := range map[string]struct {
+		h     Host
+		field string
+	}{
+		"bad mac":        {Host{MAC: "52:54:00:zz:00:01"}, "mac"},
+		"eui64 mac":      {Host{MAC: "02:00:5e:10:00:00:00:01"}, "mac"},
+		"bad hostname":   {Host{MAC: mac(1), Hostname: "Not_Valid"}, "hostname"},
+		"ipv6 ip":        {Host{MAC: mac(1), IP: "fe80::1"}, "ip"},
+		"bad label":      {Host{MAC: mac(1), Labels: map[string]string{"a b": "x"}}, "labels"},
+		"unknown state":  {Host{MAC: mac(1), State: "sleeping"}, "state"},
+		"bmc protocol":   {Host{MAC: mac(1), BMC: &BMC{Address: "10.0.0.1", Protocol: "telnet"}}, "bmc.protocol"},
+		"bmc no address": {Host{MAC: mac(1), BMC: &BMC{Protocol: "ipmi"}}, "bmc.address"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			_, err := db.CreateHost(ctx, tc.h, "test")
+			var ie *InvalidError
+			if !errors.As(err, &ie) || ie.Field != tc.field {
+				t.Fatalf("err = %v, want InvalidError on %s", err, tc.field)
+			}
+		})
+	}
+	if p, _ := db.Hosts(ctx, Query{}); p.Total != 0 {
+		t.Fatalf("invalid creates stored %d hosts", p.Total)
+	}
+}
+
+func TestUpdateVersionConflict(t *testing.T) {
+	db := openTest(t, t.TempDir(), Options{})
+	ctx := context.Background()
+	h, _ := db.CreateHost(ctx, Host{MAC: mac(1)}, "test")
+	h2, err := db.UpdateHost(ctx, h.MAC, h.Version, func(x *Host) error { x.Hostname = "a"; return nil }, "test")
+	if err != nil || h2.Version <= h.Version {
+		t.Fatalf("update: %+v, %v", h2, err)
+	}
+	_, err = db.UpdateHost(ctx, h.MAC, h.Version, func(x *Host) error { x.Hostname = "b"; return nil }, "test")
+	if !errors.Is(err, ErrConflict) {
+		t.Fatalf("stale update: err = %v, want ErrConflict", err)
+	}
+	got, _ := db.Host(ctx, h.MAC)
+	if got.Hostname != "a" || got.Version != h2.Version {
+		t.Fatalf("after stale update host = %+v, want unchanged", got)
+	}
+	_, err = db.UpdateHost(ctx, h.MAC, 0, func(x *Host) error { x.State = StateActive; return nil }, "test")
+	if err == nil {
+		t.Fatal("update changing state was accepted")
+	}
+}
+
+func TestQueryPaging(t *testing.T) {
+	db := openTest(t, t.TempDir(), Options{})
+	ctx := context.Background()
+	for i := 0; i < 250; i++ {
+		h := Host{MAC: mac(i), Hostname: fmt.Sprintf("node%03d", i), Labels: map[string]string{"rack": fmt.Sprint("r", i%3)}}
+		if i%5 == 0 {
+			h.State = StateReady
+		}
+		if _, err := db.CreateHost(ctx, h, "test"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	seen := map[string]bool{}
+	q := Query{Limit: 100}
+	for pages := 0; ; pages++ {
+		p, _ := db.Hosts(ctx, q)
+		if p.Total != 250 {
+			t.Fatalf("total = %d", p.Total)
+		}
+		for _, h := range p.Hosts {
+			if seen[h.MAC] {
+				t.Fatalf("%s on two pages", h.MAC)
+			}
+			seen[h.MAC] = true
+		}
+		if p.Next == "" {
+			if pages != 2 {
+				t.Fatalf("got %d pages, want 3", pages+1)
+			}
+			break
+		}
+		q.After = p.Next
+	}
+	if len(seen) != 250 {
+		t.Fatalf("paged through %d hosts, want 250", len(seen))
+	}
+	for _, tc := range []struct {
+		q    Query
+		want int
+	}{
+		{Query{State: StateReady}, 50},
+		{Query{Label: "rack=r1"}, 83},
+		{Query{Label: "rack"}, 250},
+		{Query{Label: "row"}, 0},
+		{Query{Search: "NODE01"}, 10},
+		{Query{Search: "00:00:0a"}, 1},
+		{Query{State: StateReady, Label: "rack=r0"}, 17},
+	} {
+		if p, _ := db.Hosts(ctx, tc.q); p.Total != tc.want {
+			t.Errorf("%+v: total = %d, want %d", tc.q, p.Total, tc.want)
+		}
+	}
+}
+
+func TestFeed(t *testing.T) {
+	db := openTest(t, t.TempDir(), Options{})
+	ctx, cancel := context.WithCancel(context.Background())
+	ch := db.Subscribe(ctx)
+	h, _ := db.CreateHost(ctx, Host{MAC: mac(7)}, "test")
+	db.Transition(ctx, h.MAC, StateInspecting, "pxe", "test")
+	for _, want := range []string{EventCreated, EventTransition} {
+		select {
+		case c := <-ch:
+			if c.Event.Type != want || c.Host.MAC != h.MAC {
+				t.Fatalf("change = %+v, want %s", c, want)
+			}
+		case <-time.After(2 * time.Second):
+			t.Fatalf("no %s change on the feed", want)
+		}
+	}
+	cancel()
+	if _, ok := <-ch; ok {
+		t.Fatal("feed not closed after cancel")
+	}
+}
+
+func TestEventRetention(t *testing.T) {
+	db := openTest(t, t.TempDir(), Options{EventRetention: 5})
+	ctx := context.Background()
+	h, _ := db.CreateHost(ctx, Host{MAC: mac(1)}, "test")
+	for i := 0; i < 20; i++ {
+		db.AppendEvent(ctx, h.MAC, Event{Type: "note", Cause: fmt.Sprint(i)})
+	}
+	ev, _ := db.Events(ctx, h.MAC, 0)
+	if len(ev) != 5 || ev[0].Cause != "19" || ev[4].Cause != "15" {
+		t.Fatalf("events = %+v, want the newest 5, newest first", ev)
+	}
+}
+
+func TestExpireInProgress(t *testing.T) {
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	clock := func() time.Time { return now }
+	dir := t.TempDir()
+	db, err := Open(dir, Options{Now: clock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	db.CreateHost(ctx, Host{MAC: mac(1)}, "test")
+	db.CreateHost(ctx, Host{MAC: mac(2)}, "test")
+	db.Transition(ctx, mac(1), StateInspecting, "", "test")
+	db.Close()
+
+	now = now.Add(31 * time.Minute) // rackboot was down past the timeout
+	db = openTest(t, dir, Options{Now: clock})
+	n, err := db.Expire(ctx)
+	if err != nil || n != 1 {
+		t.Fatalf("Expire = %d, %v; want 1", n, err)
+	}
+	h, _ := db.Host(ctx, mac(1))
+	if h.State != StateFailed || h.Failure == nil || h.Failure.From != StateInspecting {
+		t.Fatalf("expired host = %+v", h)
+	}
+	if h2, _ := db.Host(ctx, mac(2)); h2.State != StateDiscovered {
+		t.Fatalf("host not in progress was touched: %+v", h2)
+	}
+	if _, err := db.Transition(ctx, mac(1), StateInspecting, "retry", "test"); err != nil {
+		t.Fatalf("retry to the state left: %v", err)
+	}
+}
