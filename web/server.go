@@ -1,0 +1,65 @@
+package web
+
+import (
+	"log/slog"
+	"net/http"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/rackboot/rackboot/inventory"
+)
+
+// Server is the operator API. Its zero value is not usable: Store and Token
+// are required. Other fields default as documented.
+type Server struct {
+	Store inventory.Store
+	// Token is the operator token every route except /healthz requires.
+	Token string
+	// Logger receives one line per failed request; silent when nil.
+	Logger *slog.Logger
+	// Registry collects the API's metrics; a private one when nil. Other
+	// parts of rackboot register their collectors on the same registry.
+	Registry *prometheus.Registry
+	// MaxBodyBytes bounds request bodies; default 1 MiB.
+	MaxBodyBytes int64
+}
+
+// Handler builds the router. Call it once.
+func (s *Server) Handler() http.Handler {
+	if s.Logger == nil {
+		s.Logger = slog.New(slog.DiscardHandler)
+	}
+	if s.Registry == nil {
+		s.Registry = prometheus.NewRegistry()
+	}
+	if s.MaxBodyBytes == 0 {
+		s.MaxBodyBytes = 1 << 20
+	}
+	m := newMetrics(s.Registry, s.Store)
+	r := chi.NewRouter()
+	r.Use(m.middleware)
+	r.Get("/healthz", func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("ok\n")) })
+	r.Group(func(r chi.Router) {
+		r.Use(s.requireToken)
+		r.Handle("/metrics", promhttp.HandlerFor(s.Registry, promhttp.HandlerOpts{}))
+		r.Route("/api/v1", s.apiRoutes)
+	})
+	r.NotFound(s.handle(func(w http.ResponseWriter, r *http.Request) error {
+		return errorf(http.StatusNotFound, "no route for %s %s", r.Method, r.URL.Path)
+	}))
+	r.MethodNotAllowed(s.handle(func(w http.ResponseWriter, r *http.Request) error {
+		return errorf(http.StatusMethodNotAllowed, "method %s not allowed on %s", r.Method, r.URL.Path)
+	}))
+	return r
+}
+
+func (s *Server) apiRoutes(r chi.Router) {
+	r.Get("/hosts", s.handle(s.listHosts))
+	r.Post("/hosts", s.handle(s.createHost))
+	r.Get("/hosts/{mac}", s.handle(s.getHost))
+	r.Patch("/hosts/{mac}", s.handle(s.patchHost))
+	r.Delete("/hosts/{mac}", s.handle(s.deleteHost))
+	r.Get("/hosts/{mac}/events", s.handle(s.hostEvents))
+	r.Post("/hosts/{mac}/actions/{action}", s.handle(s.hostAction))
+}
