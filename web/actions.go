@@ -16,7 +16,7 @@ type actionBody struct {
 // is the state the failed host left.
 var lifecycleActions = map[string]func(h inventory.Host) inventory.State{
 	"release": func(inventory.Host) inventory.State { return inventory.StateReady },
-	"retry": func(h inventory.Host) inventory.State { return h.Failure.From },
+	"retry":   func(h inventory.Host) inventory.State { return h.Failure.From },
 }
 
 func (s *Server) hostAction(w http.ResponseWriter, r *http.Request) error {
