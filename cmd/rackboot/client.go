@@ -1,0 +1,119 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/rackboot/rackboot/web"
+	"github.com/spf13/cobra"
+)
+
+// apiClient talks to a rackboot's operator API.
+type apiClient struct {
+	server string
+	token  string
+	http   *http.Client
+}
+
+// clientFlags are shared by every command that is an API client.
+type clientFlags struct {
+	server, token, dataDir, output string
+}
+
+func (f *clientFlags) register(cmd *cobra.Command) {
+	p := cmd.PersistentFlags()
+	p.StringVar(&f.server, "server", "", "URL of the rackboot API (default $RACKBOOT_SERVER or http://127.0.0.1:8080)")
+	p.StringVar(&f.token, "token", "", "operator token (default $RACKBOOT_TOKEN or the data dir's admin.token)")
+	p.StringVar(&f.dataDir, "data-dir", "", "data dir to read admin.token from (default $RACKBOOT_DATA_DIR or /var/lib/rackboot)")
+	p.StringVarP(&f.output, "output", "o", "table", "output format: table or json")
+}
+
+func (f *clientFlags) client() (*apiClient, error) {
+	if f.output != "table" && f.output != "json" {
+		return nil, fmt.Errorf("--output %q: want table or json", f.output)
+	}
+	server := firstOf(f.server, os.Getenv("RACKBOOT_SERVER"), "http://127.0.0.1:8080")
+	token := firstOf(f.token, os.Getenv("RACKBOOT_TOKEN"))
+	if token == "" {
+		dir := firstOf(f.dataDir, os.Getenv("RACKBOOT_DATA_DIR"), "/var/lib/rackboot")
+		b, err := os.ReadFile(filepath.Join(dir, web.TokenFile))
+		if err != nil {
+			return nil, fmt.Errorf("no operator token: pass --token, set RACKBOOT_TOKEN, or point --data-dir at the server's data dir (%w)", err)
+		}
+		token = strings.TrimSpace(string(b))
+	}
+	return &apiClient{server: strings.TrimRight(server, "/"), token: token, http: &http.Client{Timeout: 30 * time.Second}}, nil
+}
+
+func firstOf(s ...string) string {
+	for _, v := range s {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
+}
+
+// apiError is an error answer of the API.
+type apiError struct {
+	Status  int
+	Message string
+}
+
+func (e *apiError) Error() string { return fmt.Sprintf("%s (HTTP %d)", e.Message, e.Status) }
+
+// do sends a request with body in (if not nil) as JSON and decodes a JSON
+// answer into out (if not nil).
+func (c *apiClient) do(ctx context.Context, method, path string, in, out any) error {
+	var body io.Reader
+	if in != nil {
+		b, err := json.Marshal(in)
+		if err != nil {
+			return err
+		}
+		body = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, c.server+path, body)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Authorization", "Bearer "+c.token)
+	req.Header.Set("User-Agent", "rackboot/"+version)
+	if in != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return fmt.Errorf("rackboot API at %s: %w", c.server, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode >= 400 {
+		var e struct{ Error string }
+		if json.NewDecoder(resp.Body).Decode(&e) != nil || e.Error == "" {
+			e.Error = resp.Status
+		}
+		return &apiError{Status: resp.StatusCode, Message: e.Error}
+	}
+	if out == nil || resp.StatusCode == http.StatusNoContent {
+		return nil
+	}
+	if err := json.NewDecoder(resp.Body).Decode(out); err != nil && !errors.Is(err, io.EOF) {
+		return fmt.Errorf("decode answer of %s %s: %w", method, path, err)
+	}
+	return nil
+}
+
+func printJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}

@@ -1,0 +1,223 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/spf13/pflag"
+)
+
+// TestMain lets the test binary stand in for rackboot itself when a test
+// re-executes it with RACKBOOT_TEST_MAIN set, so signal handling is tested
+// on a real process.
+func TestMain(m *testing.M) {
+	if os.Getenv("RACKBOOT_TEST_MAIN") != "" {
+		os.Args = append([]string{"rackboot"}, strings.Fields(os.Getenv("RACKBOOT_TEST_MAIN"))...)
+		main()
+	}
+	os.Exit(m.Run())
+}
+
+// syncBuffer is a bytes.Buffer safe for a writer goroutine and a reader.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// startServe runs `rackboot serve` in-process on a free port and returns
+// its API URL and a function that stops it and returns its exit code.
+func startServe(t *testing.T, dataDir string) (string, func() int) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	var logs syncBuffer
+	done := make(chan int, 1)
+	go func() {
+		done <- run(ctx, []string{"serve", "--data-dir", dataDir, "--api-addr", "127.0.0.1:0"}, &logs, &logs)
+	}()
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		for _, line := range strings.Split(logs.String(), "\n") {
+			var l struct{ Msg, API string }
+			if json.Unmarshal([]byte(line), &l) == nil && l.Msg == "rackboot serving" {
+				return "http://" + l.API, func() int { cancel(); return <-done }
+			}
+		}
+		select {
+		case code := <-done:
+			t.Fatalf("serve exited %d: %s", code, logs.String())
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	cancel()
+	t.Fatalf("serve did not start: %s", logs.String())
+	return "", nil
+}
+
+func cli(t *testing.T, args ...string) (string, int) {
+	t.Helper()
+	var out bytes.Buffer
+	code := run(context.Background(), args, &out, &out)
+	return out.String(), code
+}
+
+func TestHostCommandsAgainstServe(t *testing.T) {
+	dir := t.TempDir()
+	url, stop := startServe(t, dir)
+	common := []string{"--server", url, "--data-dir", dir}
+	host := func(args ...string) (string, int) { return cli(t, append(append([]string{"host"}, args...), common...)...) }
+
+	if out, code := host("add", "52-54-00-AB-CD-EF", "--hostname", "node1", "--label", "rack=r7"); code != 0 || !strings.Contains(out, "52:54:00:ab:cd:ef") {
+		t.Fatalf("host add: %d %s", code, out)
+	}
+	if out, code := host("add", "52:54:00:ab:cd:ef"); code != 1 || !strings.Contains(out, "already exists") {
+		t.Fatalf("duplicate add: %d %s", code, out)
+	}
+	out, code := host("list")
+	if code != 0 || !strings.Contains(out, "MAC") || !strings.Contains(out, "node1") || !strings.Contains(out, "rack=r7") {
+		t.Fatalf("host list: %d %s", code, out)
+	}
+	out, _ = host("list", "-o", "json")
+	var hosts []map[string]any
+	if err := json.Unmarshal([]byte(out), &hosts); err != nil || len(hosts) != 1 || hosts[0]["state"] != "discovered" {
+		t.Fatalf("host list -o json: %v %s", err, out)
+	}
+	if out, code := host("show", "52:54:00:ab:cd:ef"); code != 0 || !strings.Contains(out, "created") {
+		t.Fatalf("host show: %d %s", code, out)
+	}
+	if out, code := host("rm", "52:54:00:ab:cd:ef"); code != 0 {
+		t.Fatalf("host rm: %d %s", code, out)
+	}
+	if out, code := host("show", "52:54:00:ab:cd:ef"); code != 1 || !strings.Contains(out, "not found") {
+		t.Fatalf("show after rm: %d %s", code, out)
+	}
+	if out, code := cli(t, "host", "list", "--server", url, "--token", "wrong-token-wrong-token"); code != 1 || !strings.Contains(out, "401") {
+		t.Fatalf("wrong token: %d %s", code, out)
+	}
+	if code := stop(); code != 0 {
+		t.Fatalf("serve exited %d after cancel", code)
+	}
+}
+
+func TestRestartKeepsHosts(t *testing.T) {
+	dir := t.TempDir()
+	url, stop := startServe(t, dir)
+	cli(t, "host", "add", "52:54:00:00:00:01", "--server", url, "--data-dir", dir)
+	tok, _ := os.ReadFile(filepath.Join(dir, "admin.token"))
+	stop()
+	url, stop = startServe(t, dir)
+	defer stop()
+	out, code := cli(t, "host", "list", "--server", url, "--token", strings.TrimSpace(string(tok)))
+	if code != 0 || !strings.Contains(out, "52:54:00:00:00:01") {
+		t.Fatalf("after restart (same token): %d %s", code, out)
+	}
+}
+
+func TestSecondServeOnSameDataDir(t *testing.T) {
+	dir := t.TempDir()
+	_, stop := startServe(t, dir)
+	defer stop()
+	out, code := cli(t, "serve", "--data-dir", dir, "--api-addr", "127.0.0.1:0")
+	if code != 1 || !strings.Contains(out, "another rackboot holds its lock") {
+		t.Fatalf("second serve: %d %s", code, out)
+	}
+}
+
+// TestSignalStopsServe starts serve as a real process and sends it SIGTERM
+// and SIGINT; the issue asks that it stop cleanly within 2 s.
+func TestSignalStopsServe(t *testing.T) {
+	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGINT} {
+		dir := t.TempDir()
+		cmd := exec.Command(os.Args[0])
+		cmd.Env = append(os.Environ(), "RACKBOOT_TEST_MAIN=serve --data-dir "+dir+" --api-addr 127.0.0.1:0")
+		stderr, _ := cmd.StderrPipe()
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		sc := bufio.NewScanner(stderr)
+		for sc.Scan() && !strings.Contains(sc.Text(), "rackboot serving") {
+		}
+		go func() {
+			for sc.Scan() {
+			}
+		}()
+		cmd.Process.Signal(sig)
+		exited := make(chan error, 1)
+		go func() { exited <- cmd.Wait() }()
+		select {
+		case err := <-exited:
+			if err != nil {
+				t.Errorf("%v: serve exited with %v", sig, err)
+			}
+		case <-time.After(2 * time.Second):
+			cmd.Process.Kill()
+			t.Errorf("%v: serve still running 2 s after the signal", sig)
+		}
+	}
+}
+
+func TestConfigLayers(t *testing.T) {
+	dir := t.TempDir()
+	cfgPath := filepath.Join(dir, "rackboot.yaml")
+	os.WriteFile(cfgPath, []byte("data-dir: /from/file\napi-addr: file:1\nlog-level: warn\n"), 0o600)
+	fs := pflag.NewFlagSet("t", pflag.ContinueOnError)
+	dataDir := fs.String("data-dir", "/default", "")
+	api := fs.String("api-addr", ":8080", "")
+	level := fs.String("log-level", "info", "")
+	format := fs.String("log-format", "auto", "")
+	fs.String("config", "", "")
+	fs.Parse([]string{"--api-addr", "flag:1"})
+	env := map[string]string{"RACKBOOT_DATA_DIR": "/from/env", "RACKBOOT_LOG_FORMAT": "json"}
+	if err := applyLayers(fs, cfgPath, func(k string) string { return env[k] }); err != nil {
+		t.Fatal(err)
+	}
+	if *api != "flag:1" || *dataDir != "/from/env" || *level != "warn" || *format != "json" {
+		t.Fatalf("api=%s data-dir=%s log-level=%s log-format=%s; want flag, env, file, env", *api, *dataDir, *level, *format)
+	}
+}
+
+func TestConfigErrorsNameTheProblem(t *testing.T) {
+	dir := t.TempDir()
+	for name, tc := range map[string]struct{ file, want string }{
+		"unknown key": {"data-dir: /x\napi-adr: :1\n", `line 2: unknown setting "api-adr"`},
+		"bad value":   {"inspect-timeout: soon\n", "inspect-timeout"},
+		"not a map":   {"- a\n- b\n", "want a mapping"},
+		"bad yaml":    {"a: [\n", "rackboot.yaml"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			p := filepath.Join(dir, "rackboot.yaml")
+			os.WriteFile(p, []byte(tc.file), 0o600)
+			out, code := cli(t, "serve", "--config", p, "--data-dir", filepath.Join(dir, "d"))
+			if code != 1 || !strings.Contains(out, tc.want) {
+				t.Fatalf("%d %q, want an error containing %q", code, out, tc.want)
+			}
+		})
+	}
+}
+
+func TestVersion(t *testing.T) {
+	if out, code := cli(t, "version"); code != 0 || !strings.HasPrefix(out, "rackboot ") {
+		t.Fatalf("version: %d %q", code, out)
+	}
+}

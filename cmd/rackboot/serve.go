@@ -1,0 +1,136 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/rackboot/rackboot/inventory"
+	"github.com/rackboot/rackboot/web"
+	"github.com/spf13/cobra"
+	"golang.org/x/sync/errgroup"
+	"golang.org/x/term"
+)
+
+// serveConfig is everything `rackboot serve` can be told, by flag, by
+// RACKBOOT_* variable or by the config file.
+type serveConfig struct {
+	DataDir         string
+	APIAddr         string
+	LogLevel        slog.Level
+	LogFormat       string
+	InspectTimeout  time.Duration
+	DeployTimeout   time.Duration
+	ShutdownTimeout time.Duration
+}
+
+func newServeCmd() *cobra.Command {
+	var cfg serveConfig
+	var configPath string
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Run the appliance",
+		Long: `Run the appliance: the inventory and the operator API.
+
+Settings come from flags, then RACKBOOT_* environment variables (data-dir →
+RACKBOOT_DATA_DIR), then the YAML file given by --config, then defaults.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := applyLayers(cmd.Flags(), configPath, os.Getenv); err != nil {
+				return err
+			}
+			return serve(cmd.Context(), cfg, cmd.ErrOrStderr())
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&configPath, "config", "", "YAML config file (keys are these flag names)")
+	f.StringVar(&cfg.DataDir, "data-dir", "/var/lib/rackboot", "directory for the inventory, keys and tokens (created 0700)")
+	f.StringVar(&cfg.APIAddr, "api-addr", ":8080", "listen address of the operator API and dashboard")
+	f.TextVar(&cfg.LogLevel, "log-level", slog.LevelInfo, "log level: debug, info, warn, error")
+	f.StringVar(&cfg.LogFormat, "log-format", "auto", "log format: auto (text on a terminal, JSON otherwise), text, json")
+	f.DurationVar(&cfg.InspectTimeout, "inspect-timeout", 30*time.Minute, "time a host may stay inspecting before it is failed")
+	f.DurationVar(&cfg.DeployTimeout, "deploy-timeout", 60*time.Minute, "time a host may stay deploying before it is failed")
+	f.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", 1500*time.Millisecond, "time open requests get to finish on SIGINT/SIGTERM")
+	return cmd
+}
+
+func newLogger(w io.Writer, format string, level slog.Level) (*slog.Logger, error) {
+	opts := &slog.HandlerOptions{Level: level}
+	if format == "auto" {
+		format = "json"
+		if f, ok := w.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+			format = "text"
+		}
+	}
+	switch format {
+	case "text":
+		return slog.New(slog.NewTextHandler(w, opts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	}
+	return nil, fmt.Errorf("--log-format %q: want auto, text or json", format)
+}
+
+func serve(ctx context.Context, cfg serveConfig, stderr io.Writer) error {
+	log, err := newLogger(stderr, cfg.LogFormat, cfg.LogLevel)
+	if err != nil {
+		return err
+	}
+	store, err := inventory.Open(cfg.DataDir, inventory.Options{Logger: log,
+		Timeouts: inventory.Timeouts{Inspecting: cfg.InspectTimeout, Deploying: cfg.DeployTimeout}})
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	tokenPath := filepath.Join(cfg.DataDir, web.TokenFile)
+	token, err := web.LoadOrCreateToken(tokenPath)
+	if err != nil {
+		return err
+	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	api := &web.Server{Store: store, Token: token, Logger: log, Registry: reg}
+	ln, err := net.Listen("tcp", cfg.APIAddr)
+	if err != nil {
+		return fmt.Errorf("api: %w", err)
+	}
+	log.Info("rackboot serving", "version", version, "api", ln.Addr().String(), "data_dir", cfg.DataDir, "token_file", tokenPath)
+
+	g, ctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return serveHTTP(ctx, ln, api.Handler(), cfg.ShutdownTimeout) })
+	g.Go(func() error { return store.RunTimeouts(ctx, 30*time.Second) })
+	err = g.Wait()
+	log.Info("rackboot stopped")
+	return err
+}
+
+// serveHTTP serves h on ln until ctx ends, then gives open requests a
+// bounded time to finish.
+func serveHTTP(ctx context.Context, ln net.Listener, h http.Handler, grace time.Duration) error {
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("http %s: %w", ln.Addr(), err)
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), grace)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		srv.Close()
+	}
+	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
