@@ -86,7 +86,9 @@ func TestHostCommandsAgainstServe(t *testing.T) {
 	dir := t.TempDir()
 	url, stop := startServe(t, dir)
 	common := []string{"--server", url, "--data-dir", dir}
-	host := func(args ...string) (string, int) { return cli(t, append(append([]string{"host"}, args...), common...)...) }
+	host := func(args ...string) (string, int) {
+		return cli(t, append(append([]string{"host"}, args...), common...)...)
+	}
 
 	if out, code := host("add", "52-54-00-AB-CD-EF", "--hostname", "node1", "--label", "rack=r7"); code != 0 || !strings.Contains(out, "52:54:00:ab:cd:ef") {
 		t.Fatalf("host add: %d %s", code, out)
