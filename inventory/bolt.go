@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -27,14 +28,15 @@ type Options struct {
 // DB is the bbolt implementation of Store. Files in its directory:
 // rackboot.db (the database) and secret.key (the sealing key, 0600).
 type DB struct {
-	bolt   *bolt.DB
-	seal   *sealer
-	opts   Options
-	log    *slog.Logger
-	feed   feed
-	mu     sync.RWMutex
-	hosts  map[string]*Host
-	sorted []string // MACs, sorted
+	bolt    *bolt.DB
+	seal    *sealer
+	opts    Options
+	log     *slog.Logger
+	feed    feed
+	writers atomic.Int32 // writes in flight, to choose Update or Batch
+	mu      sync.RWMutex
+	hosts   map[string]*Host
+	sorted  []string // MACs, sorted
 }
 
 var _ Store = (*DB)(nil)

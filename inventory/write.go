@@ -15,7 +15,7 @@ func (db *DB) retention() int {
 	return 1000
 }
 
-// write runs fn in a batched bbolt transaction and, once it has committed,
+// write runs fn in a bbolt transaction and, once it has committed,
 // applies the change it produced to the index and the feed. fn may run more
 // than once (bbolt retries a batch without a failed member), so it must
 // derive everything from tx and assign, not accumulate.
@@ -24,11 +24,20 @@ func (db *DB) write(ctx context.Context, fn func(tx *bolt.Tx) (Change, error)) (
 		return Change{}, err
 	}
 	var c Change
-	err := db.bolt.Batch(func(tx *bolt.Tx) error {
+	txFn := func(tx *bolt.Tx) error {
 		var err error
 		c, err = fn(tx)
 		return err
-	})
+	}
+	// A lone writer commits at once; only writers that arrive while
+	// another is in flight wait to share a batch (and its fsync).
+	var err error
+	if db.writers.Add(1) == 1 {
+		err = db.bolt.Update(txFn)
+	} else {
+		err = db.bolt.Batch(txFn)
+	}
+	db.writers.Add(-1)
 	if err != nil {
 		return Change{}, err
 	}

@@ -1,0 +1,35 @@
+# rackboot's everyday commands. `make run` and `make test` are the two the
+# README gives a newcomer.
+
+GO      ?= go
+BUILD   ?= build
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -s -w -X main.version=$(VERSION)
+
+.PHONY: build run test test-short vet clean bench-api
+
+build:
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BUILD)/rackboot ./cmd/rackboot
+
+# Runs the appliance on loopback with its data in build/data.
+run: build
+	$(BUILD)/rackboot serve --data-dir $(BUILD)/data --api-addr 127.0.0.1:8080 --log-format text
+
+# The whole suite, with the real peers it tests against installed first.
+test:
+	scripts/ci-deps
+	$(GO) vet ./...
+	$(GO) test -count=1 -timeout 45m ./...
+
+# Quick iteration: no package installs, no VM tests.
+test-short:
+	$(GO) test -short ./...
+
+vet:
+	$(GO) vet ./...
+
+bench-api: build
+	scripts/bench-api
+
+clean:
+	rm -rf $(BUILD)
