@@ -7,7 +7,8 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"sort"
+	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -36,7 +37,7 @@ type DB struct {
 	writers atomic.Int32 // writes in flight, to choose Update or Batch
 	mu      sync.RWMutex
 	hosts   map[string]*Host
-	sorted  []string // MACs, sorted
+	sorted  []*Host // the same hosts, ordered by MAC
 }
 
 var _ Store = (*DB)(nil)
@@ -119,12 +120,18 @@ func (db *DB) index(h *Host) {
 	}
 	c := h.Clone()
 	db.hosts[h.MAC] = &c
-	if !ok {
-		i := sort.SearchStrings(db.sorted, h.MAC)
-		db.sorted = append(db.sorted, "")
-		copy(db.sorted[i+1:], db.sorted[i:])
-		db.sorted[i] = h.MAC
+	i := db.position(h.MAC)
+	if ok {
+		db.sorted[i] = &c
+		return
 	}
+	db.sorted = slices.Insert(db.sorted, i, &c)
+}
+
+// position is where mac is, or would be, in db.sorted.
+func (db *DB) position(mac string) int {
+	i, _ := slices.BinarySearchFunc(db.sorted, mac, func(h *Host, m string) int { return strings.Compare(h.MAC, m) })
+	return i
 }
 
 func (db *DB) unindex(mac string, rev uint64) {
@@ -133,8 +140,8 @@ func (db *DB) unindex(mac string, rev uint64) {
 		return
 	}
 	delete(db.hosts, mac)
-	i := sort.SearchStrings(db.sorted, mac)
-	db.sorted = append(db.sorted[:i], db.sorted[i+1:]...)
+	i := db.position(mac)
+	db.sorted = slices.Delete(db.sorted, i, i+1)
 }
 
 // committed applies a stored change to the index and publishes it.
@@ -167,7 +174,7 @@ func (db *DB) Host(_ context.Context, mac string) (Host, error) {
 func (db *DB) Hosts(_ context.Context, q Query) (Page, error) {
 	db.mu.RLock()
 	defer db.mu.RUnlock()
-	return q.page(db.sorted, db.hosts), nil
+	return q.page(db.sorted), nil
 }
 
 // CountByState implements Store.

@@ -214,3 +214,46 @@ func TestExpireInProgress(t *testing.T) {
 		t.Fatalf("retry to the state left: %v", err)
 	}
 }
+
+func BenchmarkHostsFiltered(b *testing.B) {
+	db, err := Open(b.TempDir(), Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	ctx := context.Background()
+	for i := 0; i < 10000; i++ {
+		db.CreateHost(ctx, Host{MAC: mac(i), Hostname: fmt.Sprintf("node%05d", i), Labels: map[string]string{"rack": fmt.Sprintf("r%02d", i%40)}}, "b")
+	}
+	q := Query{Label: "rack=r07", Search: "node0"}
+	b.ResetTimer()
+	for b.Loop() {
+		db.Hosts(ctx, q)
+	}
+}
+
+func TestDeleteKeepsIndexOrdered(t *testing.T) {
+	db := openTest(t, t.TempDir(), Options{})
+	ctx := context.Background()
+	for _, i := range []int{5, 1, 9, 3, 7} {
+		db.CreateHost(ctx, Host{MAC: mac(i)}, "test")
+	}
+	if err := db.DeleteHost(ctx, mac(3), "test"); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.DeleteHost(ctx, mac(3), "test"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("second delete: %v", err)
+	}
+	p, _ := db.Hosts(ctx, Query{})
+	var got []string
+	for _, h := range p.Hosts {
+		got = append(got, h.MAC)
+	}
+	want := []string{mac(1), mac(5), mac(7), mac(9)}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("hosts = %v, want %v", got, want)
+	}
+	if _, err := db.Events(ctx, mac(3), 0); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("events of deleted host: %v", err)
+	}
+}

@@ -37,42 +37,47 @@ func (q Query) limit() int {
 	return q.Limit
 }
 
-func (q Query) matches(h *Host) bool {
-	if q.State != "" && h.State != q.State {
+// matcher is a Query prepared once per listing, not once per host.
+type matcher struct {
+	state              State
+	labelKey, labelVal string
+	hasLabel, hasValue bool
+	search             string
+}
+
+func (q Query) matcher() matcher {
+	m := matcher{state: q.State, search: strings.ToLower(q.Search), hasLabel: q.Label != ""}
+	m.labelKey, m.labelVal, m.hasValue = strings.Cut(q.Label, "=")
+	return m
+}
+
+func (m *matcher) matches(h *Host) bool {
+	if m.state != "" && h.State != m.state {
 		return false
 	}
-	if q.Label != "" && !matchLabel(h.Labels, q.Label) {
-		return false
-	}
-	if q.Search != "" {
-		s := strings.ToLower(q.Search)
-		if !strings.Contains(h.MAC, s) && !strings.Contains(h.Hostname, s) {
+	if m.hasLabel {
+		got, ok := h.Labels[m.labelKey]
+		if !ok || (m.hasValue && got != m.labelVal) {
 			return false
 		}
+	}
+	if m.search != "" && !strings.Contains(h.MAC, m.search) && !strings.Contains(h.Hostname, m.search) {
+		return false
 	}
 	return true
 }
 
-func matchLabel(labels map[string]string, sel string) bool {
-	k, v, hasValue := strings.Cut(sel, "=")
-	got, ok := labels[k]
-	return ok && (!hasValue || got == v)
-}
-
-// page selects from hosts, given sorted by MAC, the page that q asks for.
-func (q Query) page(sorted []string, byMAC map[string]*Host) Page {
+// page selects from hosts, sorted by MAC, the page that q asks for.
+func (q Query) page(sorted []*Host) Page {
 	start := 0
 	if q.After != "" {
-		start = sort.SearchStrings(sorted, q.After)
-		if start < len(sorted) && sorted[start] == q.After {
-			start++
-		}
+		start = sort.Search(len(sorted), func(i int) bool { return sorted[i].MAC > q.After })
 	}
 	p := Page{Hosts: []Host{}}
 	limit := q.limit()
-	for i, mac := range sorted {
-		h := byMAC[mac]
-		if !q.matches(h) {
+	m := q.matcher()
+	for i, h := range sorted {
+		if !m.matches(h) {
 			continue
 		}
 		p.Total++
