@@ -1,0 +1,118 @@
+package redfish
+
+import (
+	"context"
+	"net"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// freeUDPPort returns a loopback UDP port that was free a moment ago.
+func freeUDPPort(t *testing.T) int {
+	c, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	return c.LocalAddr().(*net.UDPAddr).Port
+}
+
+// ipmiSim runs scripts/lab-bmc: ipmi_sim on 127.0.0.1 whose chassis
+// control starts and stops a QEMU VM. It returns the target and the dir
+// that appears in the VM's command line.
+func ipmiSim(t *testing.T) (Target, string) {
+	t.Helper()
+	script, err := filepath.Abs("../scripts/lab-bmc")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir, port := t.TempDir(), freeUDPPort(t)
+	args := append([]string{"ipmi", dir, strconv.Itoa(port), "admin", "secret", "--"}, labVM...)
+	args = append(args, "-name", dir) // so the test can find this VM's process
+	cmd := exec.Command(script, args...)
+	cmd.Stdout, cmd.Stderr = tWriter{t}, tWriter{t}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		exec.Command(script, "stop", dir).Run()
+		cmd.Process.Kill()
+		cmd.Wait()
+	})
+	target := Target{Address: "127.0.0.1", Port: port, Protocol: IPMI, Username: "admin", Password: "secret"}
+	deadline := time.Now().Add(10 * time.Second)
+	for rmcpPing(context.Background(), target.String()) != nil {
+		if time.Now().After(deadline) {
+			t.Fatal("ipmi_sim did not answer RMCP ping")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return target, dir
+}
+
+func TestIPMIDrivesRealQEMU(t *testing.T) {
+	needBinary(t, labVM[0], "ipmi_sim", "ipmitool")
+	target, dir := ipmiSim(t)
+	cfg := fastConfig(t)
+	cfg.Timeout = 60 * time.Second
+	cfg.ConfirmInterval = 100 * time.Millisecond
+	ctl := New(cfg)
+	ctx := ctxT(t, 3*time.Minute)
+
+	if err := ctl.PowerOn(ctx, target); err != nil {
+		t.Fatal(err)
+	}
+	pid1, _ := qemuProcess(t, dir)
+	if pid1 == "" {
+		t.Fatal("power on: no QEMU process")
+	}
+	if st, err := ctl.Status(ctx, target); err != nil || st != PowerOn {
+		t.Fatalf("Status = %q, %v", st, err)
+	}
+	if err := ctl.SetBootDevice(ctx, target, BootPXE, false); err != nil {
+		t.Fatal(err)
+	}
+	if err := ctl.Cycle(ctx, target); err != nil {
+		t.Fatal(err)
+	}
+	pid2, args := qemuProcess(t, dir)
+	if pid2 == "" || pid2 == pid1 {
+		t.Fatalf("cycle: QEMU pid %q → %q, want a new process", pid1, pid2)
+	}
+	if !strings.Contains(strings.Join(args, " "), "-boot once=n") {
+		t.Errorf("boot device pxe not applied: %q", args)
+	}
+	if err := ctl.PowerOff(ctx, target); err != nil {
+		t.Fatal(err)
+	}
+	if pid, _ := qemuProcess(t, dir); pid != "" {
+		t.Errorf("power off: QEMU %s still running", pid)
+	}
+}
+
+func TestIPMIFaults(t *testing.T) {
+	needBinary(t, "ipmi_sim", "ipmitool")
+	noLeaks(t)
+	target, _ := ipmiSim(t)
+	ctl := New(fastConfig(t))
+	ctx := ctxT(t, time.Minute)
+
+	wrong := target
+	wrong.Password = "wrong"
+	start := time.Now()
+	_, err := ctl.Status(ctx, wrong)
+	checkErr(t, err, wrong, ErrAuth, "Unable to establish IPMI")
+	t.Logf("wrong password: %v after %v", err, time.Since(start))
+
+	dead := Target{Address: "127.0.0.1", Port: freeUDPPort(t), Protocol: IPMI, Username: "admin", Password: "secret"}
+	start = time.Now()
+	_, err = ctl.Status(ctx, dead)
+	checkErr(t, err, dead, ErrUnreachable, "rmcp ping")
+	if d := time.Since(start); d > 3*time.Second {
+		t.Errorf("unreachable IPMI BMC took %v to report", d)
+	}
+}
