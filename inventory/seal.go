@@ -3,7 +3,9 @@ package inventory
 import (
 	"crypto/aes"
 	"crypto/cipher"
+	"crypto/hmac"
 	"crypto/rand"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -13,7 +15,10 @@ import (
 // sealer encrypts secrets at rest with AES-256-GCM under a key kept in its
 // own file beside the database, so a copy of the database alone reveals
 // nothing.
-type sealer struct{ aead cipher.AEAD }
+type sealer struct {
+	aead cipher.AEAD
+	key  []byte
+}
 
 // loadSealer reads the key at path, creating it (mode 0600) when absent.
 func loadSealer(path string) (*sealer, error) {
@@ -35,7 +40,7 @@ func loadSealer(path string) (*sealer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("secret key: %w", err)
 	}
-	return &sealer{aead: aead}, nil
+	return &sealer{aead: aead, key: key}, nil
 }
 
 func createKey(path string) ([]byte, error) {
@@ -69,4 +74,13 @@ func (s *sealer) open(sealed []byte, mac string) (string, error) {
 		return "", fmt.Errorf("open sealed secret: %w", err)
 	}
 	return string(plain), nil
+}
+
+// DeriveKey returns a key for one purpose (boot tokens, say), derived from
+// the data dir's secret key, so every secret of an appliance stems from one
+// file and no two purposes share a key.
+func (db *DB) DeriveKey(purpose string) []byte {
+	m := hmac.New(sha256.New, db.seal.key)
+	m.Write([]byte("rackboot derived key\x00" + purpose))
+	return m.Sum(nil)
 }

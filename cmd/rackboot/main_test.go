@@ -46,6 +46,9 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
+// loopbackAddrs put every listener of serve on a free loopback port.
+var loopbackAddrs = []string{"--api-addr", "127.0.0.1:0", "--http-addr", "127.0.0.1:0", "--tftp-addr", "127.0.0.1:0"}
+
 // startServe runs `rackboot serve` in-process on a free port and returns
 // its API URL and a function that stops it and returns its exit code.
 func startServe(t *testing.T, dataDir string) (string, func() int) {
@@ -54,7 +57,7 @@ func startServe(t *testing.T, dataDir string) (string, func() int) {
 	var logs syncBuffer
 	done := make(chan int, 1)
 	go func() {
-		done <- run(ctx, []string{"serve", "--data-dir", dataDir, "--api-addr", "127.0.0.1:0"}, &logs, &logs)
+		done <- run(ctx, append([]string{"serve", "--data-dir", dataDir}, loopbackAddrs...), &logs, &logs)
 	}()
 	deadline := time.Now().Add(10 * time.Second)
 	for time.Now().Before(deadline) {
@@ -140,7 +143,7 @@ func TestSecondServeOnSameDataDir(t *testing.T) {
 	dir := t.TempDir()
 	_, stop := startServe(t, dir)
 	defer stop()
-	out, code := cli(t, "serve", "--data-dir", dir, "--api-addr", "127.0.0.1:0")
+	out, code := cli(t, append([]string{"serve", "--data-dir", dir}, loopbackAddrs...)...)
 	if code != 1 || !strings.Contains(out, "another rackboot holds its lock") {
 		t.Fatalf("second serve: %d %s", code, out)
 	}
@@ -152,7 +155,7 @@ func TestSignalStopsServe(t *testing.T) {
 	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGINT} {
 		dir := t.TempDir()
 		cmd := exec.Command(os.Args[0])
-		cmd.Env = append(os.Environ(), "RACKBOOT_TEST_MAIN=serve --data-dir "+dir+" --api-addr 127.0.0.1:0")
+		cmd.Env = append(os.Environ(), "RACKBOOT_TEST_MAIN=serve --data-dir "+dir+" "+strings.Join(loopbackAddrs, " "))
 		stderr, _ := cmd.StderrPipe()
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)

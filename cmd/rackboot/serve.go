@@ -31,7 +31,11 @@ type serveConfig struct {
 	InspectTimeout  time.Duration
 	DeployTimeout   time.Duration
 	ShutdownTimeout time.Duration
+	Boot            bootConfig
 }
+
+// service is one long-running part of serve; it returns when ctx ends.
+type service func(ctx context.Context) error
 
 func newServeCmd() *cobra.Command {
 	var cfg serveConfig
@@ -60,6 +64,7 @@ RACKBOOT_DATA_DIR), then the YAML file given by --config, then defaults.`,
 	f.DurationVar(&cfg.InspectTimeout, "inspect-timeout", 30*time.Minute, "time a host may stay inspecting before it is failed")
 	f.DurationVar(&cfg.DeployTimeout, "deploy-timeout", 60*time.Minute, "time a host may stay deploying before it is failed")
 	f.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", 1500*time.Millisecond, "time open requests get to finish on SIGINT/SIGTERM")
+	addBootFlags(f, &cfg.Boot)
 	return cmd
 }
 
@@ -103,11 +108,22 @@ func serve(ctx context.Context, cfg serveConfig, stderr io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("api: %w", err)
 	}
-	log.Info("rackboot serving", "version", version, "api", ln.Addr().String(), "data_dir", cfg.DataDir, "token_file", tokenPath)
+	svcs := []service{
+		func(ctx context.Context) error { return serveHTTP(ctx, ln, api.Handler(), cfg.ShutdownTimeout) },
+		func(ctx context.Context) error { return store.RunTimeouts(ctx, 30*time.Second) },
+	}
+	boot, bootInfo, err := bootServices(ctx, cfg.Boot, cfg.DataDir, store, log, cfg.ShutdownTimeout)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	svcs = append(svcs, boot...)
+	log.Info("rackboot serving", append([]any{"version", version, "api", ln.Addr().String(), "data_dir", cfg.DataDir, "token_file", tokenPath}, bootInfo...)...)
 
 	g, ctx := errgroup.WithContext(ctx)
-	g.Go(func() error { return serveHTTP(ctx, ln, api.Handler(), cfg.ShutdownTimeout) })
-	g.Go(func() error { return store.RunTimeouts(ctx, 30*time.Second) })
+	for _, svc := range svcs {
+		g.Go(func() error { return svc(ctx) })
+	}
 	err = g.Wait()
 	log.Info("rackboot stopped")
 	return err

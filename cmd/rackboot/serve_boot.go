@@ -1,0 +1,108 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/url"
+	"path/filepath"
+	"time"
+
+	"github.com/rackboot/rackboot/httpboot"
+	"github.com/rackboot/rackboot/inventory"
+	"github.com/rackboot/rackboot/tftp"
+	"github.com/spf13/pflag"
+)
+
+// bootConfig is the netboot chain's part of serveConfig: TFTP for the
+// first-stage loaders and the machine-facing HTTP server.
+type bootConfig struct {
+	HTTPAddr        string
+	BootURL         string
+	TFTPAddr        string
+	IPXEDir         string
+	InstallerKernel string
+	InstallerInitrd string
+	TemplatesDir    string
+	KernelArgs      string
+	NoDiscovery     bool
+}
+
+func addBootFlags(f *pflag.FlagSet, c *bootConfig) {
+	f.StringVar(&c.HTTPAddr, "http-addr", ":8081", "listen address of the machine-facing HTTP server (scripts, kernels, installer callbacks); empty turns it off")
+	f.StringVar(&c.BootURL, "boot-url", "", "URL machines reach --http-addr at (default http://<http-addr host>:<port> when the host is an IP)")
+	f.StringVar(&c.TFTPAddr, "tftp-addr", ":69", "listen address of the TFTP server for the iPXE loaders; empty turns it off")
+	f.StringVar(&c.IPXEDir, "ipxe-dir", tftp.DefaultIPXEDir, "directory holding undionly.kpxe, ipxe.efi and snponly.efi")
+	f.StringVar(&c.InstallerKernel, "installer-kernel", "", "kernel the installer boots (served as /boot/installer/vmlinuz)")
+	f.StringVar(&c.InstallerInitrd, "installer-initrd", "", "installer initramfs built by `rackboot image initramfs` (served as /boot/installer/initrd.cpio.gz)")
+	f.StringVar(&c.TemplatesDir, "templates-dir", "", "directory of iPXE script overrides: installer.ipxe, localboot.ipxe, hold.ipxe (default DATA_DIR/templates)")
+	f.StringVar(&c.KernelArgs, "installer-args", "", "extra installer kernel arguments (default console=tty0 console=ttyS0,115200n8)")
+	f.BoolVar(&c.NoDiscovery, "no-discovery", false, "do not enlist unknown machines: they boot from their disk")
+}
+
+// ipxeFiles are the loaders, served as they are named in the iPXE dir.
+// They are operator-named files, so symlinks are followed (Debian's
+// ipxe.efi is a link to /boot/ipxe.efi).
+func ipxeFiles(dir string) map[string]string {
+	m := map[string]string{}
+	for _, name := range []string{"undionly.kpxe", "ipxe.efi", "snponly.efi"} {
+		m[name] = filepath.Join(dir, name)
+	}
+	return m
+}
+
+// bootURL is where machines reach the HTTP boot server.
+func (c *bootConfig) bootURL(ln net.Listener) (string, error) {
+	if c.BootURL != "" {
+		u, err := url.Parse(c.BootURL)
+		if err != nil || u.Scheme != "http" || u.Host == "" {
+			return "", fmt.Errorf("--boot-url %q: want http://HOST:PORT", c.BootURL)
+		}
+		return c.BootURL, nil
+	}
+	addr := ln.Addr().(*net.TCPAddr)
+	if addr.IP.IsUnspecified() {
+		return "", fmt.Errorf("--http-addr %s listens on every address: set --boot-url to the URL machines reach it at", c.HTTPAddr)
+	}
+	return "http://" + addr.String(), nil
+}
+
+// bootServices opens the TFTP and HTTP boot listeners and returns the
+// services to run; a listener that cannot open fails serve at start.
+func bootServices(ctx context.Context, c bootConfig, dataDir string, store *inventory.DB, log *slog.Logger, grace time.Duration) ([]service, []any, error) {
+	var svcs []service
+	var info []any
+	if c.TFTPAddr != "" {
+		conn, err := tftp.Listen(ctx, "", c.TFTPAddr)
+		if err != nil {
+			return nil, nil, err
+		}
+		ts := &tftp.Server{Roots: []string{c.IPXEDir}, Files: ipxeFiles(c.IPXEDir), Logger: log.With("part", "tftp")}
+		svcs = append(svcs, func(ctx context.Context) error { return ts.Serve(ctx, conn) })
+		info = append(info, "tftp", conn.LocalAddr().String())
+	}
+	if c.HTTPAddr == "" {
+		return svcs, info, nil
+	}
+	ln, err := net.Listen("tcp", c.HTTPAddr)
+	if err != nil {
+		return nil, nil, fmt.Errorf("http boot: %w", err)
+	}
+	u, err := c.bootURL(ln)
+	if err != nil {
+		ln.Close()
+		return nil, nil, err
+	}
+	bs := &httpboot.Server{Store: store, Tokens: &httpboot.Tokens{Key: store.DeriveKey("boot-token")}, URL: u,
+		NoDiscovery: c.NoDiscovery, IPXEFiles: ipxeFiles(c.IPXEDir), InstallerKernel: c.InstallerKernel,
+		InstallerInitrd: c.InstallerInitrd, KernelArgs: c.KernelArgs, TemplatesDir: firstOf(c.TemplatesDir, filepath.Join(dataDir, "templates")),
+		Logger: log.With("part", "httpboot")}
+	h, err := bs.Handler()
+	if err != nil {
+		ln.Close()
+		return nil, nil, err
+	}
+	svcs = append(svcs, func(ctx context.Context) error { return serveHTTP(ctx, ln, h, grace) })
+	return svcs, append(info, "http", ln.Addr().String(), "boot_url", u), nil
+}

@@ -1,0 +1,281 @@
+package httpboot
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rackboot/rackboot/inventory"
+)
+
+type bootTest struct {
+	t     *testing.T
+	srv   *httptest.Server
+	store *inventory.DB
+	boot  *Server
+}
+
+func newBootTest(t *testing.T, configure func(*Server)) *bootTest {
+	t.Helper()
+	store, err := inventory.Open(t.TempDir(), inventory.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &Server{Store: store, Tokens: &Tokens{Key: []byte("test key")}, URL: "http://10.9.0.1:8081"}
+	if configure != nil {
+		configure(s)
+	}
+	h, err := s.Handler()
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(h)
+	t.Cleanup(func() { srv.Close(); store.Close() })
+	return &bootTest{t: t, srv: srv, store: store, boot: s}
+}
+
+func (b *bootTest) get(path string, hdr ...string) (int, string) {
+	b.t.Helper()
+	req, _ := http.NewRequest("GET", b.srv.URL+path, nil)
+	for i := 0; i+1 < len(hdr); i += 2 {
+		req.Header.Set(hdr[i], hdr[i+1])
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(body)
+}
+
+func (b *bootTest) post(path, token, body string) (int, string) {
+	b.t.Helper()
+	req, _ := http.NewRequest("POST", b.srv.URL+path, strings.NewReader(body))
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	out, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(out)
+}
+
+const testMAC = "52:54:00:12:34:56"
+
+var tokenRE = regexp.MustCompile(`rackboot\.token=(\S+)`)
+
+func TestScriptByState(t *testing.T) {
+	cases := []struct {
+		state    inventory.State // "" = unknown MAC
+		want     []string
+		newState inventory.State
+	}{
+		{"", []string{"kernel http://10.9.0.1:8081/boot/installer/vmlinuz initrd=initrd.cpio.gz", "initrd --name initrd.cpio.gz", "rackboot.mode=inspect", "rackboot.mac=" + testMAC}, inventory.StateInspecting},
+		{inventory.StateDiscovered, []string{"rackboot.mode=inspect"}, inventory.StateInspecting},
+		{inventory.StateInspecting, []string{"rackboot.mode=inspect"}, inventory.StateInspecting},
+		{inventory.StateReady, []string{"rackboot.mode=inspect"}, inventory.StateInspecting},
+		{inventory.StateDeploying, []string{"rackboot.mode=deploy"}, inventory.StateDeploying},
+		{inventory.StateDeployed, []string{"exit", "sanboot --no-describe --drive 0x80", "iseq ${platform} efi"}, inventory.StateDeployed},
+		{inventory.StateActive, []string{"exit", "sanboot"}, inventory.StateActive},
+		{inventory.StateFailed, []string{"waiting for an operator", "(disk on fire)", "chain --replace --autofree http://10.9.0.1:8081/boot.ipxe?mac=52%3A54%3A00%3A12%3A34%3A56"}, inventory.StateFailed},
+	}
+	for _, tc := range cases {
+		t.Run(string(tc.state)+"unknown", func(t *testing.T) {
+			b := newBootTest(t, nil)
+			if tc.state != "" {
+				h := inventory.Host{MAC: testMAC, State: tc.state}
+				if tc.state == inventory.StateFailed {
+					h.Failure = &inventory.Failure{Cause: "disk on fire", From: inventory.StateDeploying}
+				}
+				b.store.CreateHost(context.Background(), h, "test")
+			}
+			code, script := b.get("/boot.ipxe?mac=52-54-00-12-34-56")
+			if code != 200 || !strings.HasPrefix(script, "#!ipxe\n") {
+				t.Fatalf("%d %q", code, script)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(script, w) {
+					t.Errorf("script lacks %q:\n%s", w, script)
+				}
+			}
+			// An iPXE client must never be sent back to a TFTP loader.
+			for _, loop := range []string{"tftp://", "undionly", "ipxe.efi", "snponly"} {
+				if strings.Contains(script, loop) {
+					t.Errorf("script mentions %q, a chainload loop:\n%s", loop, script)
+				}
+			}
+			h, err := b.store.Host(context.Background(), testMAC)
+			if err != nil || h.State != tc.newState {
+				t.Fatalf("host after script: %+v, %v; want %s", h, err, tc.newState)
+			}
+			if m := tokenRE.FindStringSubmatch(script); m != nil {
+				if err := b.boot.Tokens.Verify(m[1], testMAC); err != nil {
+					t.Fatalf("token in script does not verify: %v", err)
+				}
+			}
+		})
+	}
+}
+
+func TestScriptDiscoveryOff(t *testing.T) {
+	b := newBootTest(t, func(s *Server) { s.NoDiscovery = true })
+	code, script := b.get("/boot.ipxe?mac=" + testMAC)
+	if code != 200 || !strings.Contains(script, "local disk") {
+		t.Fatalf("%d %s", code, script)
+	}
+	if _, err := b.store.Host(context.Background(), testMAC); !errors.Is(err, inventory.ErrNotFound) {
+		t.Fatalf("discovery off but host enlisted: %v", err)
+	}
+}
+
+func TestScriptBadMAC(t *testing.T) {
+	b := newBootTest(t, nil)
+	for _, q := range []string{"", "?mac=", "?mac=zz", "?mac=${mac}", "?mac=52:54:00:12:34"} {
+		if code, body := b.get("/boot.ipxe" + q); code != 400 || !strings.Contains(body, "mac") {
+			t.Errorf("%q: %d %s", q, code, body)
+		}
+	}
+}
+
+func TestTemplateOverride(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "localboot.ipxe"), []byte("#!ipxe\necho custom {{.MAC}}\nexit\n"), 0o644)
+	b := newBootTest(t, func(s *Server) { s.TemplatesDir = dir })
+	b.store.CreateHost(context.Background(), inventory.Host{MAC: testMAC, State: inventory.StateActive}, "test")
+	if _, script := b.get("/boot.ipxe?mac=" + testMAC); script != "#!ipxe\necho custom "+testMAC+"\nexit\n" {
+		t.Fatalf("override not used: %q", script)
+	}
+	os.WriteFile(filepath.Join(dir, "hold.ipxe"), []byte("#!ipxe\n{{.Nope"), 0o644)
+	s := &Server{Store: b.store, Tokens: b.boot.Tokens, URL: "http://x", TemplatesDir: dir}
+	if _, err := s.Handler(); err == nil || !strings.Contains(err.Error(), "hold.ipxe") {
+		t.Fatalf("broken override: err = %v", err)
+	}
+}
+
+const goodReport = `{"mac":"52:54:00:12:34:56","facts":{"vendor":"QEMU","uuid":"0b9ac8f6-6c8f-4b7e-9d3a-1f0d8e2a4c11","serial":"S123","firmware":"uefi","cpus":2,"memory_bytes":536870912,"disks":[{"name":"vda","size_bytes":1073741824}],"nics":[{"name":"eth0","mac":"52:54:00:12:34:56"}]}}`
+
+func TestInspectReport(t *testing.T) {
+	b := newBootTest(t, nil)
+	ctx := context.Background()
+	_, script := b.get("/boot.ipxe?mac=" + testMAC) // enlists and moves to inspecting
+	token := tokenRE.FindStringSubmatch(script)[1]
+	other := b.boot.Tokens.Mint("52:54:00:00:00:99")
+	before, _ := b.store.Host(ctx, testMAC)
+	bad := []struct {
+		name, token, body string
+		code              int
+	}{
+		{"no token", "", goodReport, 401},
+		{"garbage token", "nonsense", goodReport, 401},
+		{"token of another host", other, goodReport, 401},
+		{"malformed", token, `{"mac":`, 400},
+		{"unknown field", token, `{"mac":"52:54:00:12:34:56","facts":{},"extra":1}`, 400},
+		{"no facts", token, `{"mac":"52:54:00:12:34:56"}`, 400},
+		{"wrong type", token, `{"mac":"52:54:00:12:34:56","facts":{"cpus":"two"}}`, 400},
+		{"oversized", token, `{"mac":"52:54:00:12:34:56","facts":{"vendor":"` + strings.Repeat("x", 2<<20) + `"}}`, 413},
+	}
+	for _, tc := range bad {
+		if code, body := b.post("/machine/v1/inspect", tc.token, tc.body); code != tc.code {
+			t.Errorf("%s: %d %s, want %d", tc.name, code, body, tc.code)
+		}
+	}
+	if after, _ := b.store.Host(ctx, testMAC); after.Version != before.Version {
+		t.Fatalf("refused reports changed the host: %+v", after)
+	}
+	if code, body := b.post("/machine/v1/inspect", token, goodReport); code != 200 {
+		t.Fatalf("good report: %d %s", code, body)
+	}
+	h, _ := b.store.Host(ctx, testMAC)
+	if h.State != inventory.StateReady || h.Facts == nil || h.Facts.MemoryBytes != 512<<20 || h.UUID != "0b9ac8f6-6c8f-4b7e-9d3a-1f0d8e2a4c11" || h.Serial != "S123" {
+		t.Fatalf("host after report: %+v", h)
+	}
+	ev, _ := b.store.Events(ctx, testMAC, 0)
+	var path []string
+	for i := len(ev) - 1; i >= 0; i-- {
+		if ev[i].Type == inventory.EventTransition {
+			path = append(path, string(ev[i].From)+"→"+string(ev[i].To))
+		}
+	}
+	if strings.Join(path, " ") != "discovered→inspecting inspecting→ready" {
+		t.Fatalf("transitions = %v", path)
+	}
+	if code, _ := b.post("/machine/v1/inspect", token, goodReport); code != 409 {
+		t.Fatalf("report from a ready host (no reboot): %d, want 409", code)
+	}
+}
+
+func TestNextLongPolls(t *testing.T) {
+	b := newBootTest(t, nil)
+	b.store.CreateHost(context.Background(), inventory.Host{MAC: testMAC, State: inventory.StateReady}, "test")
+	tok := b.boot.Tokens.Mint(testMAC)
+	start := time.Now()
+	code, body := b.get("/machine/v1/next?mac="+testMAC+"&wait=200ms", "Authorization", "Bearer "+tok)
+	if code != 200 || !strings.Contains(body, `"action":"wait"`) || time.Since(start) < 200*time.Millisecond {
+		t.Fatalf("%d %s after %v", code, body, time.Since(start))
+	}
+	if code, _ := b.get("/machine/v1/next?mac="+testMAC, "Authorization", "Bearer "+b.boot.Tokens.Mint("52:54:00:00:00:01")); code != 401 {
+		t.Fatalf("next with another host's token: %d", code)
+	}
+}
+
+func TestInstallerFilesWithRange(t *testing.T) {
+	dir := t.TempDir()
+	kernel := filepath.Join(dir, "vmlinuz")
+	data := bytes.Repeat([]byte("0123456789"), 1000)
+	os.WriteFile(kernel, data, 0o644)
+	b := newBootTest(t, func(s *Server) { s.InstallerKernel = kernel })
+	code, body := b.get("/boot/installer/vmlinuz", "Range", "bytes=100-109")
+	if code != http.StatusPartialContent || body != string(data[100:110]) {
+		t.Fatalf("range: %d %q", code, body)
+	}
+	if code, body := b.get("/boot/installer/vmlinuz"); code != 200 || body != string(data) {
+		t.Fatalf("whole: %d, %d bytes", code, len(body))
+	}
+	if code, body := b.get("/boot/installer/initrd.cpio.gz"); code != 404 || !strings.Contains(body, "--installer-initrd") {
+		t.Fatalf("unconfigured initrd: %d %s", code, body)
+	}
+	if code, _ := b.get("/boot/installer/..%2f..%2fetc%2fpasswd"); code != 404 {
+		t.Fatalf("traversal: %d", code)
+	}
+	if code, _ := b.get("/boot/ipxe/" + url.PathEscape("../../etc/passwd")); code != 404 {
+		t.Fatalf("ipxe traversal: %d", code)
+	}
+}
+
+func TestTokens(t *testing.T) {
+	now := time.Unix(1_800_000_000, 0)
+	tk := &Tokens{Key: []byte("k"), TTL: time.Hour, Now: func() time.Time { return now }}
+	tok := tk.Mint(testMAC)
+	if err := tk.Verify(tok, testMAC); err != nil {
+		t.Fatal(err)
+	}
+	if tk.Verify(tok, "52:54:00:12:34:57") == nil {
+		t.Fatal("token verified for another MAC")
+	}
+	if (&Tokens{Key: []byte("other")}).Verify(tok, testMAC) == nil {
+		t.Fatal("token verified under another key")
+	}
+	raw := []byte(tok)
+	raw[3] ^= 1
+	if tk.Verify(string(raw), testMAC) == nil {
+		t.Fatal("tampered token verified")
+	}
+	now = now.Add(2 * time.Hour)
+	if tk.Verify(tok, testMAC) == nil {
+		t.Fatal("expired token verified")
+	}
+}

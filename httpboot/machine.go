@@ -1,0 +1,189 @@
+package httpboot
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/rackboot/rackboot/inventory"
+)
+
+type macKey struct{}
+
+// machine authenticates an installer callback: the bearer token must have
+// been minted for the MAC the request names (?mac= or the report's mac).
+func (s *Server) machine(h func(http.ResponseWriter, *http.Request, string) error) func(http.ResponseWriter, *http.Request) error {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		if !ok {
+			return fmt.Errorf("no boot token: %w", ErrBadToken)
+		}
+		mac := r.URL.Query().Get("mac")
+		if mac == "" && r.Method == http.MethodPost {
+			return h(w, r, token) // the report names its MAC; inspect checks it
+		}
+		mac, err := inventory.NormalizeMAC(mac)
+		if err != nil {
+			return err
+		}
+		if err := s.Tokens.Verify(token, mac); err != nil {
+			return fmt.Errorf("host %s: %w", mac, err)
+		}
+		return h(w, r.WithContext(context.WithValue(r.Context(), macKey{}, mac)), token)
+	}
+}
+
+// inspectReport is what the installer posts after looking at the machine.
+type inspectReport struct {
+	MAC   string           `json:"mac"`
+	Facts *inventory.Facts `json:"facts"`
+}
+
+func (s *Server) decodeReport(w http.ResponseWriter, r *http.Request) (inspectReport, error) {
+	var rep inspectReport
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, s.MaxBodyBytes))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&rep); err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return rep, err
+		}
+		return rep, errorf(http.StatusBadRequest, "malformed report: %v", err)
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return rep, errorf(http.StatusBadRequest, "malformed report: more than one JSON value")
+	}
+	if rep.Facts == nil {
+		return rep, errorf(http.StatusBadRequest, "malformed report: no facts")
+	}
+	return rep, nil
+}
+
+// inspect takes the installer's report: the host's facts are stored and
+// it moves inspecting → ready (via inspecting when it was discovered).
+func (s *Server) inspect(w http.ResponseWriter, r *http.Request, token string) error {
+	rep, err := s.decodeReport(w, r)
+	if err != nil {
+		return err
+	}
+	mac, err := inventory.NormalizeMAC(rep.MAC)
+	if err != nil {
+		return err
+	}
+	if err := s.Tokens.Verify(token, mac); err != nil {
+		return fmt.Errorf("host %s: %w", mac, err)
+	}
+	h, err := s.reporting(r.Context(), mac)
+	if err != nil {
+		return err
+	}
+	if h.State != inventory.StateInspecting {
+		return errorf(http.StatusConflict, "host %s is %s, not inspecting: report ignored", mac, h.State)
+	}
+	facts := *rep.Facts
+	facts.InspectedAt = time.Now().UTC()
+	_, err = s.Store.UpdateHost(r.Context(), mac, 0, func(h *inventory.Host) error {
+		h.Facts = &facts
+		h.UUID = firstOf(h.UUID, facts.UUID)
+		h.Serial = firstOf(h.Serial, facts.Serial)
+		return nil
+	}, "installer")
+	if err != nil {
+		return err
+	}
+	if _, err := s.Store.Transition(r.Context(), mac, inventory.StateReady, "inspected", "installer"); err != nil {
+		return err
+	}
+	s.Logger.Info("host inspected", "mac", mac, "cpus", facts.CPUs, "memory", facts.MemoryBytes, "disks", len(facts.Disks), "firmware", facts.Firmware)
+	return writeJSON(w, map[string]string{"status": "ready"})
+}
+
+// reporting returns the host an installer reports for. A host the
+// appliance has not seen boot (an installer started some other way) is
+// enlisted and moved to inspecting as if it had fetched its script; a host
+// in any other state is left alone.
+func (s *Server) reporting(ctx context.Context, mac string) (inventory.Host, error) {
+	h, err := s.Store.Host(ctx, mac)
+	if errors.Is(err, inventory.ErrNotFound) || (err == nil && h.State == inventory.StateDiscovered) {
+		b, err := s.booting(ctx, mac)
+		if err != nil {
+			return inventory.Host{}, err
+		}
+		if b == nil {
+			return inventory.Host{}, errorf(http.StatusNotFound, "host %s is not enrolled and discovery is off", mac)
+		}
+		return *b, nil
+	}
+	return h, err
+}
+
+func firstOf(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
+
+// nextAction is the installer's instruction.
+type nextAction struct {
+	Action string `json:"action"` // "wait" for now; deploy arrives with the image store
+	State  string `json:"state"`
+}
+
+// next tells a waiting installer what to do. It long-polls: while the
+// answer would be "wait", it waits (up to ?wait=, default 25 s) for the
+// host to change, so a new instruction reaches the installer at once.
+func (s *Server) next(w http.ResponseWriter, r *http.Request, _ string) error {
+	mac := r.Context().Value(macKey{}).(string)
+	wait := 25 * time.Second
+	if v := r.URL.Query().Get("wait"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < 0 || d > 60*time.Second {
+			return errorf(http.StatusBadRequest, "wait %q: want a duration up to 60s", v)
+		}
+		wait = d
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), wait)
+	defer cancel()
+	changes := s.Store.Subscribe(ctx)
+	for {
+		h, err := s.Store.Host(r.Context(), mac)
+		if err != nil {
+			return err
+		}
+		if a := actionFor(&h); a.Action != "wait" || !waitForChange(ctx, changes, mac) {
+			return writeJSON(w, a)
+		}
+	}
+}
+
+func actionFor(h *inventory.Host) nextAction {
+	return nextAction{Action: "wait", State: string(h.State)}
+}
+
+// waitForChange reports whether mac changed before ctx ended.
+func waitForChange(ctx context.Context, changes <-chan inventory.Change, mac string) bool {
+	for {
+		select {
+		case <-ctx.Done():
+			return false
+		case c, ok := <-changes:
+			if !ok {
+				return false
+			}
+			if c.Host.MAC == mac {
+				return true
+			}
+		}
+	}
+}
+
+func writeJSON(w http.ResponseWriter, v any) error {
+	w.Header().Set("Content-Type", "application/json")
+	return json.NewEncoder(w).Encode(v)
+}
