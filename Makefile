@@ -13,7 +13,8 @@ build:
 
 # Runs the appliance on loopback with its data in build/data.
 run: build
-	$(BUILD)/rackboot serve --data-dir $(BUILD)/data --api-addr 127.0.0.1:8080 --log-format text
+	$(BUILD)/rackboot serve --data-dir $(BUILD)/data --api-addr 127.0.0.1:8080 \
+		--http-addr 127.0.0.1:8081 --tftp-addr 127.0.0.1:6969 --log-format text
 
 # The whole suite, with the real peers it tests against installed first.
 test:
