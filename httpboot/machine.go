@@ -92,7 +92,7 @@ func (s *Server) inspect(w http.ResponseWriter, r *http.Request, token string) e
 		h.UUID = firstOf(h.UUID, facts.UUID)
 		h.Serial = firstOf(h.Serial, facts.Serial)
 		return nil
-	}, "installer")
+	}, inventory.Event{Type: "inspected", Actor: "installer", Cause: factSummary(&facts)})
 	if err != nil {
 		return err
 	}
@@ -120,6 +120,10 @@ func (s *Server) reporting(ctx context.Context, mac string) (inventory.Host, err
 		return *b, nil
 	}
 	return h, err
+}
+
+func factSummary(f *inventory.Facts) string {
+	return fmt.Sprintf("%s %s, %d CPUs, %d MiB, %d disks, %s", f.Vendor, f.Product, f.CPUs, f.MemoryBytes>>20, len(f.Disks), f.Firmware)
 }
 
 func firstOf(a, b string) string {

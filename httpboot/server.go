@@ -16,7 +16,7 @@ import (
 type Store interface {
 	Host(ctx context.Context, mac string) (inventory.Host, error)
 	CreateHost(ctx context.Context, h inventory.Host, actor string) (inventory.Host, error)
-	UpdateHost(ctx context.Context, mac string, version uint64, fn func(*inventory.Host) error, actor string) (inventory.Host, error)
+	UpdateHost(ctx context.Context, mac string, version uint64, fn func(*inventory.Host) error, ev inventory.Event) (inventory.Host, error)
 	Transition(ctx context.Context, mac string, to inventory.State, cause, actor string) (inventory.Host, error)
 	Subscribe(ctx context.Context) <-chan inventory.Change
 }

@@ -65,7 +65,7 @@ func TestPasswordNotStoredInPlaintext(t *testing.T) {
 	ctx := context.Background()
 	const secret = "correct-horse-battery-staple"
 	db.CreateHost(ctx, Host{MAC: mac(1), BMC: &BMC{Address: "a", Protocol: "redfish", Password: secret}}, "test")
-	db.UpdateHost(ctx, mac(1), 0, func(h *Host) error { h.Hostname = "x"; return nil }, "test")
+	db.UpdateHost(ctx, mac(1), 0, func(h *Host) error { h.Hostname = "x"; return nil }, Event{Actor: "test"})
 	h, _ := db.Host(ctx, mac(1))
 	if h.BMC.Password != "" || !h.BMC.HasPassword {
 		t.Fatalf("Host carries password %q (has=%v)", h.BMC.Password, h.BMC.HasPassword)

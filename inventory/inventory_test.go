@@ -76,11 +76,11 @@ func TestUpdateVersionConflict(t *testing.T) {
 	db := openTest(t, t.TempDir(), Options{})
 	ctx := context.Background()
 	h, _ := db.CreateHost(ctx, Host{MAC: mac(1)}, "test")
-	h2, err := db.UpdateHost(ctx, h.MAC, h.Version, func(x *Host) error { x.Hostname = "a"; return nil }, "test")
+	h2, err := db.UpdateHost(ctx, h.MAC, h.Version, func(x *Host) error { x.Hostname = "a"; return nil }, Event{Actor: "test"})
 	if err != nil || h2.Version <= h.Version {
 		t.Fatalf("update: %+v, %v", h2, err)
 	}
-	_, err = db.UpdateHost(ctx, h.MAC, h.Version, func(x *Host) error { x.Hostname = "b"; return nil }, "test")
+	_, err = db.UpdateHost(ctx, h.MAC, h.Version, func(x *Host) error { x.Hostname = "b"; return nil }, Event{Actor: "test"})
 	if !errors.Is(err, ErrConflict) {
 		t.Fatalf("stale update: err = %v, want ErrConflict", err)
 	}
@@ -88,7 +88,7 @@ func TestUpdateVersionConflict(t *testing.T) {
 	if got.Hostname != "a" || got.Version != h2.Version {
 		t.Fatalf("after stale update host = %+v, want unchanged", got)
 	}
-	_, err = db.UpdateHost(ctx, h.MAC, 0, func(x *Host) error { x.State = StateActive; return nil }, "test")
+	_, err = db.UpdateHost(ctx, h.MAC, 0, func(x *Host) error { x.State = StateActive; return nil }, Event{Actor: "test"})
 	if err == nil {
 		t.Fatal("update changing state was accepted")
 	}
@@ -255,5 +255,20 @@ func TestDeleteKeepsIndexOrdered(t *testing.T) {
 	}
 	if _, err := db.Events(ctx, mac(3), 0); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("events of deleted host: %v", err)
+	}
+}
+
+func TestUpdateUnchangedIsNotStored(t *testing.T) {
+	db := openTest(t, t.TempDir(), Options{})
+	ctx := context.Background()
+	h, _ := db.CreateHost(ctx, Host{MAC: mac(1), Hostname: "a"}, "test")
+	got, err := db.UpdateHost(ctx, h.MAC, 0, func(x *Host) error { x.Hostname = "a"; return nil }, Event{Actor: "test"})
+	if err != nil || got.Version != h.Version {
+		t.Fatalf("no-op update: %+v, %v; want version %d kept", got, err, h.Version)
+	}
+	got, _ = db.UpdateHost(ctx, h.MAC, 0, func(x *Host) error { x.Hostname = "b"; return nil }, Event{Type: "renamed", Cause: "a → b", Actor: "test"})
+	ev, _ := db.Events(ctx, h.MAC, 0)
+	if got.Version == h.Version || len(ev) != 2 || ev[0].Type != "renamed" || ev[0].Cause != "a → b" {
+		t.Fatalf("update: %+v, events %+v", got, ev)
 	}
 }

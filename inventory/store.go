@@ -11,11 +11,12 @@ type Store interface {
 	Hosts(ctx context.Context, q Query) (Page, error)
 	// CreateHost stores a new host; ErrExists if the MAC is known.
 	CreateHost(ctx context.Context, h Host, actor string) (Host, error)
-	// UpdateHost applies fn to the stored host and stores the result.
-	// When version is non-zero it must equal the stored version
-	// (ErrConflict otherwise). fn must not change MAC, State or Version;
-	// state changes go through Transition.
-	UpdateHost(ctx context.Context, mac string, version uint64, fn func(*Host) error, actor string) (Host, error)
+	// UpdateHost applies fn to the stored host and stores the result with
+	// ev in its log (ev.Type defaults to "updated"; its time is set). When
+	// version is non-zero it must equal the stored version (ErrConflict
+	// otherwise). fn must not change MAC, State or Version; state changes
+	// go through Transition. An update that changes nothing is not stored.
+	UpdateHost(ctx context.Context, mac string, version uint64, fn func(*Host) error, ev Event) (Host, error)
 	// Transition moves a host to state to if the lifecycle allows it, and
 	// logs the event. Moving to failed records cause and the state left.
 	Transition(ctx context.Context, mac string, to State, cause, actor string) (Host, error)

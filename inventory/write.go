@@ -3,7 +3,9 @@ package inventory
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"reflect"
 
 	bolt "go.etcd.io/bbolt"
 )
@@ -94,7 +96,10 @@ func (db *DB) sealPassword(r *record, old []byte) {
 }
 
 // UpdateHost implements Store.
-func (db *DB) UpdateHost(ctx context.Context, mac string, version uint64, fn func(*Host) error, actor string) (Host, error) {
+func (db *DB) UpdateHost(ctx context.Context, mac string, version uint64, fn func(*Host) error, ev Event) (Host, error) {
+	if ev.Type == "" {
+		ev.Type = EventUpdated
+	}
 	c, err := db.write(ctx, func(tx *bolt.Tx) (Change, error) {
 		r, err := getRecord(tx, mac)
 		if err != nil {
@@ -113,17 +118,28 @@ func (db *DB) UpdateHost(ctx context.Context, mac string, version uint64, fn fun
 		if err := h.Validate(); err != nil {
 			return Change{}, err
 		}
+		if reflect.DeepEqual(h, r.Host) {
+			return Change{Host: r.Host}, errUnchanged
+		}
 		nr := record{Host: h}
 		nr.UpdatedAt = db.now()
 		db.sealPassword(&nr, r.BMCPasswordSealed)
 		if err := putRecord(tx, &nr); err != nil {
 			return Change{}, err
 		}
-		e := Event{Time: nr.UpdatedAt, Type: EventUpdated, Actor: actor}
+		e := ev
+		e.Time = nr.UpdatedAt
 		return Change{Host: nr.Host, Event: e}, appendEvent(tx, mac, &e, db.retention())
 	})
+	if errors.Is(err, errUnchanged) {
+		return db.Host(ctx, mac)
+	}
 	return c.Host, err
 }
+
+// errUnchanged rolls back an update that changed nothing, so it costs no
+// version, no event and no feed message.
+var errUnchanged = errors.New("unchanged")
 
 // Transition implements Store.
 func (db *DB) Transition(ctx context.Context, mac string, to State, cause, actor string) (Host, error) {

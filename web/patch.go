@@ -58,7 +58,7 @@ func (s *Server) patchHost(w http.ResponseWriter, r *http.Request) error {
 	h, err := s.Store.UpdateHost(r.Context(), mac, version, func(h *inventory.Host) error {
 		p.apply(h)
 		return nil
-	}, actor(r))
+	}, inventory.Event{Actor: actor(r)})
 	if byHeader && errors.Is(err, inventory.ErrConflict) {
 		return withStatus(http.StatusPreconditionFailed, err)
 	}
