@@ -1,8 +1,10 @@
 package web
 
 import (
+	"context"
 	"net/http"
 	"slices"
+	"time"
 
 	"github.com/go-chi/chi/v5"
 	"github.com/rackboot/rackboot/inventory"
@@ -19,15 +21,27 @@ var lifecycleActions = map[string]func(h inventory.Host) inventory.State{
 	"retry":   func(h inventory.Host) inventory.State { return h.Failure.From },
 }
 
+// PowerControl runs power operations through hosts' BMCs; redfish.Fleet
+// implements it.
+type PowerControl interface {
+	Power(ctx context.Context, mac, op, actor string) (inventory.Host, error)
+	Netboot(ctx context.Context, mac, actor string) error
+}
+
+var powerActions = []string{"power-on", "power-off", "power-cycle", "power-status"}
+
 func (s *Server) hostAction(w http.ResponseWriter, r *http.Request) error {
 	mac, err := macParam(r)
 	if err != nil {
 		return err
 	}
 	name := chi.URLParam(r, "action")
+	if slices.Contains(powerActions, name) {
+		return s.powerAction(w, r, mac, name)
+	}
 	target, ok := lifecycleActions[name]
 	if !ok {
-		valid := make([]string, 0, len(lifecycleActions))
+		valid := slices.Clone(powerActions)
 		for k := range lifecycleActions {
 			valid = append(valid, k)
 		}
@@ -55,5 +69,35 @@ func (s *Server) hostAction(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	if name == "release" {
+		s.netbootLater(h, actor(r))
+	}
 	return writeHost(w, http.StatusOK, h)
+}
+
+func (s *Server) powerAction(w http.ResponseWriter, r *http.Request, mac, op string) error {
+	if s.Power == nil {
+		return errorf(http.StatusNotImplemented, "power control is not configured on this appliance")
+	}
+	h, err := s.Power.Power(r.Context(), mac, op, actor(r))
+	if err != nil {
+		return err
+	}
+	return writeHost(w, http.StatusOK, h)
+}
+
+// netbootLater reboots a released host with a BMC into the installer. It
+// runs after the answer, since a paced BMC takes several seconds; its
+// outcome is in the host's events.
+func (s *Server) netbootLater(h inventory.Host, actor string) {
+	if s.Power == nil || h.BMC == nil {
+		return
+	}
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+		defer cancel()
+		if err := s.Power.Netboot(ctx, h.MAC, actor); err != nil {
+			s.Logger.Warn("netboot after release failed", "mac", h.MAC, "err", err)
+		}
+	}()
 }

@@ -7,6 +7,7 @@ import (
 	"net/http"
 
 	"github.com/rackboot/rackboot/inventory"
+	"github.com/rackboot/rackboot/redfish"
 )
 
 // httpError carries the status code a handler chose.
@@ -28,11 +29,16 @@ func withStatus(code int, err error) error { return &httpError{code: code, err: 
 func statusOf(err error) int {
 	var he *httpError
 	var mbe *http.MaxBytesError
+	var bmcErr *redfish.Error
 	switch {
 	case errors.As(err, &he):
 		return he.code
 	case errors.As(err, &mbe):
 		return http.StatusRequestEntityTooLarge
+	case errors.Is(err, redfish.ErrNoBMC):
+		return http.StatusConflict
+	case errors.As(err, &bmcErr):
+		return http.StatusBadGateway // the BMC, not the request, failed
 	case errors.Is(err, inventory.ErrInvalid):
 		return http.StatusBadRequest
 	case errors.Is(err, inventory.ErrNotFound):

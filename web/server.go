@@ -21,6 +21,8 @@ type Server struct {
 	// Registry collects the API's metrics; a private one when nil. Other
 	// parts of rackboot register their collectors on the same registry.
 	Registry *prometheus.Registry
+	// Power runs the power actions; nil answers them with 501.
+	Power PowerControl
 	// MaxBodyBytes bounds request bodies; default 1 MiB.
 	MaxBodyBytes int64
 }

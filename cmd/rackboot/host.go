@@ -18,7 +18,7 @@ func newHostCmd() *cobra.Command {
 	var cf clientFlags
 	cmd := &cobra.Command{Use: "host", Short: "List, show, add and remove hosts"}
 	cf.register(cmd)
-	cmd.AddCommand(newHostListCmd(&cf), newHostShowCmd(&cf), newHostAddCmd(&cf), newHostRmCmd(&cf))
+	cmd.AddCommand(newHostListCmd(&cf), newHostShowCmd(&cf), newHostAddCmd(&cf), newHostRmCmd(&cf), newHostPowerCmd(&cf))
 	return cmd
 }
 

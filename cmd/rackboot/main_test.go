@@ -51,13 +51,14 @@ var loopbackAddrs = []string{"--api-addr", "127.0.0.1:0", "--http-addr", "127.0.
 
 // startServe runs `rackboot serve` in-process on a free port and returns
 // its API URL and a function that stops it and returns its exit code.
-func startServe(t *testing.T, dataDir string) (string, func() int) {
+func startServe(t *testing.T, dataDir string, extra ...string) (string, func() int) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	var logs syncBuffer
 	done := make(chan int, 1)
 	go func() {
-		done <- run(ctx, append([]string{"serve", "--data-dir", dataDir}, loopbackAddrs...), &logs, &logs)
+		args := append(append([]string{"serve", "--data-dir", dataDir}, loopbackAddrs...), extra...)
+		done <- run(ctx, args, &logs, &logs)
 	}()
 	deadline := time.Now().Add(10 * time.Second)
 	for time.Now().Before(deadline) {

@@ -32,6 +32,7 @@ type serveConfig struct {
 	DeployTimeout   time.Duration
 	ShutdownTimeout time.Duration
 	Boot            bootConfig
+	BMC             bmcConfig
 }
 
 // service is one long-running part of serve; it returns when ctx ends.
@@ -65,6 +66,7 @@ RACKBOOT_DATA_DIR), then the YAML file given by --config, then defaults.`,
 	f.DurationVar(&cfg.DeployTimeout, "deploy-timeout", 60*time.Minute, "time a host may stay deploying before it is failed")
 	f.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", 1500*time.Millisecond, "time open requests get to finish on SIGINT/SIGTERM")
 	addBootFlags(f, &cfg.Boot)
+	addBMCFlags(f, &cfg.BMC)
 	return cmd
 }
 
@@ -103,7 +105,8 @@ func serve(ctx context.Context, cfg serveConfig, stderr io.Writer) error {
 	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	api := &web.Server{Store: store, Token: token, Logger: log, Registry: reg}
+	fleet := newFleet(cfg.BMC, store, log)
+	api := &web.Server{Store: store, Token: token, Logger: log, Registry: reg, Power: fleet}
 	ln, err := net.Listen("tcp", cfg.APIAddr)
 	if err != nil {
 		return fmt.Errorf("api: %w", err)
@@ -111,6 +114,7 @@ func serve(ctx context.Context, cfg serveConfig, stderr io.Writer) error {
 	svcs := []service{
 		func(ctx context.Context) error { return serveHTTP(ctx, ln, api.Handler(), cfg.ShutdownTimeout) },
 		func(ctx context.Context) error { return store.RunTimeouts(ctx, 30*time.Second) },
+		fleet.Run,
 	}
 	boot, bootInfo, err := bootServices(ctx, cfg.Boot, cfg.DataDir, store, log, cfg.ShutdownTimeout)
 	if err != nil {
