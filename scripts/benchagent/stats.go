@@ -1,0 +1,19 @@
+package main
+
+import (
+	"fmt"
+	"slices"
+	"time"
+)
+
+// summary formats p50, p99 and max of a set of durations.
+func summary(ds []time.Duration) string {
+	s := slices.Clone(ds)
+	slices.Sort(s)
+	return fmt.Sprintf("p50 %-10v p99 %-10v max %v", pct(s, 50), pct(s, 99), s[len(s)-1])
+}
+
+func pct(sorted []time.Duration, p int) time.Duration {
+	i := (len(sorted)*p + 99) / 100
+	return sorted[max(0, min(len(sorted)-1, i-1))].Round(time.Microsecond)
+}
