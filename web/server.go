@@ -8,6 +8,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/rackboot/rackboot/inventory"
+	"github.com/rackboot/rackboot/web/dashboard"
 )
 
 // Server is the operator API. Its zero value is not usable: Store and Token
@@ -25,6 +26,9 @@ type Server struct {
 	Power PowerControl
 	// MaxBodyBytes bounds request bodies; default 1 MiB.
 	MaxBodyBytes int64
+	// Dashboard configures the web UI at / and /ui/ (images, health); its
+	// Store, Token, Logger and Actions default to the API's own.
+	Dashboard dashboard.Config
 }
 
 // Handler builds the router. Call it once.
@@ -47,6 +51,12 @@ func (s *Server) Handler() http.Handler {
 		r.Handle("/metrics", promhttp.HandlerFor(s.Registry, promhttp.HandlerOpts{}))
 		r.Route("/api/v1", s.apiRoutes)
 	})
+	// The dashboard authenticates with its own session cookie; without
+	// one, every path it serves answers 401 with the login page.
+	ui := dashboard.ForAPI(s.Dashboard, r, s.Store, s.Token, s.Logger)
+	r.Handle("/", ui)
+	r.Handle("/ui", ui)
+	r.Handle("/ui/*", ui)
 	r.NotFound(s.handle(func(w http.ResponseWriter, r *http.Request) error {
 		return errorf(http.StatusNotFound, "no route for %s %s", r.Method, r.URL.Path)
 	}))

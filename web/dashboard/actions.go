@@ -1,0 +1,74 @@
+package dashboard
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/rackboot/rackboot/inventory"
+)
+
+// hostActions are the buttons of a host page, named as the REST API names
+// its actions.
+var hostActions = []string{"deploy", "release", "retry", "power-on", "power-off", "power-cycle"}
+
+// hostAction runs one action through Actions. A refusal is shown next to
+// the button that asked: as JSON for the page's script, or by rendering the
+// host page again for a plain form post.
+func (d *Dashboard) hostAction(w http.ResponseWriter, r *http.Request) error {
+	mac, err := inventory.NormalizeMAC(chi.URLParam(r, "mac"))
+	if err != nil {
+		return err
+	}
+	action := chi.URLParam(r, "action")
+	h, err := d.runAction(r, mac, action)
+	if err != nil {
+		return d.refused(w, r, action, err)
+	}
+	if wantsJSON(r) {
+		writeJSON(w, http.StatusOK, map[string]string{"message": fmt.Sprintf("%s: done, host is %s", action, h.State), "state": string(h.State)})
+		return nil
+	}
+	http.Redirect(w, r, "/ui/hosts/"+mac, http.StatusSeeOther)
+	return nil
+}
+
+func (d *Dashboard) runAction(r *http.Request, mac, action string) (inventory.Host, error) {
+	if !slices.Contains(hostActions, action) {
+		return inventory.Host{}, errorf(http.StatusNotFound, "unknown action %q (want one of %s)", action, strings.Join(hostActions, ", "))
+	}
+	if d.cfg.Actions == nil {
+		return inventory.Host{}, errorf(http.StatusNotImplemented, "%s: actions are not available on this appliance", action)
+	}
+	var body map[string]any
+	if action == "deploy" {
+		image := strings.TrimSpace(r.PostFormValue("image"))
+		if image == "" {
+			return inventory.Host{}, errorf(http.StatusBadRequest, "deploy: choose an image")
+		}
+		body = map[string]any{"image": image}
+	}
+	return d.cfg.Actions.Do(r.Context(), mac, action, body)
+}
+
+// refused reports an action's error. Unlike other errors, its text is
+// shown even for a 5xx: it is the API's (or the BMC's) own message, and
+// the operator needs it to act.
+func (d *Dashboard) refused(w http.ResponseWriter, r *http.Request, action string, err error) error {
+	code := statusOf(err)
+	if code >= 500 {
+		d.cfg.Logger.Warn("dashboard action failed", "path", r.URL.Path, "err", err)
+	}
+	if wantsJSON(r) {
+		writeJSON(w, code, map[string]string{"error": err.Error()})
+		return nil
+	}
+	var he *httpError
+	if errors.As(err, &he) && code == http.StatusNotFound && !slices.Contains(hostActions, action) {
+		return err
+	}
+	return d.renderHost(w, r, code, map[string]string{action: err.Error()})
+}

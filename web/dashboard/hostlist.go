@@ -1,0 +1,118 @@
+package dashboard
+
+import (
+	"context"
+	"net/http"
+	"strconv"
+
+	"github.com/rackboot/rackboot/inventory"
+)
+
+// row is one line of the host list: the host and its latest event.
+type row struct {
+	Host *inventory.Host
+	Last *inventory.Event
+}
+
+type column struct {
+	Key, Label string
+	URL        string
+	Sort       string // aria-sort: "ascending", "descending" or ""
+}
+
+type listPage struct {
+	chrome
+	Q       listQuery
+	States  []inventory.State
+	Col     map[string]column
+	Rows    []row
+	Matches int
+	Page    int
+	Pages   int
+	Prev    string
+	Next    string
+}
+
+// hostList serves the host list, or with partial=1 only its results
+// section, which the page's script fetches when a filter changes.
+func (d *Dashboard) hostList(w http.ResponseWriter, r *http.Request) error {
+	q, err := parseListQuery(r.URL.Query(), d.cfg.PageSize)
+	if err != nil {
+		return err
+	}
+	p, err := d.listPage(r, q)
+	if err != nil {
+		return err
+	}
+	if r.URL.Query().Get("partial") == "1" {
+		html, err := d.views.fragment("results", p)
+		if err != nil {
+			return err
+		}
+		writeHTML(w, http.StatusOK, []byte(html))
+		return nil
+	}
+	return d.views.page(w, http.StatusOK, "hosts", p)
+}
+
+func (d *Dashboard) listPage(r *http.Request, q listQuery) (listPage, error) {
+	all, err := matching(r.Context(), d.cfg.Store, q)
+	if err != nil {
+		return listPage{}, err
+	}
+	hosts := pointers(all)
+	sortHosts(hosts, q.Sort, q.Desc)
+	shown, page, pages := pageOf(hosts, q)
+	p := listPage{chrome: d.chrome(r, "Hosts", "hosts"), Q: q, States: inventory.States,
+		Col: columns(q), Matches: len(hosts), Page: page, Pages: pages}
+	p.Filter = q.State
+	p.Rows = d.rows(r.Context(), shown)
+	if page > 1 {
+		p.Prev = pageURL(q, page-1)
+	}
+	if page < pages {
+		p.Next = pageURL(q, page+1)
+	}
+	return p, nil
+}
+
+// rows pairs each shown host with its latest event: one in-memory bbolt
+// read per row, for a page of rows only.
+func (d *Dashboard) rows(ctx context.Context, hosts []*inventory.Host) []row {
+	out := make([]row, len(hosts))
+	for i, h := range hosts {
+		out[i].Host = h
+		if ev, err := d.cfg.Store.Events(ctx, h.MAC, 1); err == nil && len(ev) > 0 {
+			out[i].Last = &ev[0]
+		}
+	}
+	return out
+}
+
+func pageURL(q listQuery, page int) string {
+	v := q.values()
+	v.Set("page", strconv.Itoa(page))
+	return "/ui/?" + v.Encode()
+}
+
+// columns are the sortable headers: a link that sorts by the column, or
+// reverses the order when it already does.
+func columns(q listQuery) map[string]column {
+	labels := map[string]string{"mac": "MAC", "hostname": "Hostname", "state": "State", "changed": "Last change"}
+	out := make(map[string]column, len(sortKeys))
+	for _, k := range sortKeys {
+		c := column{Key: k, Label: labels[k]}
+		next := q
+		next.Sort, next.Desc = k, false
+		if q.Sort == k {
+			c.Sort = "ascending"
+			if q.Desc {
+				c.Sort = "descending"
+			}
+			next.Desc = !q.Desc
+		}
+		c.URL = "/ui/?" + next.values().Encode()
+		out[k] = c
+	}
+	return out
+}

@@ -1,0 +1,136 @@
+package dashboard
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/rackboot/rackboot/inventory"
+)
+
+// Stream timing. Changes are coalesced per host for flushInterval, so a
+// burst of writes to one host sends its row once, and a burst across many
+// hosts sends one message.
+const (
+	flushInterval  = 100 * time.Millisecond
+	healthInterval = 5 * time.Second
+	keepAlive      = 20 * time.Second
+)
+
+// live streams server-sent events from the Store's change feed: for the
+// list, the changed rows rendered by the same template as the page, and the
+// counts; with ?mac=, the live sections and newest events of that host.
+// When the feed drops this subscriber for falling behind, the stream says
+// "resync" and ends; the browser reconnects and the page re-reads.
+func (d *Dashboard) live(w http.ResponseWriter, r *http.Request) error {
+	s, err := d.newStream(w, r)
+	if err != nil {
+		return err
+	}
+	ctx := r.Context()
+	feed := d.cfg.Store.Subscribe(ctx)
+	flush := time.NewTicker(flushInterval)
+	defer flush.Stop()
+	alive := time.NewTicker(keepAlive)
+	defer alive.Stop()
+	health := time.NewTicker(healthInterval)
+	defer health.Stop()
+	pending := make(map[string]inventory.Change)
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case c, ok := <-feed:
+			if !ok {
+				return s.send("resync", map[string]string{})
+			}
+			if s.wants(c.Host.MAC) {
+				pending[c.Host.MAC] = c
+			}
+		case <-flush.C:
+			if len(pending) > 0 {
+				if err := s.changes(ctx, pending); err != nil {
+					return err
+				}
+				clear(pending)
+			}
+		case <-health.C:
+			if err := s.health(); err != nil {
+				return err
+			}
+		case <-alive.C:
+			if err := s.comment("keep-alive"); err != nil {
+				return err
+			}
+		}
+	}
+}
+
+// stream is one open event stream.
+type stream struct {
+	d   *Dashboard
+	w   http.ResponseWriter
+	rc  *http.ResponseController
+	mac string // host page mode when set
+}
+
+func (d *Dashboard) newStream(w http.ResponseWriter, r *http.Request) (*stream, error) {
+	s := &stream{d: d, w: w, rc: http.NewResponseController(w)}
+	if m := r.URL.Query().Get("mac"); m != "" {
+		mac, err := inventory.NormalizeMAC(m)
+		if err != nil {
+			return nil, err
+		}
+		s.mac = mac
+	}
+	s.rc.SetWriteDeadline(time.Time{}) // a stream outlives any write timeout
+	h := w.Header()
+	h.Set("Content-Type", "text/event-stream")
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Accel-Buffering", "no")
+	w.WriteHeader(http.StatusOK)
+	if _, err := fmt.Fprint(w, "retry: 2000\n\n"); err != nil {
+		return nil, err
+	}
+	return s, s.rc.Flush()
+}
+
+func (s *stream) wants(mac string) bool { return s.mac == "" || s.mac == mac }
+
+func (s *stream) send(event string, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Errorf("live %s: %w", event, err)
+	}
+	if _, err := fmt.Fprintf(s.w, "event: %s\ndata: %s\n\n", event, b); err != nil {
+		return nil // the browser went away
+	}
+	return s.rc.Flush()
+}
+
+func (s *stream) comment(text string) error {
+	if _, err := fmt.Fprintf(s.w, ": %s\n\n", text); err != nil {
+		return nil
+	}
+	return s.rc.Flush()
+}
+
+func (s *stream) changes(ctx context.Context, pending map[string]inventory.Change) error {
+	if s.mac != "" {
+		return s.hostChange(ctx, pending[s.mac])
+	}
+	return s.listChanges(pending)
+}
+
+func (s *stream) health() error {
+	if s.d.cfg.Health == nil {
+		return nil
+	}
+	html, err := s.d.views.fragment("health", s.d.cfg.Health.Health())
+	if err != nil {
+		return err
+	}
+	return s.send("health", map[string]string{"html": html})
+}

@@ -1,0 +1,63 @@
+package dashboard
+
+import (
+	"crypto/subtle"
+	"net/http"
+	"strings"
+)
+
+type loginPage struct {
+	chrome
+	Next    string
+	Message string
+}
+
+func (d *Dashboard) renderLogin(w http.ResponseWriter, code int, next, msg string) {
+	p := loginPage{chrome: chrome{Title: "Sign in", Asset: d.asset}, Next: next, Message: msg}
+	if err := d.views.page(w, code, "login", p); err != nil {
+		d.cfg.Logger.Error("render login page", "err", err)
+		http.Error(w, "sign in required", code)
+	}
+}
+
+func (d *Dashboard) loginPage(w http.ResponseWriter, r *http.Request) error {
+	d.renderLogin(w, http.StatusOK, r.URL.Query().Get("next"), "")
+	return nil
+}
+
+// login checks the operator token from the form and starts a session. It
+// takes no CSRF token (there is no session yet), but refuses cross-origin
+// posts, so another site cannot sign a browser in.
+func (d *Dashboard) login(w http.ResponseWriter, r *http.Request) error {
+	if err := d.origin.Check(r); err != nil {
+		return errorf(http.StatusForbidden, "refused: %v", err)
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
+	got := strings.TrimSpace(r.PostFormValue("token"))
+	next := safeNext(r.PostFormValue("next"))
+	if subtle.ConstantTimeCompare([]byte(got), []byte(d.cfg.Token)) != 1 {
+		d.cfg.Logger.Info("dashboard login refused", "remote", r.RemoteAddr)
+		d.renderLogin(w, http.StatusUnauthorized, next, "That is not the operator token.")
+		return nil
+	}
+	_, value := d.sessions.issue()
+	http.SetCookie(w, sessionCookie(r, value, d.cfg.SessionTTL))
+	http.Redirect(w, r, next, http.StatusSeeOther)
+	return nil
+}
+
+// safeNext keeps the post-login redirect on the dashboard: only local
+// paths under /ui/, never "//host" or a full URL.
+func safeNext(next string) string {
+	if !strings.HasPrefix(next, "/ui/") || strings.HasPrefix(next, "//") || strings.ContainsAny(next, "\\\r\n") {
+		return "/ui/"
+	}
+	return next
+}
+
+func (d *Dashboard) logout(w http.ResponseWriter, r *http.Request) error {
+	d.sessions.revoke(sessionOf(r))
+	clearCookie(w, r)
+	http.Redirect(w, r, "/ui/login", http.StatusSeeOther)
+	return nil
+}

@@ -1,0 +1,163 @@
+// rackboot dashboard: patches list rows and host sections from the server's
+// event stream, applies filters without reloading, and shows an action's
+// answer next to its button. Every piece of markup it inserts was rendered
+// (and escaped) by the server's templates; it never builds HTML from data.
+(function () {
+  'use strict';
+
+  function csrf() {
+    var m = document.querySelector('meta[name="csrf-token"]');
+    return m ? m.content : '';
+  }
+
+  function parse(html) {
+    var t = document.createElement('template');
+    t.innerHTML = html.trim();
+    return t.content.firstElementChild;
+  }
+
+  function liveState(text) {
+    var el = document.getElementById('live-state');
+    if (el && el.textContent !== text) el.textContent = text;
+  }
+
+  function stream(url, handlers) {
+    var es = new EventSource(url);
+    es.onopen = function () { liveState('live'); };
+    es.onerror = function () { liveState(es.readyState === EventSource.CLOSED ? 'offline' : 'reconnecting'); };
+    Object.keys(handlers).forEach(function (name) {
+      es.addEventListener(name, function (ev) { handlers[name](JSON.parse(ev.data)); });
+    });
+    es.addEventListener('health', function (ev) { replaceInner('health', JSON.parse(ev.data).html); });
+    return es;
+  }
+
+  // replaceInner swaps an element's content only if it differs, so an
+  // unchanged section is not redrawn (and a screen reader not disturbed).
+  function replaceInner(id, html) {
+    var el = document.getElementById(id);
+    if (!el) return;
+    var next = el.cloneNode(false);
+    next.innerHTML = html;
+    if (!next.isEqualNode(el)) el.replaceChildren.apply(el, Array.prototype.slice.call(next.childNodes));
+  }
+
+  function setCounts(counts, total) {
+    Object.keys(counts).concat(['total']).forEach(function (k) {
+      var el = document.querySelector('[data-count="' + k + '"]');
+      var v = String(k === 'total' ? total : counts[k]);
+      if (el && el.textContent !== v) el.textContent = v;
+    });
+  }
+
+  // The host list: rows arrive rendered; only rows shown and changed are swapped.
+  function patchRows(u) {
+    (u.rows || []).forEach(function (r) {
+      var old = document.querySelector('tr[data-mac="' + CSS.escape(r.mac) + '"]');
+      if (!old) return;
+      if (r.deleted) {
+        old.classList.add('gone');
+        return;
+      }
+      var row = parse(r.html);
+      if (row.isEqualNode(old)) return;
+      row.classList.add('changed');
+      old.replaceWith(row);
+    });
+    setCounts(u.counts || {}, u.total);
+  }
+
+  function filters() {
+    var form = document.getElementById('filters');
+    var results = document.getElementById('results');
+    if (!form || !results) return null;
+    var ctl = null, last = null;
+    function run(force) {
+      var params = new URLSearchParams(new FormData(form));
+      Array.from(params.keys()).forEach(function (k) { if (!params.get(k) || (k === 'sort' && params.get(k) === 'mac')) params.delete(k); });
+      var qs = params.toString();
+      if (qs === last && !force) return;
+      last = qs;
+      if (ctl) ctl.abort();
+      ctl = new AbortController();
+      var t0 = performance.now();
+      fetch('/ui/?' + (qs ? qs + '&' : '') + 'partial=1', { signal: ctl.signal, headers: { Accept: 'text/html, application/json' } })
+        .then(function (resp) {
+          if (resp.status === 401) { location.reload(); return null; }
+          if (!resp.ok) return resp.json().then(function (j) { throw new Error(j.error); });
+          return resp.text();
+        })
+        .then(function (html) {
+          if (html === null) return;
+          results.innerHTML = html;
+          history.replaceState(null, '', '/ui/' + (qs ? '?' + qs : ''));
+          document.dispatchEvent(new CustomEvent('rb:results', { detail: { ms: performance.now() - t0 } }));
+        })
+        .catch(function (err) {
+          if (err.name === 'AbortError') return;
+          var m = document.getElementById('matches');
+          if (m) { m.textContent = err.message; m.className = 'matches err'; }
+        });
+    }
+    form.addEventListener('submit', function (e) { e.preventDefault(); run(true); });
+    form.addEventListener('input', function () { run(false); });
+    form.addEventListener('change', function () { run(false); });
+    return run;
+  }
+
+  // The host page: live sections are replaced when they differ, new events
+  // are added to the top of the timeline.
+  function patchHost(u) {
+    if (u.deleted) { document.getElementById('gone').hidden = false; return; }
+    Object.keys(u.fragments || {}).forEach(function (id) { replaceInner(id, u.fragments[id]); });
+    var ol = document.getElementById('timeline');
+    (u.events || []).slice().reverse().forEach(function (e) {
+      if (!ol.querySelector('li[data-seq="' + CSS.escape(e.seq) + '"]')) ol.prepend(parse(e.html));
+    });
+    while (ol.children.length > 100) ol.lastElementChild.remove();
+  }
+
+  // Action forms post with fetch and show the answer in their <output>;
+  // without script they post normally and the server renders the message.
+  function actions() {
+    document.addEventListener('submit', function (e) {
+      var f = e.target;
+      if (!f.matches || !f.matches('form.act')) return;
+      e.preventDefault();
+      if (f.getAttribute('aria-busy') === 'true') return;
+      var out = f.querySelector('output');
+      f.setAttribute('aria-busy', 'true');
+      out.className = 'msg';
+      out.textContent = 'working…';
+      fetch(f.action, {
+        method: 'POST',
+        headers: { Accept: 'application/json', 'X-CSRF-Token': csrf() },
+        body: new URLSearchParams(new FormData(f))
+      }).then(function (resp) {
+        if (resp.status === 401) { location.reload(); return null; }
+        return resp.json().then(function (j) { return { ok: resp.ok, j: j }; },
+          function () { return { ok: false, j: { error: 'HTTP ' + resp.status } }; });
+      }).then(function (res) {
+        if (!res) return;
+        out.textContent = res.ok ? res.j.message : res.j.error;
+        out.className = res.ok ? 'msg ok' : 'msg err';
+        if (res.ok && f.dataset.remove === 'row') f.closest('tr').classList.add('gone');
+      }).catch(function (err) {
+        out.textContent = String(err.message || err);
+        out.className = 'msg err';
+      }).finally(function () { f.removeAttribute('aria-busy'); });
+    });
+  }
+
+  document.addEventListener('DOMContentLoaded', function () {
+    actions();
+    var results = document.getElementById('results');
+    var host = document.getElementById('host');
+    if (results) {
+      var refetch = filters();
+      stream(results.dataset.live, { rows: patchRows, resync: function () { if (refetch) refetch(true); } });
+    } else if (host) {
+      stream(host.dataset.live, { host: patchHost, resync: function () {} });
+    }
+  });
+})();
