@@ -33,6 +33,7 @@ type serveConfig struct {
 	ShutdownTimeout time.Duration
 	Boot            bootConfig
 	BMC             bmcConfig
+	DHCP            dhcpConfig
 }
 
 // service is one long-running part of serve; it returns when ctx ends.
@@ -67,6 +68,7 @@ RACKBOOT_DATA_DIR), then the YAML file given by --config, then defaults.`,
 	f.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", 1500*time.Millisecond, "time open requests get to finish on SIGINT/SIGTERM")
 	addBootFlags(f, &cfg.Boot)
 	addBMCFlags(f, &cfg.BMC)
+	addDHCPFlags(f, &cfg.DHCP)
 	return cmd
 }
 
@@ -122,6 +124,12 @@ func serve(ctx context.Context, cfg serveConfig, stderr io.Writer) error {
 		return err
 	}
 	svcs = append(svcs, boot...)
+	dhcpSvcs, dhcpInfo, err := dhcpService(cfg.DHCP, cfg.Boot, store, reg, log)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	svcs, bootInfo = append(svcs, dhcpSvcs...), append(bootInfo, dhcpInfo...)
 	log.Info("rackboot serving", append([]any{"version", version, "api", ln.Addr().String(), "data_dir", cfg.DataDir, "token_file", tokenPath}, bootInfo...)...)
 
 	g, ctx := errgroup.WithContext(ctx)

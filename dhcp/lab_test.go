@@ -1,0 +1,207 @@
+package dhcp
+
+import (
+	"context"
+	"errors"
+	"net"
+	"net/netip"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/insomniacslk/dhcp/dhcpv4"
+	"github.com/insomniacslk/dhcp/iana"
+	"github.com/rackboot/rackboot/inventory"
+)
+
+func TestRelayedRequestInLab(t *testing.T) {
+	l, _, db := labServer(t, nil)
+	relay := l.node("relay", "10.0.0.3/24", "10.1.0.1/24")
+	srvNS := &node{t: t, ns: l.id + "srv"}
+	srvNS.ip("route", "add", "10.1.0.0/24", "via", "10.0.0.3")
+	c := newTestClient(t, relay, serverPort)
+	server := &net.UDPAddr{IP: testServerIP.AsSlice(), Port: serverPort}
+	gi := dhcpv4.WithGatewayIP(net.ParseIP("10.1.0.1"))
+	offer := c.one(newPacket(t, mac(7), dhcpv4.MessageTypeDiscover, gi), server, dhcpv4.MessageTypeOffer)
+	ack := c.one(requestFor(t, offer, gi), server, dhcpv4.MessageTypeAck)
+	ip := ipOf(ack.YourIPAddr)
+	if !testRelayed.Prefix.Contains(ip) || !ack.Router()[0].Equal(net.ParseIP("10.1.0.1")) {
+		t.Fatalf("relayed client got %v router %v, want an address in %v", ip, ack.Router(), testRelayed.Prefix)
+	}
+	leases, _ := db.Leases()
+	if len(leases) != 1 || leases[0].IP != ip || leases[0].MAC != mac(7).String() {
+		t.Errorf("stored %+v", leases)
+	}
+}
+
+func TestPXEDiscoversUnknownMAC(t *testing.T) {
+	l, _, db := labServer(t, nil)
+	c := newTestClient(t, l.node("cl"), clientPort)
+	offer := c.one(newPacket(t, mac(9), dhcpv4.MessageTypeDiscover, pxe(iana.EFI_X86_64)...), bcast67, dhcpv4.MessageTypeOffer)
+	if offer.BootFileName != "ipxe.efi" {
+		t.Errorf("boot file %q", offer.BootFileName)
+	}
+	var h inventory.Host
+	waitFor(t, func() bool {
+		var err error
+		h, err = db.Host(context.Background(), mac(9).String())
+		return err == nil
+	})
+	ev, err := db.Events(context.Background(), h.MAC, 10)
+	if h.State != inventory.StateDiscovered || err != nil || len(ev) == 0 || ev[0].Actor != "dhcp" {
+		t.Errorf("host %+v events %+v (%v)", h, ev, err)
+	}
+	c.one(newPacket(t, mac(10), dhcpv4.MessageTypeDiscover), bcast67, dhcpv4.MessageTypeOffer)
+	time.Sleep(200 * time.Millisecond)
+	if _, err := db.Host(context.Background(), mac(10).String()); !errors.Is(err, inventory.ErrNotFound) {
+		t.Errorf("a plain (non-PXE) client was enlisted: %v", err)
+	}
+}
+
+// startDnsmasq runs dnsmasq as the segment's own DHCP server on n.
+func startDnsmasq(t *testing.T, n *node) {
+	t.Helper()
+	if _, err := exec.LookPath("dnsmasq"); err != nil {
+		t.Skip("dnsmasq not installed")
+	}
+	dir := t.TempDir()
+	cmd := n.command(context.Background(), "dnsmasq", "--no-daemon", "--conf-file=/dev/null", "--port=0",
+		"--user=root", "--interface=eth0", "--bind-interfaces", "--dhcp-range=10.0.0.150,10.0.0.160,255.255.255.0,1h",
+		"--log-dhcp", "--log-facility=-", "--no-ping",
+		"--dhcp-leasefile="+filepath.Join(dir, "leases"), "--pid-file="+filepath.Join(dir, "pid"))
+	cmd.Stdout, cmd.Stderr = testWriter{t}, testWriter{t}
+	startClient(t, cmd)
+	time.Sleep(300 * time.Millisecond)
+}
+
+func TestProxyBesideDnsmasq(t *testing.T) {
+	l := newLab(t)
+	startDnsmasq(t, l.node("dns", "10.0.0.1/24"))
+	srv := l.node("srv", "10.0.0.2/24")
+	db, _ := inventory.Open(t.TempDir(), inventory.Options{})
+	t.Cleanup(func() { db.Close() })
+	s := &Server{Mode: ModeProxy, ServerIP: testServerIP, Inventory: db, Logger: testLogger(t),
+		ProbeListen: srv.prober(), ProbeWait: 500 * time.Millisecond}
+	serveIn(t, srv, s)
+	cl := l.node("cl")
+	c := newTestClient(t, cl, clientPort)
+
+	var addrOffer, bootOffer *dhcpv4.DHCPv4
+	disc := newPacket(t, mac(3), dhcpv4.MessageTypeDiscover, pxe(iana.INTEL_X86PC)...)
+	for _, o := range c.ask(disc, bcast67, 1500*time.Millisecond, nil) {
+		switch {
+		case ipOf(o.YourIPAddr).IsValid():
+			addrOffer = o
+		case o.ServerIdentifier().Equal(testServerIP.AsSlice()):
+			bootOffer = o
+		}
+	}
+	if addrOffer == nil || bootOffer == nil {
+		t.Fatalf("offers: address %v, boot %v; want one of each", addrOffer, bootOffer)
+	}
+	if !addrOffer.ServerIdentifier().Equal(net.ParseIP("10.0.0.1")) || addrOffer.BootFileName != "" {
+		t.Errorf("dnsmasq offer: server %v file %q", addrOffer.ServerIdentifier(), addrOffer.BootFileName)
+	}
+	if bootOffer.BootFileName != "undionly.kpxe" || !bootOffer.ServerIPAddr.Equal(testServerIP.AsSlice()) || bootOffer.ClassIdentifier() != "PXEClient" {
+		t.Errorf("rackboot proxy offer: file %q siaddr %v class %q", bootOffer.BootFileName, bootOffer.ServerIPAddr, bootOffer.ClassIdentifier())
+	}
+	ack := c.one(requestFor(t, addrOffer, pxe(iana.INTEL_X86PC)...), bcast67, dhcpv4.MessageTypeAck)
+	if !ack.ServerIdentifier().Equal(net.ParseIP("10.0.0.1")) || !ack.YourIPAddr.Equal(addrOffer.YourIPAddr) {
+		t.Fatalf("address ACK from %v for %v", ack.ServerIdentifier(), ack.YourIPAddr)
+	}
+	// With its address, the ROM asks the boot server on port 4011.
+	cl.ip("addr", "add", ack.YourIPAddr.String()+"/24", "dev", "eth0")
+	pc := newTestClient(t, cl, 0)
+	req := newPacket(t, mac(3), dhcpv4.MessageTypeRequest, append(pxe(iana.INTEL_X86PC), dhcpv4.WithClientIP(ack.YourIPAddr))...)
+	boot := pc.one(req, &net.UDPAddr{IP: testServerIP.AsSlice(), Port: pxePort}, dhcpv4.MessageTypeAck)
+	if boot.BootFileName != "undionly.kpxe" || ipOf(boot.YourIPAddr).IsValid() {
+		t.Errorf("port 4011 ACK: file %q yiaddr %v", boot.BootFileName, boot.YourIPAddr)
+	}
+	if others := s.OtherServers(); len(others) != 1 || others[0].IP != netip.MustParseAddr("10.0.0.1") {
+		t.Errorf("other servers seen: %+v, want dnsmasq", others)
+	}
+}
+
+func TestFullModeRefusesBesideAnotherServer(t *testing.T) {
+	l := newLab(t)
+	startDnsmasq(t, l.node("dns", "10.0.0.1/24"))
+	srv := l.node("srv", "10.0.0.2/24")
+	db, _ := inventory.Open(t.TempDir(), inventory.Options{})
+	t.Cleanup(func() { db.Close() })
+	s := &Server{Mode: ModeFull, ServerIP: testServerIP, Inventory: db, Leases: db, Subnets: []Subnet{testLocal},
+		Logger: testLogger(t), ProbeListen: srv.prober(), ProbeWait: 500 * time.Millisecond}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	err := s.Serve(ctx, srv.listen(serverPort))
+	if !errors.Is(err, ErrOtherServer) {
+		t.Fatalf("Serve beside dnsmasq: %v, want ErrOtherServer", err)
+	}
+	if s.Stats().OtherServerSeen != 1 {
+		t.Errorf("not counted: %+v", s.Stats())
+	}
+}
+
+// perfdhcp runs Kea's perfdhcp from n against the server at 10.0.0.2 and
+// returns its report.
+func perfdhcp(t *testing.T, n *node, args ...string) string {
+	t.Helper()
+	if _, err := exec.LookPath("perfdhcp"); err != nil {
+		t.Skip("perfdhcp not installed")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	out, err := n.command(ctx, "perfdhcp", append(append([]string{"-4", "-l", "eth0"}, args...), "10.0.0.2")...).CombinedOutput()
+	if err != nil && ctx.Err() != nil {
+		t.Fatalf("perfdhcp: %v\n%s", err, out)
+	}
+	return string(out)
+}
+
+var ackStats = regexp.MustCompile(`(?s)Statistics for: REQUEST-ACK\*+\s*sent packets: (\d+)\s*received packets: (\d+)`)
+
+// acksOf reads the REQUEST-ACK counts of a perfdhcp report.
+func acksOf(t *testing.T, report string) (sent, received int) {
+	t.Helper()
+	m := ackStats.FindStringSubmatch(report)
+	if m == nil {
+		t.Fatalf("no REQUEST-ACK statistics in perfdhcp output:\n%s", report)
+	}
+	sent, _ = strconv.Atoi(m[1])
+	received, _ = strconv.Atoi(m[2])
+	return sent, received
+}
+
+// bigSubnet has room for the perfdhcp runs.
+func bigSubnet() Subnet {
+	big := testLocal
+	big.Prefix, big.First, big.Last = netip.MustParsePrefix("10.0.0.0/16"), netip.MustParseAddr("10.0.1.0"), netip.MustParseAddr("10.0.255.254")
+	return big
+}
+
+func TestPerfdhcpThousandClients(t *testing.T) {
+	l, s, db := labServer(t, func(s *Server) { s.Subnets = []Subnet{bigSubnet()} })
+	perf := l.node("perf", "10.0.0.10/16")
+	out := perfdhcp(t, perf, "-r", "500", "-R", "1000000", "-n", "1000", "-u", "-d", "2", "-W", "1000000")
+	sent, got := acksOf(t, out)
+	if got < 1000 || sent != got {
+		t.Errorf("REQUEST-ACK sent %d received %d, want 1000 of 1000\n%s", sent, got, out)
+	}
+	leases, err := db.Leases()
+	if err != nil {
+		t.Fatal(err)
+	}
+	byMAC := map[string]netip.Addr{}
+	for _, le := range leases {
+		if prev, dup := byMAC[le.MAC]; dup {
+			t.Errorf("%s holds %v and %v", le.MAC, prev, le.IP)
+		}
+		byMAC[le.MAC] = le.IP
+	}
+	// -R 1000000 picks each MAC at random, so a repeat or two is possible.
+	if len(leases) < 990 || len(leases) > 1000 {
+		t.Errorf("%d leases stored for 1000 clients; stats %+v", len(leases), s.Stats())
+	}
+}
