@@ -89,6 +89,7 @@ func (s *Server) Handler() (http.Handler, error) {
 	r.Get("/boot/installer/{name}", s.handle(s.installerFile))
 	r.Post("/machine/v1/inspect", s.handle(s.machine(s.inspect)))
 	r.Get("/machine/v1/next", s.handle(s.machine(s.next)))
+	s.agentRoutes(r)
 	r.NotFound(s.handle(func(w http.ResponseWriter, r *http.Request) error {
 		return errorf(http.StatusNotFound, "no such boot resource: %s", r.URL.Path)
 	}))

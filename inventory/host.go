@@ -88,9 +88,21 @@ type NIC struct {
 
 // AgentStatus is what the config agent on an installed host last reported.
 type AgentStatus struct {
-	Status      string    `json:"status"` // "converged" or "unconverged"
-	Message     string    `json:"message,omitempty"`
-	LastCheckIn time.Time `json:"last_check_in"`
+	Status        string           `json:"status"` // "converged" or "unconverged"
+	Message       string           `json:"message,omitempty"`
+	LastCheckIn   time.Time        `json:"last_check_in"`
+	ConfigVersion string           `json:"config_version,omitempty"` // the graph the agent runs
+	ConfigError   string           `json:"config_error,omitempty"`   // why the newest graph was not applied
+	Resources     []ResourceStatus `json:"resources,omitempty"`
+}
+
+// ResourceStatus is one resource of the agent's graph, as last reported.
+type ResourceStatus struct {
+	Resource   string    `json:"resource"` // kind:name
+	State      string    `json:"state"`    // pending, applying, ok, drift or failed
+	Error      string    `json:"error,omitempty"`
+	LastChange time.Time `json:"last_change,omitzero"` // last real change the agent made
+	Applies    int       `json:"applies,omitempty"`
 }
 
 // NormalizeMAC parses s as a 48-bit MAC address and returns it lowercase and
@@ -175,6 +187,7 @@ func (h Host) Clone() Host {
 	}
 	if h.Agent != nil {
 		a := *h.Agent
+		a.Resources = append([]ResourceStatus(nil), h.Agent.Resources...)
 		c.Agent = &a
 	}
 	return c

@@ -74,4 +74,5 @@ func (s *Server) apiRoutes(r chi.Router) {
 	r.Delete("/hosts/{mac}", s.handle(s.deleteHost))
 	r.Get("/hosts/{mac}/events", s.handle(s.hostEvents))
 	r.Post("/hosts/{mac}/actions/{action}", s.handle(s.hostAction))
+	s.agentRoutes(r)
 }

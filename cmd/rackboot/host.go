@@ -18,7 +18,7 @@ func newHostCmd() *cobra.Command {
 	var cf clientFlags
 	cmd := &cobra.Command{Use: "host", Short: "List, show, add and remove hosts"}
 	cf.register(cmd)
-	cmd.AddCommand(newHostListCmd(&cf), newHostShowCmd(&cf), newHostAddCmd(&cf), newHostRmCmd(&cf), newHostPowerCmd(&cf))
+	cmd.AddCommand(newHostListCmd(&cf), newHostShowCmd(&cf), newHostAddCmd(&cf), newHostRmCmd(&cf), newHostPowerCmd(&cf), newHostAgentTokenCmd(&cf))
 	return cmd
 }
 
@@ -144,9 +144,7 @@ func printHost(w io.Writer, h inventory.Host, events []inventory.Event) error {
 			row("Disk", fmt.Sprintf("%s %d MiB %s", d.Name, d.SizeBytes>>20, d.Model))
 		}
 	}
-	if h.Agent != nil {
-		row("Agent", fmt.Sprintf("%s at %s %s", h.Agent.Status, h.Agent.LastCheckIn.Format(time.RFC3339), h.Agent.Message))
-	}
+	agentRows(row, h.Agent)
 	row("Version", fmt.Sprint(h.Version))
 	tw.Flush()
 	if len(events) == 0 {

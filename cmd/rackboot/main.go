@@ -39,6 +39,6 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 	}
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	root.AddCommand(newServeCmd(), newHostCmd(), newBMCCmd(), newVersionCmd())
+	root.AddCommand(newServeCmd(), newHostCmd(), newBMCCmd(), newVersionCmd(), newAgentCmd(), newConfigCmd())
 	return root
 }

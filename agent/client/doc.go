@@ -1,0 +1,9 @@
+// Package client is the config agent's side of the appliance's
+// machine-facing API: long-poll for the host's graph, report its status,
+// download the rackboot binary. Every request carries the host's agent
+// token and MAC.
+//
+// It speaks HTTP only and imports nothing of the appliance, so the wire
+// types are declared here again; the end-to-end test in cmd/rackboot keeps
+// the two sides in step. It does not retry: the caller owns backoff.
+package client

@@ -1,0 +1,203 @@
+package httpboot
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rackboot/rackboot/inventory"
+)
+
+// agentTest is a boot server with one deployed host labelled role=web and
+// an agent token for it.
+type agentTest struct {
+	*bootTest
+	token string
+}
+
+func newAgentTest(t *testing.T) *agentTest {
+	b := newBootTest(t, nil)
+	ctx := context.Background()
+	if _, err := b.store.CreateHost(ctx, inventory.Host{MAC: testMAC, State: inventory.StateDeployed, Labels: map[string]string{"role": "web"}}, "test"); err != nil {
+		t.Fatal(err)
+	}
+	tok, _, err := b.store.MintAgentToken(ctx, testMAC, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &agentTest{bootTest: b, token: tok}
+}
+
+func (a *agentTest) putConfig(name, role, body string) {
+	a.t.Helper()
+	c := inventory.AgentConfig{Name: name, Selector: map[string]string{"role": role}, Body: body}
+	if _, _, err := a.store.PutAgentConfig(context.Background(), c, 0, "test"); err != nil {
+		a.t.Fatal(err)
+	}
+}
+
+func (a *agentTest) poll(version, wait string) (int, AgentGraph) {
+	a.t.Helper()
+	code, body := a.get("/machine/v1/agent/config?mac="+testMAC+"&version="+version+"&wait="+wait, "Authorization", "Bearer "+a.token)
+	var g AgentGraph
+	if code == http.StatusOK {
+		if err := json.Unmarshal([]byte(body), &g); err != nil {
+			a.t.Fatalf("%v: %s", err, body)
+		}
+	}
+	return code, g
+}
+
+func TestAgentRoutesNeedAgentToken(t *testing.T) {
+	a := newAgentTest(t)
+	boot := a.boot.Tokens.Mint(testMAC)
+	other, _, _ := a.store.MintAgentToken(context.Background(), testMAC, false)
+	a.store.CreateHost(context.Background(), inventory.Host{MAC: "52:54:00:00:00:99"}, "test")
+	otherHost, _, _ := a.store.MintAgentToken(context.Background(), "52:54:00:00:00:99", false)
+	for name, tok := range map[string]string{"none": "", "boot token": boot, "garbage": "abc", "another host's": otherHost} {
+		for _, path := range []string{"/machine/v1/agent/config?wait=0s&mac=" + testMAC} {
+			hdr := []string{}
+			if tok != "" {
+				hdr = []string{"Authorization", "Bearer " + tok}
+			}
+			if code, body := a.get(path, hdr...); code != http.StatusUnauthorized {
+				t.Errorf("%s: %s: %d %s, want 401", name, path, code, body)
+			}
+		}
+		if code, _ := a.post("/machine/v1/agent/status?mac="+testMAC, tok, `{"status":"converged"}`); code != http.StatusUnauthorized {
+			t.Errorf("%s: status report: %d, want 401", name, code)
+		}
+	}
+	if code, _ := a.get("/machine/v1/agent/config?wait=0s&mac="+testMAC, "Authorization", "Bearer "+other); code != http.StatusOK {
+		t.Errorf("second unrevoked token: %d", code)
+	}
+}
+
+func TestAgentConfigLongPoll(t *testing.T) {
+	a := newAgentTest(t)
+	code, g := a.poll("", "0s")
+	if code != http.StatusOK || len(g.Configs) != 0 || g.Version == "" {
+		t.Fatalf("first poll, nothing selected: %d %+v", code, g)
+	}
+	empty := g.Version
+	if code, _ := a.poll(empty, "50ms"); code != http.StatusNotModified {
+		t.Fatalf("poll at the current version: %d, want 304 after the wait", code)
+	}
+	a.putConfig("b", "web", "- kind: file\n  name: /b\n")
+	a.putConfig("a", "web", "- kind: file\n  name: /a\n")
+	a.putConfig("other", "db", "- kind: file\n  name: /c\n")
+	code, g = a.poll(empty, "0s")
+	if code != http.StatusOK || len(g.Configs) != 2 || g.Configs[0].Name != "a" || g.Configs[1].Name != "b" {
+		t.Fatalf("poll after configs: %d %+v, want a and b in order", code, g)
+	}
+
+	// A change arrives while the poll waits: it answers at once.
+	for _, tc := range []struct {
+		name   string
+		change func()
+	}{
+		{"config", func() { a.putConfig("a", "web", "- kind: file\n  name: /a2\n") }},
+		{"labels", func() {
+			a.store.UpdateHost(context.Background(), testMAC, 0, func(h *inventory.Host) error { h.Labels["role"] = "db"; return nil }, inventory.Event{})
+		}},
+	} {
+		name, change := tc.name, tc.change
+		go func() { time.Sleep(100 * time.Millisecond); change() }()
+		start := time.Now()
+		code, g2 := a.poll(g.Version, "10s")
+		took := time.Since(start) - 100*time.Millisecond
+		if code != http.StatusOK || g2.Version == g.Version {
+			t.Fatalf("%s change: %d %+v", name, code, g2)
+		}
+		t.Logf("%s change answered %v after it was made", name, took)
+		g = g2
+	}
+	if len(g.Configs) != 1 || g.Configs[0].Name != "other" {
+		t.Fatalf("after relabelling to db: %+v", g)
+	}
+}
+
+func TestAgentStatusActivates(t *testing.T) {
+	a := newAgentTest(t)
+	rep := `{"status":"unconverged","config_version":"v1","resources":[{"resource":"file:/a","state":"applying"}]}`
+	code, body := a.post("/machine/v1/agent/status?mac="+testMAC, a.token, rep)
+	if code != http.StatusOK || !strings.Contains(body, `"active"`) {
+		t.Fatalf("first check-in: %d %s", code, body)
+	}
+	h, _ := a.store.Host(context.Background(), testMAC)
+	if h.State != inventory.StateActive || h.Agent == nil || h.Agent.Status != "unconverged" || len(h.Agent.Resources) != 1 || h.Agent.LastCheckIn.IsZero() {
+		t.Fatalf("host after check-in: %+v %+v", h, h.Agent)
+	}
+	if code, _ := a.post("/machine/v1/agent/status?mac="+testMAC, a.token, `{"status":"converged"}`); code != http.StatusOK {
+		t.Fatalf("second check-in of an active host: %d", code)
+	}
+	ev, _ := a.store.Events(context.Background(), testMAC, 10)
+	if ev[0].Type != "agent" || !strings.HasPrefix(ev[0].Cause, "converged") || ev[1].To != inventory.StateActive || ev[1].Actor != "agent" {
+		t.Fatalf("events: %+v", ev)
+	}
+	for name, bad := range map[string]string{
+		"bad status":    `{"status":"fine"}`,
+		"unknown field": `{"status":"converged","extra":1}`,
+		"not json":      `converged`,
+	} {
+		if code, body := a.post("/machine/v1/agent/status?mac="+testMAC, a.token, bad); code != http.StatusBadRequest {
+			t.Errorf("%s: %d %s, want 400", name, code, body)
+		}
+	}
+}
+
+func TestAgentStatusKeepsFewResources(t *testing.T) {
+	rep := AgentReport{Status: "converged"}
+	for i := range maxStoredResources + 10 {
+		st := "ok"
+		if i%100 == 0 {
+			st = "failed"
+		}
+		rep.Resources = append(rep.Resources, inventory.ResourceStatus{Resource: "file:/" + string(rune('a'+i%26)), State: st})
+	}
+	st := rep.status(time.Now())
+	if len(st.Resources) != 3 || !strings.Contains(st.Message, "266 resources") {
+		t.Fatalf("kept %d resources, message %q", len(st.Resources), st.Message)
+	}
+}
+
+func TestAgentBinary(t *testing.T) {
+	a := newAgentTest(t)
+	self, _ := os.Executable()
+	fi, _ := os.Stat(self)
+	for name, tok := range map[string]string{"agent token": a.token, "boot token": a.boot.Tokens.Mint(testMAC)} {
+		req, _ := http.NewRequest("GET", a.srv.URL+"/machine/v1/agent/binary?mac="+testMAC, nil)
+		req.Header.Set("Authorization", "Bearer "+tok)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n, _ := io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK || n != fi.Size() {
+			t.Fatalf("%s: %d, %d bytes, want the %d bytes of %s", name, resp.StatusCode, n, fi.Size(), self)
+		}
+	}
+	if code, _ := a.get("/machine/v1/agent/binary?mac="+testMAC, "Authorization", "Bearer nope"); code != http.StatusUnauthorized {
+		t.Fatalf("bad token: %d", code)
+	}
+}
+
+func TestAgentHandoffRevokes(t *testing.T) {
+	a := newAgentTest(t)
+	h, err := a.boot.AgentHandoff(context.Background(), testMAC)
+	if err != nil || h.URL != "http://10.9.0.1:8081" || h.MAC != testMAC || h.Token == "" {
+		t.Fatalf("handoff = %+v, %v", h, err)
+	}
+	if a.store.VerifyAgentToken(context.Background(), a.token, testMAC) == nil {
+		t.Fatal("a redeploy's handoff left the previous installation's token valid")
+	}
+	if err := a.store.VerifyAgentToken(context.Background(), h.Token, testMAC); err != nil {
+		t.Fatal(err)
+	}
+}

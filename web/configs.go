@@ -1,0 +1,201 @@
+package web
+
+import (
+	"cmp"
+	"context"
+	"net/http"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/rackboot/rackboot/agent/config"
+	"github.com/rackboot/rackboot/inventory"
+)
+
+// AgentConfigs is what the config and agent-token routes need of the
+// Store. *inventory.DB implements it; a Store that does not answers those
+// routes with 501, so serve needs no extra wiring.
+type AgentConfigs interface {
+	AgentConfigs(ctx context.Context) ([]inventory.AgentConfig, error)
+	AgentConfig(ctx context.Context, name string) (inventory.AgentConfig, error)
+	CreateAgentConfig(ctx context.Context, c inventory.AgentConfig, actor string) (inventory.AgentConfig, error)
+	PutAgentConfig(ctx context.Context, c inventory.AgentConfig, version uint64, actor string) (inventory.AgentConfig, bool, error)
+	DeleteAgentConfig(ctx context.Context, name, actor string) error
+	MintAgentToken(ctx context.Context, mac string, revoke bool) (string, time.Time, error)
+}
+
+func (s *Server) agentConfigs() (AgentConfigs, error) {
+	if a, ok := s.Store.(AgentConfigs); ok {
+		return a, nil
+	}
+	return nil, errorf(http.StatusNotImplemented, "this appliance's store keeps no agent configs")
+}
+
+// agentRoutes adds the config routes and agent-token minting to /api/v1.
+func (s *Server) agentRoutes(r chi.Router) {
+	r.Get("/configs", s.handle(s.listConfigs))
+	r.Post("/configs", s.handle(s.createConfig))
+	r.Get("/configs/{name}", s.handle(s.getConfig))
+	r.Put("/configs/{name}", s.handle(s.putConfig))
+	r.Delete("/configs/{name}", s.handle(s.deleteConfig))
+	r.Post("/hosts/{mac}/agent-token", s.handle(s.mintAgentToken))
+}
+
+// configBody is a config as operators send it. On PUT the name comes from
+// the path and may be left out of the body.
+type configBody struct {
+	Name     string            `json:"name"`
+	Selector map[string]string `json:"selector"`
+	Body     string            `json:"body"`
+}
+
+// configView is a stored config and how many hosts it selects right now,
+// so an operator sees at once that an empty selector selects none.
+type configView struct {
+	inventory.AgentConfig
+	SelectedHosts int `json:"selected_hosts"`
+}
+
+// decodeConfig reads and checks a config: the YAML must parse into a valid
+// graph on its own (agent/config names the line, column, resource and
+// field of the first mistake), so nothing stored can fail on every host.
+// On PUT, name is the path's and the body may leave it out.
+func (s *Server) decodeConfig(w http.ResponseWriter, r *http.Request, name string) (inventory.AgentConfig, error) {
+	var b configBody
+	if err := s.decodeBody(w, r, &b); err != nil {
+		return inventory.AgentConfig{}, err
+	}
+	if name != "" && b.Name != "" && b.Name != name {
+		return inventory.AgentConfig{}, errorf(http.StatusBadRequest, "request body: name %q differs from the path's %q", b.Name, name)
+	}
+	c := inventory.AgentConfig{Name: cmp.Or(name, b.Name), Selector: b.Selector, Body: b.Body}
+	if _, err := config.Parse([]byte(b.Body)); err != nil {
+		return c, errorf(http.StatusBadRequest, "config %s: %v", c.Name, err)
+	}
+	return c, nil
+}
+
+func (s *Server) listConfigs(w http.ResponseWriter, r *http.Request) error {
+	store, err := s.agentConfigs()
+	if err != nil {
+		return err
+	}
+	all, err := store.AgentConfigs(r.Context())
+	if err != nil {
+		return err
+	}
+	labels, err := s.allLabels(r.Context())
+	if err != nil {
+		return err
+	}
+	views := make([]configView, len(all))
+	for i, c := range all {
+		views[i] = viewConfig(c, labels)
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"configs": views})
+	return nil
+}
+
+func (s *Server) getConfig(w http.ResponseWriter, r *http.Request) error {
+	store, err := s.agentConfigs()
+	if err != nil {
+		return err
+	}
+	c, err := store.AgentConfig(r.Context(), chi.URLParam(r, "name"))
+	if err != nil {
+		return err
+	}
+	return s.writeConfig(w, r, http.StatusOK, c)
+}
+
+func (s *Server) createConfig(w http.ResponseWriter, r *http.Request) error {
+	store, err := s.agentConfigs()
+	if err != nil {
+		return err
+	}
+	c, err := s.decodeConfig(w, r, "")
+	if err != nil {
+		return err
+	}
+	if c, err = store.CreateAgentConfig(r.Context(), c, actor(r)); err != nil {
+		return err
+	}
+	w.Header().Set("Location", "/api/v1/configs/"+c.Name)
+	return s.writeConfig(w, r, http.StatusCreated, c)
+}
+
+// putConfig creates or replaces a config; If-Match makes it conditional
+// on the stored version.
+func (s *Server) putConfig(w http.ResponseWriter, r *http.Request) error {
+	store, err := s.agentConfigs()
+	if err != nil {
+		return err
+	}
+	version, _, err := ifMatch(r)
+	if err != nil {
+		return err
+	}
+	c, err := s.decodeConfig(w, r, chi.URLParam(r, "name"))
+	if err != nil {
+		return err
+	}
+	c, created, err := store.PutAgentConfig(r.Context(), c, version, actor(r))
+	if err != nil {
+		return err
+	}
+	code := http.StatusOK
+	if created {
+		code = http.StatusCreated
+	}
+	return s.writeConfig(w, r, code, c)
+}
+
+func (s *Server) deleteConfig(w http.ResponseWriter, r *http.Request) error {
+	store, err := s.agentConfigs()
+	if err != nil {
+		return err
+	}
+	if err := store.DeleteAgentConfig(r.Context(), chi.URLParam(r, "name"), actor(r)); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (s *Server) writeConfig(w http.ResponseWriter, r *http.Request, code int, c inventory.AgentConfig) error {
+	labels, err := s.allLabels(r.Context())
+	if err != nil {
+		return err
+	}
+	w.Header().Set("ETag", etag(c.Version))
+	writeJSON(w, code, viewConfig(c, labels))
+	return nil
+}
+
+func viewConfig(c inventory.AgentConfig, labels []map[string]string) configView {
+	v := configView{AgentConfig: c}
+	for _, l := range labels {
+		if c.Selects(l) {
+			v.SelectedHosts++
+		}
+	}
+	return v
+}
+
+// allLabels returns every host's labels, reading the index a page at a time.
+func (s *Server) allLabels(ctx context.Context) ([]map[string]string, error) {
+	var out []map[string]string
+	q := inventory.Query{Limit: inventory.MaxLimit}
+	for {
+		page, err := s.Store.Hosts(ctx, q)
+		if err != nil {
+			return nil, err
+		}
+		for _, h := range page.Hosts {
+			out = append(out, h.Labels)
+		}
+		if page.Next == "" {
+			return out, nil
+		}
+		q.After = page.Next
+	}
+}
