@@ -6,10 +6,15 @@ BUILD   ?= build
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X main.version=$(VERSION)
 
-.PHONY: build run test test-short vet clean bench-api
+.PHONY: build demo run test test-short vet clean bench-api
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BUILD)/rackboot ./cmd/rackboot
+
+# The demo: a lab namespace, rackboot serve in it, two VMs (SeaBIOS and
+# OVMF) powered on through virtual BMCs, netbooted and inspected.
+demo:
+	scripts/demo
 
 # Runs the appliance on loopback with its data in build/data.
 run: build

@@ -9,10 +9,14 @@ import (
 	"os/signal"
 	"syscall"
 
+	"github.com/rackboot/rackboot/agent/installer"
 	"github.com/spf13/cobra"
 )
 
 func main() {
+	if os.Getpid() == 1 { // rackboot is /init in the installer ramdisk
+		installer.Main() // never returns
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()
@@ -39,6 +43,6 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 	}
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	root.AddCommand(newServeCmd(), newHostCmd(), newBMCCmd(), newVersionCmd(), newAgentCmd(), newConfigCmd())
+	root.AddCommand(newServeCmd(), newHostCmd(), newBMCCmd(), newVersionCmd(), newImageCmd(), newInstallerCmd(), newAgentCmd(), newConfigCmd())
 	return root
 }

@@ -1,0 +1,142 @@
+package installer
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"time"
+)
+
+// Errors the appliance answers with that the installer branches on.
+var (
+	// ErrUnauthorized is a 401: the boot token is wrong or expired.
+	ErrUnauthorized = errors.New("appliance refused the boot token")
+	// ErrRejected is a 400: the appliance could not use the report.
+	ErrRejected = errors.New("appliance rejected the request as malformed")
+	// ErrConflict is a 409: the host is not in a state that takes a report
+	// (a restarted installer reporting a host that is already ready). The
+	// installer moves on to asking what to do next.
+	ErrConflict = errors.New("appliance ignored the report for the host's state")
+)
+
+// StatusError is any other unexpected answer.
+type StatusError struct {
+	Code int
+	Body string
+}
+
+func (e *StatusError) Error() string {
+	return fmt.Sprintf("appliance answered %d: %s", e.Code, e.Body)
+}
+
+// Actions the appliance may answer on /machine/v1/next.
+const (
+	ActionWait = "wait"
+)
+
+// Report is the body of POST /machine/v1/inspect.
+type Report struct {
+	MAC   string `json:"mac"`
+	Facts Facts  `json:"facts"`
+}
+
+// Next is the answer of GET /machine/v1/next. Deploy (issue 6) will add
+// the image to write and where to report progress.
+type Next struct {
+	Action string `json:"action"`
+	State  string `json:"state,omitempty"` // the host's state, for the log
+}
+
+// Client speaks the appliance's machine API with the host's boot token.
+type Client struct {
+	BaseURL string // from rackboot.url, no trailing slash
+	Token   string
+	MAC     string
+	// HTTP is the client to use; nil means one with no overall timeout
+	// (each call sets its own deadline through its context).
+	HTTP *http.Client
+}
+
+// nextTimeout bounds one poll: the appliance may hold a long poll up to 30 s.
+const nextTimeout = 35 * time.Second
+
+// reportTimeout bounds one report attempt.
+const reportTimeout = 30 * time.Second
+
+// Report posts the facts; nil means the appliance accepted them (200).
+func (c *Client) Report(ctx context.Context, f Facts) error {
+	body, err := json.Marshal(Report{MAC: c.MAC, Facts: f})
+	if err != nil {
+		return fmt.Errorf("report: %w", err)
+	}
+	ctx, cancel := context.WithTimeout(ctx, reportTimeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.BaseURL+"/machine/v1/inspect", bytes.NewReader(body))
+	if err != nil {
+		return fmt.Errorf("report: %w", err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	if err := c.do(req, nil); err != nil {
+		return fmt.Errorf("report: %w", err)
+	}
+	return nil
+}
+
+// Next asks the appliance what to do now.
+func (c *Client) Next(ctx context.Context) (Next, error) {
+	ctx, cancel := context.WithTimeout(ctx, nextTimeout)
+	defer cancel()
+	u := c.BaseURL + "/machine/v1/next?mac=" + url.QueryEscape(c.MAC)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return Next{}, fmt.Errorf("next: %w", err)
+	}
+	var n Next
+	if err := c.do(req, &n); err != nil {
+		return Next{}, fmt.Errorf("next: %w", err)
+	}
+	return n, nil
+}
+
+// do sends req with the token and maps the status; on 200 it decodes the
+// body into out when out is not nil.
+func (c *Client) do(req *http.Request, out any) error {
+	req.Header.Set("Authorization", "Bearer "+c.Token)
+	hc := c.HTTP
+	if hc == nil {
+		hc = http.DefaultClient
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	switch resp.StatusCode {
+	case http.StatusOK:
+		if out == nil {
+			_, err = io.Copy(io.Discard, resp.Body)
+			return err
+		}
+		return json.NewDecoder(resp.Body).Decode(out)
+	case http.StatusUnauthorized:
+		return ErrUnauthorized
+	case http.StatusBadRequest:
+		return fmt.Errorf("%w: %s", ErrRejected, readSome(resp.Body))
+	case http.StatusConflict:
+		return fmt.Errorf("%w: %s", ErrConflict, readSome(resp.Body))
+	default:
+		return &StatusError{Code: resp.StatusCode, Body: readSome(resp.Body)}
+	}
+}
+
+// readSome reads the start of an error body for the log; the console is no
+// place for a whole HTML page.
+func readSome(r io.Reader) string {
+	b, _ := io.ReadAll(io.LimitReader(r, 512))
+	return string(bytes.TrimSpace(b))
+}

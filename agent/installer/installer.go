@@ -1,0 +1,204 @@
+package installer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"runtime/debug"
+	"time"
+)
+
+// Retry pacing. A refused token or a rejected report will not fix itself
+// quickly, so those retry slowly and leave the console readable; anything
+// else (no route yet, appliance restarting) retries soon.
+const (
+	retrySoon        = 2 * time.Second
+	retrySlow        = 30 * time.Second
+	defaultPollEvery = 2 * time.Second
+)
+
+// Options configure one run of the installer.
+type Options struct {
+	// Root is the machine's root directory; "" means "/".
+	Root string
+	// Cmdline replaces Root/proc/cmdline when not empty (debugging, tests).
+	Cmdline string
+	// Machine makes the run set the machine up first: load the ramdisk's
+	// modules and configure the boot NIC. Only right in the ramdisk.
+	Machine bool
+	// Log receives the installer's story; nil discards it.
+	Log *slog.Logger
+	// HTTP is the client for the appliance; nil means http.DefaultClient.
+	HTTP *http.Client
+	// PollEvery is the pause between polls of /machine/v1/next (2 s).
+	PollEvery time.Duration
+	// Sleep waits d or until ctx ends; nil means a real timer. Tests
+	// replace it to run retries instantly.
+	Sleep func(ctx context.Context, d time.Duration) error
+}
+
+func (o Options) withDefaults() Options {
+	if o.Root == "" {
+		o.Root = "/"
+	}
+	if o.Log == nil {
+		o.Log = slog.New(slog.DiscardHandler)
+	}
+	if o.PollEvery == 0 {
+		o.PollEvery = defaultPollEvery
+	}
+	if o.Sleep == nil {
+		o.Sleep = sleep
+	}
+	return o
+}
+
+// Run is one life of the installer: read the command line, set the machine
+// up if asked, gather and report facts until the appliance accepts them,
+// then poll for the next action until ctx ends. It returns only on an error
+// it cannot retry past, or when ctx ends.
+func Run(ctx context.Context, o Options) error {
+	o = o.withDefaults()
+	cmd, err := readCmdline(o)
+	if err != nil {
+		return err
+	}
+	if o.Machine {
+		if cmd.MAC, err = setUpMachine(ctx, o, cmd); err != nil {
+			return err
+		}
+	}
+	facts, err := Gather(o.Root)
+	if err != nil {
+		o.Log.Error("some facts missing", "err", err)
+	}
+	if cmd.MAC == "" && len(facts.NICs) > 0 {
+		cmd.MAC = facts.NICs[0].MAC
+	}
+	o.Log.Info("facts gathered", "uuid", facts.UUID, "serial", facts.Serial, "cpus", facts.CPUs,
+		"memory_bytes", facts.MemoryBytes, "disks", len(facts.Disks), "firmware", facts.Firmware)
+	cl := &Client{BaseURL: cmd.URL, Token: cmd.Token, MAC: cmd.MAC, HTTP: o.HTTP}
+	if err := reportUntilAccepted(ctx, o, cl, facts); err != nil {
+		return err
+	}
+	return poll(ctx, o, cl)
+}
+
+func readCmdline(o Options) (Cmdline, error) {
+	s := o.Cmdline
+	if s == "" {
+		b, err := os.ReadFile(filepath.Join(o.Root, "proc/cmdline"))
+		if err != nil {
+			return Cmdline{}, fmt.Errorf("read cmdline: %w", err)
+		}
+		s = string(b)
+	}
+	return ParseCmdline(s)
+}
+
+// setUpMachine loads the drivers and brings up the boot NIC, retrying the
+// network until it works: without it the installer has nothing to do.
+func setUpMachine(ctx context.Context, o Options, cmd Cmdline) (string, error) {
+	loadRamdiskModules(o)
+	for {
+		mac, err := bringUpNetwork(ctx, cmd, o.Log)
+		if err == nil {
+			return mac, nil
+		}
+		o.Log.Error("network not up", "err", err, "retry_in", retrySoon)
+		if err := o.Sleep(ctx, retrySoon); err != nil {
+			return "", err
+		}
+	}
+}
+
+func loadRamdiskModules(o Options) {
+	paths, err := readLoadList(o.Root)
+	if err != nil {
+		o.Log.Error("no modules loaded", "err", err)
+		return
+	}
+	n := loadModules(o.Root, paths, finitModule, o.Log)
+	o.Log.Info("modules loaded", "loaded", n, "listed", len(paths))
+}
+
+// reportUntilAccepted posts the facts until the appliance answers 200.
+func reportUntilAccepted(ctx context.Context, o Options, cl *Client, f Facts) error {
+	for attempt := 1; ; attempt++ {
+		err := cl.Report(ctx, f)
+		if err == nil {
+			o.Log.Info("reported", "url", cl.BaseURL, "mac", cl.MAC)
+			return nil
+		}
+		if errors.Is(err, ErrConflict) {
+			o.Log.Error("report not taken, asking what to do next", "err", err)
+			return nil
+		}
+		wait := retrySoon
+		if errors.Is(err, ErrUnauthorized) || errors.Is(err, ErrRejected) {
+			wait = retrySlow
+		}
+		o.Log.Error("report failed", "err", err, "attempt", attempt, "retry_in", wait)
+		if err := o.Sleep(ctx, wait); err != nil {
+			return err
+		}
+	}
+}
+
+// poll asks the appliance what to do next until ctx ends.
+func poll(ctx context.Context, o Options, cl *Client) error {
+	last := ""
+	for {
+		n, err := cl.Next(ctx)
+		switch {
+		case err != nil:
+			o.Log.Error("next failed", "err", err)
+		case n.Action != last:
+			o.Log.Info("next", "action", n.Action, "state", n.State)
+			last = n.Action
+		}
+		if err == nil {
+			act(o, n)
+		}
+		if err := o.Sleep(ctx, o.PollEvery); err != nil {
+			return err
+		}
+	}
+}
+
+// act is the switch point for what the appliance asks. Deploy (issue 6)
+// joins here: stream the image to disk, verify it, report, reboot.
+func act(o Options, n Next) {
+	switch n.Action {
+	case ActionWait:
+	default:
+		o.Log.Error("unknown action, waiting", "action", n.Action)
+	}
+}
+
+// Safely runs fn and turns a panic into an error with its stack, because
+// the installer as PID 1 must never die: the kernel would panic and the
+// console would lose the reason.
+func Safely(fn func() error) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("panic: %v\n%s", r, debug.Stack())
+		}
+	}()
+	return fn()
+}
+
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
