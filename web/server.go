@@ -24,8 +24,12 @@ type Server struct {
 	Registry *prometheus.Registry
 	// Power runs the power actions; nil answers them with 501.
 	Power PowerControl
-	// MaxBodyBytes bounds request bodies; default 1 MiB.
+	// MaxBodyBytes bounds request bodies; default 1 MiB. Image uploads
+	// are not bounded: they stream to disk.
 	MaxBodyBytes int64
+	// Images is the image store; nil answers the image routes with 501.
+	// It also feeds the dashboard unless Dashboard.Images is set.
+	Images ImageStore
 	// Dashboard configures the web UI at / and /ui/ (images, health); its
 	// Store, Token, Logger and Actions default to the API's own.
 	Dashboard dashboard.Config
@@ -51,6 +55,9 @@ func (s *Server) Handler() http.Handler {
 		r.Handle("/metrics", promhttp.HandlerFor(s.Registry, promhttp.HandlerOpts{}))
 		r.Route("/api/v1", s.apiRoutes)
 	})
+	if s.Dashboard.Images == nil && s.Images != nil {
+		s.Dashboard.Images = s.Images
+	}
 	// The dashboard authenticates with its own session cookie; without
 	// one, every path it serves answers 401 with the login page.
 	ui := dashboard.ForAPI(s.Dashboard, r, s.Store, s.Token, s.Logger)
@@ -75,4 +82,5 @@ func (s *Server) apiRoutes(r chi.Router) {
 	r.Get("/hosts/{mac}/events", s.handle(s.hostEvents))
 	r.Post("/hosts/{mac}/actions/{action}", s.handle(s.hostAction))
 	s.agentRoutes(r)
+	s.imageRoutes(r)
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/rackboot/rackboot/images"
 	"github.com/rackboot/rackboot/inventory"
 	"github.com/rackboot/rackboot/web"
 	"github.com/spf13/cobra"
@@ -108,7 +109,11 @@ func serve(ctx context.Context, cfg serveConfig, stderr io.Writer) error {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	fleet := newFleet(cfg.BMC, store, log)
-	api := &web.Server{Store: store, Token: token, Logger: log, Registry: reg, Power: fleet}
+	imgs, err := images.Open(filepath.Join(cfg.DataDir, "images"), images.Options{Logger: log})
+	if err != nil {
+		return err
+	}
+	api := &web.Server{Store: store, Token: token, Logger: log, Registry: reg, Power: fleet, Images: imgs}
 	ln, err := net.Listen("tcp", cfg.APIAddr)
 	if err != nil {
 		return fmt.Errorf("api: %w", err)

@@ -1,0 +1,63 @@
+package images
+
+import "time"
+
+// Format is what an image holds once decompressed.
+type Format string
+
+const (
+	// FormatRaw is a whole-disk image with an MBR or GPT partition table,
+	// written to the target disk byte for byte.
+	FormatRaw Format = "raw"
+	// FormatISO is an ISO 9660 image; its kernel and initrd are extracted.
+	FormatISO Format = "iso"
+)
+
+// Compression is how an image is stored (as it was imported).
+type Compression string
+
+// The compressions an import accepts, sniffed from magic bytes.
+const (
+	None Compression = "none"
+	Gzip Compression = "gzip"
+	XZ   Compression = "xz"
+	Zstd Compression = "zstd"
+)
+
+// Image is the record of one named image. SHA256 and Size describe the
+// uncompressed content, which is what a host's disk holds after a deploy;
+// StoredSHA256 and StoredSize describe the blob as imported, which is what
+// is served.
+type Image struct {
+	Name         string      `json:"name"`
+	Format       Format      `json:"format"`
+	Compression  Compression `json:"compression"`
+	SHA256       string      `json:"sha256"`
+	Size         int64       `json:"size"`
+	StoredSHA256 string      `json:"stored_sha256"`
+	StoredSize   int64       `json:"stored_size"`
+	Created      time.Time   `json:"created"`
+	// Source is the file name the operator imported it from, for the record.
+	Source string `json:"source,omitempty"`
+	// Kernel and Initrd are set for ISO images: the files extracted from it.
+	Kernel *BootFile `json:"kernel,omitempty"`
+	Initrd *BootFile `json:"initrd,omitempty"`
+}
+
+// BootFile is a file extracted from an ISO image and stored as its own blob.
+type BootFile struct {
+	Path   string `json:"path"` // inside the ISO
+	SHA256 string `json:"sha256"`
+	Size   int64  `json:"size"`
+}
+
+// blobs lists the digests of every blob the image refers to.
+func (img Image) blobs() []string {
+	d := []string{img.StoredSHA256}
+	for _, f := range []*BootFile{img.Kernel, img.Initrd} {
+		if f != nil {
+			d = append(d, f.SHA256)
+		}
+	}
+	return d
+}
