@@ -6,7 +6,7 @@ BUILD   ?= build
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X main.version=$(VERSION)
 
-.PHONY: build demo run test test-short vet clean bench-api
+.PHONY: build demo run test test-short vet clean bench-api test-image
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BUILD)/rackboot ./cmd/rackboot
@@ -36,6 +36,10 @@ vet:
 
 bench-api: build
 	scripts/bench-api
+
+# The test OS image for deploys, from Debian's packages: $(BUILD)/test-image.raw(.gz).
+test-image:
+	BUILD=$(BUILD) GO=$(GO) scripts/test-image
 
 clean:
 	rm -rf $(BUILD)
