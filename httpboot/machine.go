@@ -135,8 +135,9 @@ func firstOf(a, b string) string {
 
 // nextAction is the installer's instruction.
 type nextAction struct {
-	Action string `json:"action"` // "wait" for now; deploy arrives with the image store
-	State  string `json:"state"`
+	Action string      `json:"action"` // "wait" or "deploy"
+	State  string      `json:"state"`
+	Deploy *deploySpec `json:"deploy,omitempty"`
 }
 
 // next tells a waiting installer what to do. It long-polls: while the
@@ -160,14 +161,29 @@ func (s *Server) next(w http.ResponseWriter, r *http.Request, _ string) error {
 		if err != nil {
 			return err
 		}
-		if a := actionFor(&h); a.Action != "wait" || !waitForChange(ctx, changes, mac) {
+		a, err := s.actionFor(r.Context(), &h)
+		if err != nil {
+			return err
+		}
+		if a.Action != "wait" || !waitForChange(ctx, changes, mac) {
 			return writeJSON(w, a)
 		}
 	}
 }
 
-func actionFor(h *inventory.Host) nextAction {
-	return nextAction{Action: "wait", State: string(h.State)}
+// actionFor is the instruction for a host in its state: a deploying host
+// deploys, every other one waits.
+func (s *Server) actionFor(ctx context.Context, h *inventory.Host) (nextAction, error) {
+	a := nextAction{Action: "wait", State: string(h.State)}
+	if h.State != inventory.StateDeploying {
+		return a, nil
+	}
+	d, err := s.deployFor(ctx, h)
+	if err != nil {
+		return a, err
+	}
+	a.Action, a.Deploy = "deploy", d
+	return a, nil
 }
 
 // waitForChange reports whether mac changed before ctx ended.

@@ -19,6 +19,7 @@ type Store interface {
 	UpdateHost(ctx context.Context, mac string, version uint64, fn func(*inventory.Host) error, ev inventory.Event) (inventory.Host, error)
 	Transition(ctx context.Context, mac string, to inventory.State, cause, actor string) (inventory.Host, error)
 	Subscribe(ctx context.Context) <-chan inventory.Change
+	AppendEvent(ctx context.Context, mac string, e inventory.Event) error
 }
 
 // DefaultIPXEFiles are the iPXE binaries offered for UEFI HTTP Boot, where
@@ -49,6 +50,8 @@ type Server struct {
 	// KernelArgs are added to the installer's command line; default
 	// "console=tty0 console=ttyS0,115200n8".
 	KernelArgs string
+	// Images holds the images hosts are deployed with; nil refuses deploys.
+	Images ImageSource
 	// TemplatesDir may hold installer.ipxe, localboot.ipxe and hold.ipxe
 	// to replace the built-in scripts.
 	TemplatesDir string
@@ -90,6 +93,7 @@ func (s *Server) Handler() (http.Handler, error) {
 	r.Post("/machine/v1/inspect", s.handle(s.machine(s.inspect)))
 	r.Get("/machine/v1/next", s.handle(s.machine(s.next)))
 	s.agentRoutes(r)
+	s.deployRoutes(r)
 	r.NotFound(s.handle(func(w http.ResponseWriter, r *http.Request) error {
 		return errorf(http.StatusNotFound, "no such boot resource: %s", r.URL.Path)
 	}))

@@ -22,10 +22,11 @@ type Host struct {
 	StateChangedAt time.Time `json:"state_changed_at"`
 	Failure        *Failure  `json:"failure,omitempty"`
 
-	Image string       `json:"image,omitempty"`
-	BMC   *BMC         `json:"bmc,omitempty"`
-	Facts *Facts       `json:"facts,omitempty"`
-	Agent *AgentStatus `json:"agent,omitempty"`
+	Image  string       `json:"image,omitempty"`
+	Deploy *DeployPlan  `json:"deploy,omitempty"`
+	BMC    *BMC         `json:"bmc,omitempty"`
+	Facts  *Facts       `json:"facts,omitempty"`
+	Agent  *AgentStatus `json:"agent,omitempty"`
 
 	// Version increases by one on every stored change; PATCH callers pass
 	// it back to detect lost updates.
@@ -52,6 +53,15 @@ type BMC struct {
 	HasPassword bool   `json:"has_password"`
 	PowerState  string `json:"power_state,omitempty"`
 	Fault       string `json:"fault,omitempty"`
+}
+
+// DeployPlan is what an operator asked for with the image: where to write
+// it and what to put in the host's seed.
+type DeployPlan struct {
+	DiskPath    string   `json:"disk_path,omitempty"`
+	DiskSerial  string   `json:"disk_serial,omitempty"`
+	DiskMinSize uint64   `json:"disk_min_size,omitempty"`
+	SSHKeys     []string `json:"ssh_keys,omitempty"`
 }
 
 // Facts are what the installer found on the machine.
@@ -184,6 +194,11 @@ func (h Host) Clone() Host {
 		f.Disks = append([]Disk(nil), h.Facts.Disks...)
 		f.NICs = append([]NIC(nil), h.Facts.NICs...)
 		c.Facts = &f
+	}
+	if h.Deploy != nil {
+		d := *h.Deploy
+		d.SSHKeys = append([]string(nil), h.Deploy.SSHKeys...)
+		c.Deploy = &d
 	}
 	if h.Agent != nil {
 		a := *h.Agent

@@ -39,9 +39,12 @@ func (s *Server) hostAction(w http.ResponseWriter, r *http.Request) error {
 	if slices.Contains(powerActions, name) {
 		return s.powerAction(w, r, mac, name)
 	}
+	if name == "deploy" {
+		return s.deployAction(w, r, mac)
+	}
 	target, ok := lifecycleActions[name]
 	if !ok {
-		valid := slices.Clone(powerActions)
+		valid := append(slices.Clone(powerActions), "deploy")
 		for k := range lifecycleActions {
 			valid = append(valid, k)
 		}

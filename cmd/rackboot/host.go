@@ -18,7 +18,8 @@ func newHostCmd() *cobra.Command {
 	var cf clientFlags
 	cmd := &cobra.Command{Use: "host", Short: "List, show, add and remove hosts"}
 	cf.register(cmd)
-	cmd.AddCommand(newHostListCmd(&cf), newHostShowCmd(&cf), newHostAddCmd(&cf), newHostRmCmd(&cf), newHostPowerCmd(&cf), newHostAgentTokenCmd(&cf))
+	cmd.AddCommand(newHostListCmd(&cf), newHostShowCmd(&cf), newHostAddCmd(&cf), newHostRmCmd(&cf), newHostPowerCmd(&cf), newHostAgentTokenCmd(&cf),
+		newHostDeployCmd(&cf), newHostReleaseCmd(&cf), newHostRetryCmd(&cf))
 	return cmd
 }
 

@@ -123,7 +123,7 @@ func serve(ctx context.Context, cfg serveConfig, stderr io.Writer) error {
 		func(ctx context.Context) error { return store.RunTimeouts(ctx, 30*time.Second) },
 		fleet.Run,
 	}
-	boot, bootInfo, err := bootServices(ctx, cfg.Boot, cfg.DataDir, store, log, cfg.ShutdownTimeout)
+	boot, bootInfo, err := bootServices(ctx, cfg.Boot, cfg.DataDir, store, imgs, log, cfg.ShutdownTimeout)
 	if err != nil {
 		ln.Close()
 		return err

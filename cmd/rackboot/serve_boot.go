@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/rackboot/rackboot/httpboot"
+	"github.com/rackboot/rackboot/images"
 	"github.com/rackboot/rackboot/inventory"
 	"github.com/rackboot/rackboot/tftp"
 	"github.com/spf13/pflag"
@@ -70,7 +71,7 @@ func (c *bootConfig) bootURL(ln net.Listener) (string, error) {
 
 // bootServices opens the TFTP and HTTP boot listeners and returns the
 // services to run; a listener that cannot open fails serve at start.
-func bootServices(ctx context.Context, c bootConfig, dataDir string, store *inventory.DB, log *slog.Logger, grace time.Duration) ([]service, []any, error) {
+func bootServices(ctx context.Context, c bootConfig, dataDir string, store *inventory.DB, imgs *images.Store, log *slog.Logger, grace time.Duration) ([]service, []any, error) {
 	var svcs []service
 	var info []any
 	if c.TFTPAddr != "" {
@@ -95,7 +96,7 @@ func bootServices(ctx context.Context, c bootConfig, dataDir string, store *inve
 		return nil, nil, err
 	}
 	bs := &httpboot.Server{Store: store, Tokens: &httpboot.Tokens{Key: store.DeriveKey("boot-token")}, URL: u,
-		NoDiscovery: c.NoDiscovery, IPXEFiles: ipxeFiles(c.IPXEDir), InstallerKernel: c.InstallerKernel,
+		NoDiscovery: c.NoDiscovery, IPXEFiles: ipxeFiles(c.IPXEDir), Images: imgs, InstallerKernel: c.InstallerKernel,
 		InstallerInitrd: c.InstallerInitrd, KernelArgs: c.KernelArgs, TemplatesDir: firstOf(c.TemplatesDir, filepath.Join(dataDir, "templates")),
 		Logger: log.With("part", "httpboot")}
 	h, err := bs.Handler()

@@ -1,0 +1,83 @@
+package main
+
+import (
+	"fmt"
+	"net/url"
+	"os"
+	"strings"
+
+	"github.com/rackboot/rackboot/inventory"
+	"github.com/spf13/cobra"
+)
+
+// hostAction posts a lifecycle action and prints the host's new state.
+func hostAction(cmd *cobra.Command, cf *clientFlags, mac, action string, body any) error {
+	c, err := cf.client()
+	if err != nil {
+		return err
+	}
+	var h inventory.Host
+	if err := c.do(cmd.Context(), "POST", "/api/v1/hosts/"+url.PathEscape(mac)+"/actions/"+action, body, &h); err != nil {
+		return err
+	}
+	if cf.output == "json" {
+		return printJSON(cmd.OutOrStdout(), h)
+	}
+	fmt.Fprintf(cmd.OutOrStdout(), "%s: %s\n", h.MAC, h.State)
+	return nil
+}
+
+func newHostDeployCmd(cf *clientFlags) *cobra.Command {
+	var image, disk, serial string
+	var keyFiles []string
+	c := &cobra.Command{
+		Use:   "deploy MAC --image NAME",
+		Short: "Write an image to a ready host's disk; the host then boots it",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			body := map[string]any{"image": image, "disk": map[string]any{"path": disk, "serial": serial}}
+			var keys []string
+			for _, f := range keyFiles {
+				b, err := os.ReadFile(f)
+				if err != nil {
+					return fmt.Errorf("--ssh-key: %w", err)
+				}
+				for _, line := range strings.Split(string(b), "\n") {
+					if line = strings.TrimSpace(line); line != "" && !strings.HasPrefix(line, "#") {
+						keys = append(keys, line)
+					}
+				}
+			}
+			body["ssh_keys"] = keys
+			return hostAction(cmd, cf, args[0], "deploy", body)
+		},
+	}
+	c.Flags().StringVar(&image, "image", "", "name of the image (rackboot image list)")
+	c.Flags().StringVar(&disk, "disk", "", "write to this disk (e.g. /dev/sda) instead of the first non-removable one that fits")
+	c.Flags().StringVar(&serial, "disk-serial", "", "write to the disk with this serial number")
+	c.Flags().StringArrayVar(&keyFiles, "ssh-key", nil, "authorized_keys file for the installed host (repeatable)")
+	c.MarkFlagRequired("image")
+	return c
+}
+
+func newHostReleaseCmd(cf *clientFlags) *cobra.Command {
+	return &cobra.Command{
+		Use:   "release MAC",
+		Short: "Return a host to ready (a host with a BMC is netbooted into the installer)",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return hostAction(cmd, cf, args[0], "release", nil)
+		},
+	}
+}
+
+func newHostRetryCmd(cf *clientFlags) *cobra.Command {
+	return &cobra.Command{
+		Use:   "retry MAC",
+		Short: "Return a failed host to the state it left, to try again",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return hostAction(cmd, cf, args[0], "retry", nil)
+		},
+	}
+}

@@ -1,0 +1,130 @@
+package httpboot
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"os"
+	"strings"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/rackboot/rackboot/agent/run"
+	"github.com/rackboot/rackboot/images"
+	"github.com/rackboot/rackboot/inventory"
+)
+
+// ImageSource is what deploys need of the image store.
+type ImageSource interface {
+	Image(name string) (images.Image, error)
+	Open(name string) (*os.File, images.Image, error)
+}
+
+// deploySpec tells the installer what to write where.
+type deploySpec struct {
+	ImageURL    string    `json:"image_url"`
+	SHA256      string    `json:"sha256"`
+	Size        int64     `json:"size"`
+	Compression string    `json:"compression"`
+	Disk        diskHint  `json:"disk"`
+	Seed        seedFiles `json:"seed"`
+}
+
+type diskHint struct {
+	Path    string `json:"path"`
+	Serial  string `json:"serial"`
+	MinSize uint64 `json:"min_size"`
+}
+
+// seedFiles are written verbatim into the CIDATA partition of the image.
+type seedFiles struct {
+	MetaData string `json:"meta_data"`
+	UserData string `json:"user_data"`
+}
+
+func (s *Server) deployRoutes(r chi.Router) {
+	r.Get("/machine/v1/image", s.handle(s.machine(s.image)))
+	r.Post("/machine/v1/progress", s.handle(s.machine(s.progress)))
+	r.Post("/machine/v1/deployed", s.handle(s.machine(s.deployed)))
+	r.Post("/machine/v1/failed", s.handle(s.machine(s.failed)))
+	r.Post("/machine/v1/firstboot", s.handle(s.agent(s.firstBoot)))
+}
+
+// deployFor builds the installer's instructions for a deploying host. The
+// seed carries a fresh agent token (older ones are revoked) so the new OS
+// can run the agent and check in.
+func (s *Server) deployFor(ctx context.Context, h *inventory.Host) (*deploySpec, error) {
+	if s.Images == nil {
+		return nil, errorf(http.StatusServiceUnavailable, "no image store configured")
+	}
+	img, err := s.Images.Image(h.Image)
+	if err != nil {
+		return nil, fmt.Errorf("host %s: image %q: %w", h.MAC, h.Image, err)
+	}
+	seed, err := s.seed(ctx, h)
+	if err != nil {
+		return nil, err
+	}
+	d := &deploySpec{ImageURL: s.URL + "/machine/v1/image?mac=" + h.MAC, SHA256: img.SHA256, Size: img.Size,
+		Compression: string(img.Compression), Seed: seed}
+	if p := h.Deploy; p != nil {
+		d.Disk = diskHint{Path: p.DiskPath, Serial: p.DiskSerial, MinSize: p.DiskMinSize}
+	}
+	return d, nil
+}
+
+// seed renders the NoCloud meta-data and user-data: the keys the test
+// image's init reads (hostname, ssh keys, the rackboot: mapping; one
+// `key: value` a line, values quoted, see images/testimage/README.md),
+// then cloud-init's instructions to install the agent as a service.
+func (s *Server) seed(ctx context.Context, h *inventory.Host) (seedFiles, error) {
+	hand, err := s.AgentHandoff(ctx, h.MAC)
+	if err != nil {
+		return seedFiles{}, err
+	}
+	name := h.Hostname
+	if name == "" {
+		name = "rackboot-" + strings.ReplaceAll(h.MAC, ":", "")
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "#cloud-config\nhostname: %s\n", name)
+	if h.Deploy != nil && len(h.Deploy.SSHKeys) > 0 {
+		b.WriteString("ssh_authorized_keys:\n")
+		for _, k := range h.Deploy.SSHKeys {
+			fmt.Fprintf(&b, "  - %q\n", k)
+		}
+	}
+	fmt.Fprintf(&b, "rackboot:\n  url: %q\n  token: %q\n  mac: %q\n  agent: %q\n",
+		hand.URL, hand.Token, h.MAC, hand.URL+"/machine/v1/agent/binary?mac="+h.MAC)
+	install, err := run.UserData(run.Handoff{URL: hand.URL, MAC: h.MAC, Token: hand.Token})
+	if err != nil {
+		return seedFiles{}, err
+	}
+	b.WriteString(strings.TrimPrefix(install, "#cloud-config\n"))
+	meta := fmt.Sprintf("instance-id: rackboot-%s\nlocal-hostname: %s\n", strings.ReplaceAll(h.MAC, ":", ""), name)
+	return seedFiles{MetaData: meta, UserData: b.String()}, nil
+}
+
+// image streams the deploying host's image blob, as stored (compressed or
+// not), with Range support so an installer can resume.
+func (s *Server) image(w http.ResponseWriter, r *http.Request, _ string) error {
+	mac := r.Context().Value(macKey{}).(string)
+	h, err := s.Store.Host(r.Context(), mac)
+	if err != nil {
+		return err
+	}
+	if h.State != inventory.StateDeploying || s.Images == nil {
+		return errorf(http.StatusConflict, "host %s is %s: no image to serve", mac, h.State)
+	}
+	f, img, err := s.Images.Open(h.Image)
+	if err != nil {
+		return errorf(http.StatusNotFound, "host %s: image %q: %v", mac, h.Image, err)
+	}
+	defer f.Close()
+	w.Header().Set("Content-Type", "application/octet-stream")
+	w.Header().Set("ETag", `"`+img.StoredSHA256+`"`)
+	w.Header().Set("X-Image-SHA256", img.SHA256)
+	w.Header().Set("X-Image-Size", fmt.Sprint(img.Size))
+	w.Header().Set("X-Image-Compression", string(img.Compression))
+	http.ServeContent(w, r, "", img.Created, f)
+	return nil
+}

@@ -1,0 +1,124 @@
+package httpboot
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/rackboot/rackboot/images"
+	"github.com/rackboot/rackboot/inventory"
+)
+
+// mbrImage is the smallest thing the image store takes for a disk: a
+// sector with a boot signature, padded.
+func mbrImage() []byte {
+	b := make([]byte, 1<<20)
+	b[510], b[511] = 0x55, 0xaa
+	copy(b[4096:], "payload")
+	return b
+}
+
+func TestDeployFlow(t *testing.T) {
+	store, err := images.Open(t.TempDir(), images.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	zw.Write(mbrImage())
+	zw.Close()
+	img, err := store.Import(context.Background(), bytes.NewReader(gz.Bytes()), images.ImportOptions{Name: "testos"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := newBootTest(t, func(s *Server) { s.Images = store })
+	ctx := context.Background()
+	b.store.CreateHost(ctx, inventory.Host{MAC: testMAC, Hostname: "node7", State: inventory.StateDeploying, Image: "testos",
+		Deploy: &inventory.DeployPlan{SSHKeys: []string{"ssh-ed25519 AAAAkey op@desk"}}}, "test")
+	tok := b.boot.Tokens.Mint(testMAC)
+	auth := []string{"Authorization", "Bearer " + tok}
+
+	code, body := b.get("/machine/v1/next?mac="+testMAC, auth...)
+	var a nextAction
+	if err := json.Unmarshal([]byte(body), &a); code != 200 || err != nil || a.Action != "deploy" || a.Deploy == nil {
+		t.Fatalf("next: %d %s", code, body)
+	}
+	d := a.Deploy
+	if d.SHA256 != img.SHA256 || d.Size != 1<<20 || d.Compression != "gzip" || !strings.HasSuffix(d.ImageURL, "/machine/v1/image?mac="+testMAC) {
+		t.Fatalf("deploy spec: %+v", d)
+	}
+	for _, want := range []string{"hostname: node7\n", "  - \"ssh-ed25519 AAAAkey op@desk\"\n", "rackboot:\n  url: \"http://10.9.0.1:8081\"\n", "  mac: \"" + testMAC + "\"\n", "write_files:"} {
+		if !strings.Contains(d.Seed.UserData, want) {
+			t.Errorf("user-data lacks %q:\n%s", want, d.Seed.UserData)
+		}
+	}
+	if !strings.Contains(d.Seed.MetaData, "local-hostname: node7") {
+		t.Errorf("meta-data: %q", d.Seed.MetaData)
+	}
+	if code, body := b.get("/machine/v1/image?mac="+testMAC, auth...); code != 200 || body != gz.String() {
+		t.Fatalf("image: %d, %d bytes (want the stored blob)", code, len(body))
+	}
+	if code, _ := b.get("/machine/v1/image?mac="+testMAC, "Authorization", "Bearer "+b.boot.Tokens.Mint("52:54:00:00:00:99")); code != 401 {
+		t.Fatalf("image with another host's token: %d", code)
+	}
+	if code, body := b.post("/machine/v1/progress?mac="+testMAC, tok, `{"written":512,"total":1024,"rate_bps":2e6}`); code != 200 {
+		t.Fatalf("progress: %d %s", code, body)
+	}
+	if code, _ := b.post("/machine/v1/progress?mac="+testMAC, tok, `{"written":2048,"total":1024}`); code != 400 {
+		t.Fatalf("impossible progress: %d", code)
+	}
+	if code, body := b.post("/machine/v1/deployed?mac="+testMAC, tok, `{"disk":"/dev/vda","written":1048576,"seconds":2}`); code != 200 {
+		t.Fatalf("deployed: %d %s", code, body)
+	}
+	if h, _ := b.store.Host(ctx, testMAC); h.State != inventory.StateDeployed {
+		t.Fatalf("after deployed: %s", h.State)
+	}
+	if code, _ := b.post("/machine/v1/deployed?mac="+testMAC, tok, `{"disk":"/dev/vda"}`); code != 409 {
+		t.Fatalf("second deployed report: %d, want 409", code)
+	}
+	agentTok := tokenFromSeed(t, d.Seed.UserData)
+	if code, body := b.post("/machine/v1/firstboot?mac="+testMAC, agentTok, `{"mac":"`+testMAC+`","event":"first-boot","firmware":"uefi"}`); code != 200 {
+		t.Fatalf("firstboot: %d %s", code, body)
+	}
+	if code, _ := b.post("/machine/v1/firstboot?mac="+testMAC, tok+"x", `{}`); code != 401 {
+		t.Fatalf("firstboot with a bad token: %d", code)
+	}
+	ev, _ := b.store.Events(ctx, testMAC, 0)
+	var types []string
+	for _, e := range ev {
+		types = append(types, e.Type)
+	}
+	if got := strings.Join(types[:3], ","); got != "first-boot,transition,deploy-progress" {
+		t.Fatalf("events: %v", types)
+	}
+}
+
+func tokenFromSeed(t *testing.T, userData string) string {
+	for _, line := range strings.Split(userData, "\n") {
+		if v, ok := strings.CutPrefix(line, "  token: "); ok {
+			return strings.Trim(v, `"`)
+		}
+	}
+	t.Fatalf("no token in seed:\n%s", userData)
+	return ""
+}
+
+func TestDeployFailedReport(t *testing.T) {
+	b := newBootTest(t, nil)
+	ctx := context.Background()
+	b.store.CreateHost(ctx, inventory.Host{MAC: testMAC, State: inventory.StateDeploying, Image: "x"}, "test")
+	tok := b.boot.Tokens.Mint(testMAC)
+	if code, _ := b.post("/machine/v1/failed?mac="+testMAC, tok, `{}`); code != 400 {
+		t.Fatalf("failed without cause: %d", code)
+	}
+	if code, body := b.post("/machine/v1/failed?mac="+testMAC, tok, `{"cause":"verify: checksum mismatch"}`); code != 200 {
+		t.Fatalf("failed: %d %s", code, body)
+	}
+	h, _ := b.store.Host(ctx, testMAC)
+	if h.State != inventory.StateFailed || h.Failure.From != inventory.StateDeploying || h.Failure.Cause != "verify: checksum mismatch" {
+		t.Fatalf("host: %+v", h)
+	}
+}
