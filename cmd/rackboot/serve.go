@@ -17,6 +17,7 @@ import (
 	"github.com/rackboot/rackboot/images"
 	"github.com/rackboot/rackboot/inventory"
 	"github.com/rackboot/rackboot/web"
+	"github.com/rackboot/rackboot/web/dashboard"
 	"github.com/spf13/cobra"
 	"golang.org/x/sync/errgroup"
 	"golang.org/x/term"
@@ -113,7 +114,9 @@ func serve(ctx context.Context, cfg serveConfig, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	api := &web.Server{Store: store, Token: token, Logger: log, Registry: reg, Power: fleet, Images: imgs}
+	hl := &health{}
+	api := &web.Server{Store: store, Token: token, Logger: log, Registry: reg, Power: fleet, Images: imgs,
+		Dashboard: dashboard.Config{Health: hl}}
 	ln, err := net.Listen("tcp", cfg.APIAddr)
 	if err != nil {
 		return fmt.Errorf("api: %w", err)
@@ -123,13 +126,13 @@ func serve(ctx context.Context, cfg serveConfig, stderr io.Writer) error {
 		func(ctx context.Context) error { return store.RunTimeouts(ctx, 30*time.Second) },
 		fleet.Run,
 	}
-	boot, bootInfo, err := bootServices(ctx, cfg.Boot, cfg.DataDir, store, imgs, log, cfg.ShutdownTimeout)
+	boot, bootInfo, err := bootServices(ctx, cfg.Boot, cfg.DataDir, store, imgs, log, cfg.ShutdownTimeout, hl)
 	if err != nil {
 		ln.Close()
 		return err
 	}
 	svcs = append(svcs, boot...)
-	dhcpSvcs, dhcpInfo, err := dhcpService(cfg.DHCP, cfg.Boot, store, reg, log)
+	dhcpSvcs, dhcpInfo, err := dhcpService(cfg.DHCP, cfg.Boot, store, reg, log, hl)
 	if err != nil {
 		ln.Close()
 		return err

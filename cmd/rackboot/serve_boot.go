@@ -71,7 +71,7 @@ func (c *bootConfig) bootURL(ln net.Listener) (string, error) {
 
 // bootServices opens the TFTP and HTTP boot listeners and returns the
 // services to run; a listener that cannot open fails serve at start.
-func bootServices(ctx context.Context, c bootConfig, dataDir string, store *inventory.DB, imgs *images.Store, log *slog.Logger, grace time.Duration) ([]service, []any, error) {
+func bootServices(ctx context.Context, c bootConfig, dataDir string, store *inventory.DB, imgs *images.Store, log *slog.Logger, grace time.Duration, hl *health) ([]service, []any, error) {
 	var svcs []service
 	var info []any
 	if c.TFTPAddr != "" {
@@ -80,6 +80,7 @@ func bootServices(ctx context.Context, c bootConfig, dataDir string, store *inve
 			return nil, nil, err
 		}
 		ts := &tftp.Server{Roots: []string{c.IPXEDir}, Files: ipxeFiles(c.IPXEDir), Logger: log.With("part", "tftp")}
+		hl.tftp = ts
 		svcs = append(svcs, func(ctx context.Context) error { return ts.Serve(ctx, conn) })
 		info = append(info, "tftp", conn.LocalAddr().String())
 	}
@@ -104,6 +105,7 @@ func bootServices(ctx context.Context, c bootConfig, dataDir string, store *inve
 		ln.Close()
 		return nil, nil, err
 	}
+	h = hl.countBytes(h)
 	svcs = append(svcs, func(ctx context.Context) error { return serveHTTP(ctx, ln, h, grace) })
 	return svcs, append(info, "http", ln.Addr().String(), "boot_url", u), nil
 }

@@ -50,7 +50,7 @@ func addDHCPFlags(f *pflag.FlagSet, c *dhcpConfig) {
 
 // dhcpService opens the DHCP sockets and returns the service that serves
 // them; none when DHCP is off or no interface is given.
-func dhcpService(c dhcpConfig, boot bootConfig, store *inventory.DB, reg *prometheus.Registry, log *slog.Logger) ([]service, []any, error) {
+func dhcpService(c dhcpConfig, boot bootConfig, store *inventory.DB, reg *prometheus.Registry, log *slog.Logger, hl *health) ([]service, []any, error) {
 	mode, err := dhcp.ParseMode(c.Mode)
 	if err != nil {
 		return nil, nil, fmt.Errorf("--dhcp-mode: %w", err)
@@ -67,6 +67,7 @@ func dhcpService(c dhcpConfig, boot bootConfig, store *inventory.DB, reg *promet
 		return nil, nil, err
 	}
 	reg.MustRegister(dhcpCollector{srv})
+	hl.dhcp, hl.dhcpMode = srv, string(mode)
 	svc := func(ctx context.Context) error { return srv.Serve(ctx, conns...) }
 	return []service{svc}, []any{"dhcp", string(mode), "dhcp_interface", c.Interface, "dhcp_server_ip", srv.ServerIP.String()}, nil
 }
