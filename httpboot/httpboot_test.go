@@ -89,7 +89,7 @@ func TestScriptByState(t *testing.T) {
 		{inventory.StateInspecting, []string{"rackboot.mode=inspect"}, inventory.StateInspecting},
 		{inventory.StateReady, []string{"rackboot.mode=inspect"}, inventory.StateInspecting},
 		{inventory.StateDeploying, []string{"rackboot.mode=deploy"}, inventory.StateDeploying},
-		{inventory.StateDeployed, []string{"exit", "sanboot --no-describe --drive 0x80", "iseq ${platform} efi"}, inventory.StateDeployed},
+		{inventory.StateDeployed, []string{"exit 1", "sanboot --no-describe --drive 0x80", "iseq ${platform} efi"}, inventory.StateDeployed},
 		{inventory.StateActive, []string{"exit", "sanboot"}, inventory.StateActive},
 		{inventory.StateFailed, []string{"waiting for an operator", "(disk on fire)", "chain --replace --autofree http://10.9.0.1:8081/boot.ipxe?mac=52%3A54%3A00%3A12%3A34%3A56"}, inventory.StateFailed},
 	}

@@ -89,6 +89,7 @@ func (s *Server) Handler() (http.Handler, error) {
 	r := chi.NewRouter()
 	r.Get("/boot.ipxe", s.handle(s.script))
 	r.Get("/boot/ipxe/{name}", s.handle(s.ipxeFile))
+	r.Head("/boot/ipxe/{name}", s.handle(s.ipxeFile))
 	r.Get("/boot/installer/{name}", s.handle(s.installerFile))
 	r.Post("/machine/v1/inspect", s.handle(s.machine(s.inspect)))
 	r.Get("/machine/v1/next", s.handle(s.machine(s.next)))

@@ -45,11 +45,12 @@ type Report struct {
 	Facts Facts  `json:"facts"`
 }
 
-// Next is the answer of GET /machine/v1/next. Deploy (issue 6) will add
-// the image to write and where to report progress.
+// Next is the answer of GET /machine/v1/next; a deploy action carries
+// the image to write.
 type Next struct {
-	Action string `json:"action"`
-	State  string `json:"state,omitempty"` // the host's state, for the log
+	Action string  `json:"action"`
+	State  string  `json:"state,omitempty"` // the host's state, for the log
+	Deploy *Deploy `json:"deploy,omitempty"`
 }
 
 // Client speaks the appliance's machine API with the host's boot token.
@@ -139,4 +140,88 @@ func (c *Client) do(req *http.Request, out any) error {
 func readSome(r io.Reader) string {
 	b, _ := io.ReadAll(io.LimitReader(r, 512))
 	return string(bytes.TrimSpace(b))
+}
+
+// Progress is the body of POST /machine/v1/progress.
+type Progress struct {
+	Written int64 `json:"written"`
+	Total   int64 `json:"total"`
+	RateBps int64 `json:"rate_bps"`
+}
+
+// Deployed is the body of POST /machine/v1/deployed.
+type Deployed struct {
+	Disk    string  `json:"disk"`
+	Written int64   `json:"written"`
+	Seconds float64 `json:"seconds"`
+}
+
+// postTimeout bounds one deploy report.
+const postTimeout = 15 * time.Second
+
+// Progress reports the bytes written so far.
+func (c *Client) Progress(ctx context.Context, p Progress) error {
+	return c.post(ctx, "progress", p)
+}
+
+// Deployed reports the image written, verified and seeded.
+func (c *Client) Deployed(ctx context.Context, d Deployed) error {
+	return c.post(ctx, "deployed", d)
+}
+
+// Failed reports a deploy that failed, with its cause.
+func (c *Client) Failed(ctx context.Context, cause string) error {
+	return c.post(ctx, "failed", struct {
+		Cause string `json:"cause"`
+	}{cause})
+}
+
+func (c *Client) post(ctx context.Context, what string, v any) error {
+	body, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	ctx, cancel := context.WithTimeout(ctx, postTimeout)
+	defer cancel()
+	u := c.BaseURL + "/machine/v1/" + what + "?mac=" + url.QueryEscape(c.MAC)
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, bytes.NewReader(body))
+	if err != nil {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	if err := c.do(req, nil); err != nil {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	return nil
+}
+
+// Image opens the image stream at u (the deploy's image_url, which the
+// appliance builds with the host's MAC). The caller closes the body. The
+// whole download has no deadline: a large image on a slow link may take
+// long; a dead connection ends in a read error, never in a short image.
+func (c *Client) Image(ctx context.Context, u string) (io.ReadCloser, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return nil, fmt.Errorf("image: %w", err)
+	}
+	req.Header.Set("Authorization", "Bearer "+c.Token)
+	hc := c.HTTP
+	if hc == nil {
+		hc = http.DefaultClient
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("image: %w", err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		defer resp.Body.Close()
+		switch resp.StatusCode {
+		case http.StatusUnauthorized:
+			return nil, fmt.Errorf("image: %w", ErrUnauthorized)
+		case http.StatusConflict:
+			return nil, fmt.Errorf("image: %w: %s", ErrConflict, readSome(resp.Body))
+		}
+		return nil, fmt.Errorf("image: %w", &StatusError{Code: resp.StatusCode, Body: readSome(resp.Body)})
+	}
+	return resp.Body, nil
 }

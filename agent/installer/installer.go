@@ -39,6 +39,9 @@ type Options struct {
 	// Sleep waits d or until ctx ends; nil means a real timer. Tests
 	// replace it to run retries instantly.
 	Sleep func(ctx context.Context, d time.Duration) error
+	// Reboot restarts the machine after a deploy; nil means a real reboot
+	// when Machine is set (the ramdisk's PID 1) and none otherwise.
+	Reboot func() error
 }
 
 func (o Options) withDefaults() Options {
@@ -53,6 +56,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.Sleep == nil {
 		o.Sleep = sleep
+	}
+	if o.Reboot == nil && o.Machine {
+		o.Reboot = rebootMachine
 	}
 	return o
 }
@@ -162,7 +168,7 @@ func poll(ctx context.Context, o Options, cl *Client) error {
 			last = n.Action
 		}
 		if err == nil {
-			act(o, n)
+			act(ctx, o, cl, n)
 		}
 		if err := o.Sleep(ctx, o.PollEvery); err != nil {
 			return err
@@ -170,11 +176,14 @@ func poll(ctx context.Context, o Options, cl *Client) error {
 	}
 }
 
-// act is the switch point for what the appliance asks. Deploy (issue 6)
-// joins here: stream the image to disk, verify it, report, reboot.
-func act(o Options, n Next) {
+// act is the switch point for what the appliance asks. A deploy runs to
+// its end here (reported deployed and rebooted, or reported failed), then
+// polling goes on.
+func act(ctx context.Context, o Options, cl *Client, n Next) {
 	switch n.Action {
 	case ActionWait:
+	case ActionDeploy:
+		deploy(ctx, o, cl, n.Deploy)
 	default:
 		o.Log.Error("unknown action, waiting", "action", n.Action)
 	}

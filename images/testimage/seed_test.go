@@ -328,7 +328,7 @@ wait`)
 	}
 	mu.Lock()
 	defer mu.Unlock()
-	if want := []string{"GET /machine/v1/agent/binary?mac=52:54:00:00:00:09 Bearer tok-9", "POST /machine/v1/firstboot Bearer tok-9"}; strings.Join(paths, ",") != strings.Join(want, ",") {
+	if want := []string{"GET /machine/v1/agent/binary?mac=52:54:00:00:00:09 Bearer tok-9", "POST /machine/v1/firstboot?mac=52:54:00:00:00:09 Bearer tok-9"}; strings.Join(paths, ",") != strings.Join(want, ",") {
 		t.Errorf("requests %q, want %q", paths, want)
 	}
 }

@@ -167,7 +167,7 @@ post_firstboot() {
 			--header "Authorization: Bearer $token" \
 			--header "Content-Type: application/json" \
 			--post-data "$(firstboot_body "$mac" "$fw")" \
-			"$url/machine/v1/firstboot" 2>&1); then
+			"$url/machine/v1/firstboot?mac=$mac" 2>&1); then
 			say "first-boot reported to $url (try $n)"
 			return 0
 		fi

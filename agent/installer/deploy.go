@@ -1,0 +1,249 @@
+package installer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// ActionDeploy asks the installer to write an image to the machine's disk.
+const ActionDeploy = "deploy"
+
+// Deploy is what the appliance sends with a deploy action: where to fetch
+// the image, what its uncompressed content must hash to, how it is
+// compressed, which disk to write, and the seed to write after it.
+type Deploy struct {
+	ImageURL string `json:"image_url"`
+	// SHA256 (hex) and Size are of the uncompressed content.
+	SHA256      string   `json:"sha256"`
+	Size        int64    `json:"size"`
+	Compression string   `json:"compression"` // none, gzip, xz or zstd
+	Disk        DiskHint `json:"disk"`
+	Seed        SeedData `json:"seed"`
+}
+
+// DiskHint narrows the target disk; the zero hint means the first
+// non-removable disk that fits.
+type DiskHint struct {
+	Path    string `json:"path,omitempty"`
+	Serial  string `json:"serial,omitempty"`
+	MinSize int64  `json:"min_size,omitempty"`
+}
+
+// SeedData is the NoCloud seed, written as given into the image's CIDATA
+// partition.
+type SeedData struct {
+	MetaData string `json:"meta_data"`
+	UserData string `json:"user_data"`
+}
+
+// StepError names the deploy step that failed; its text is the cause the
+// appliance records.
+type StepError struct {
+	Step string // disk, download, write, verify, seed
+	Err  error
+}
+
+func (e *StepError) Error() string { return e.Step + ": " + e.Err.Error() }
+func (e *StepError) Unwrap() error { return e.Err }
+
+func stepErr(step string, err error) error {
+	if err == nil {
+		return nil
+	}
+	return &StepError{Step: step, Err: err}
+}
+
+// DeployResult is what a successful deploy reports.
+type DeployResult struct {
+	Disk    string
+	Written int64 // bytes of image content, zero runs included
+	Zeroed  int64 // of which skipped as zeros
+	Elapsed time.Duration
+}
+
+// deploy runs one deploy action to its end: on success the host is
+// reported deployed and rebooted; on failure it is reported failed with
+// the cause, and the caller goes back to polling.
+func deploy(ctx context.Context, o Options, cl *Client, d *Deploy) {
+	if d == nil {
+		o.Log.Error("deploy action without a deploy spec")
+		report(ctx, o, "failed", func(ctx context.Context) error {
+			return cl.Failed(ctx, "deploy: the appliance sent no image")
+		})
+		return
+	}
+	o.Log.Info("deploy starting", "url", d.ImageURL, "size", d.Size, "compression", d.Compression, "sha256", d.SHA256)
+	res, err := runDeploy(ctx, o, cl, d)
+	if err != nil {
+		o.Log.Error("deploy failed", "err", err)
+		report(ctx, o, "failed", func(ctx context.Context) error { return cl.Failed(ctx, err.Error()) })
+		return
+	}
+	o.Log.Info("deploy done", "disk", res.Disk, "written", res.Written, "zero_skipped", res.Zeroed,
+		"seconds", res.Elapsed.Seconds(), "mb_per_s", mbps(res.Written, res.Elapsed))
+	if !report(ctx, o, "deployed", func(ctx context.Context) error {
+		return cl.Deployed(ctx, Deployed{Disk: res.Disk, Written: res.Written, Seconds: res.Elapsed.Seconds()})
+	}) {
+		return
+	}
+	unix.Sync()
+	if o.Reboot == nil {
+		o.Log.Info("not rebooting: not the ramdisk's PID 1")
+		return
+	}
+	o.Log.Info("rebooting into the deployed disk")
+	if err := o.Reboot(); err != nil {
+		o.Log.Error("reboot failed", "err", err)
+	}
+}
+
+// report posts a deploy outcome, retrying a few times: losing it would
+// leave the host deploying forever.
+func report(ctx context.Context, o Options, what string, post func(context.Context) error) bool {
+	for attempt := 1; attempt <= 5; attempt++ {
+		err := post(ctx)
+		if err == nil {
+			return true
+		}
+		if errors.Is(err, ErrConflict) || errors.Is(err, ErrRejected) {
+			o.Log.Error("report not taken", "report", what, "err", err)
+			return false
+		}
+		o.Log.Error("report failed", "report", what, "err", err, "attempt", attempt)
+		if err := o.Sleep(ctx, retrySoon); err != nil {
+			return false
+		}
+	}
+	return false
+}
+
+// runDeploy picks the disk, streams the image onto it, verifies it and
+// writes the seed. Every error is a *StepError.
+func runDeploy(ctx context.Context, o Options, cl *Client, d *Deploy) (DeployResult, error) {
+	start := time.Now()
+	if d.Size <= 0 || len(d.SHA256) != 64 {
+		return DeployResult{}, stepErr("image", fmt.Errorf("bad spec: size %d, sha256 %q", d.Size, d.SHA256))
+	}
+	dev, err := pickDisk(o.Root, d.Disk, d.Size)
+	if err != nil {
+		return DeployResult{}, stepErr("disk", err)
+	}
+	o.Log.Info("target disk", "path", dev.Path, "size", dev.SizeBytes, "serial", dev.Serial)
+	body, err := cl.Image(ctx, d.ImageURL)
+	if err != nil {
+		return DeployResult{}, stepErr("download", err)
+	}
+	defer body.Close()
+	src, err := Decompress(body, d.Compression)
+	if err != nil {
+		return DeployResult{}, stepErr("download", err)
+	}
+	defer src.Close()
+
+	pr := newProgress(ctx, o, cl, d.Size)
+	st, err := WriteImageFile(ctx, dev.Path, src, d.Size, WriteOptions{Progress: pr.set})
+	pr.stop()
+	if err != nil {
+		return DeployResult{}, err
+	}
+	o.Log.Info("image written", "written", st.Written, "zero_skipped", st.Zeroed, "seconds", st.Elapsed.Seconds())
+	if err := VerifyFile(dev.Path, d.Size, d.SHA256); err != nil {
+		return DeployResult{}, stepErr("verify", err)
+	}
+	o.Log.Info("image verified", "sha256", d.SHA256)
+	if err := WriteSeed(dev.Path, d.Seed); err != nil {
+		return DeployResult{}, stepErr("seed", err)
+	}
+	o.Log.Info("seed written", "partition", seedPartition)
+	return DeployResult{Disk: dev.Path, Written: st.Written, Zeroed: st.Zeroed, Elapsed: time.Since(start)}, nil
+}
+
+// progress posts the bytes written about once a second, from its own
+// goroutine so a slow appliance never stalls the disk.
+type progress struct {
+	set  func(int64)
+	stop func()
+}
+
+func newProgress(ctx context.Context, o Options, cl *Client, total int64) progress {
+	ctx, cancel := context.WithCancel(ctx)
+	ch := make(chan int64, 1)
+	done := make(chan struct{})
+	start := time.Now()
+	go func() {
+		defer close(done)
+		var last int64 = -1
+		tick := time.NewTicker(time.Second)
+		defer tick.Stop()
+		var cur int64
+		post := func() {
+			if cur == last {
+				return
+			}
+			last = cur
+			el := time.Since(start)
+			rate := int64(0)
+			if el > 0 {
+				rate = int64(float64(cur) / el.Seconds())
+			}
+			pctx, pcancel := context.WithTimeout(ctx, 5*time.Second)
+			defer pcancel()
+			if err := cl.Progress(pctx, Progress{Written: cur, Total: total, RateBps: rate}); err != nil {
+				o.Log.Error("progress not posted", "err", err)
+			}
+		}
+		for {
+			select {
+			case n, ok := <-ch:
+				if !ok {
+					post()
+					return
+				}
+				cur = n
+			case <-tick.C:
+				post()
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	var mu = make(chan struct{}, 1)
+	return progress{
+		set: func(n int64) {
+			select {
+			case <-ch: // drop the stale value
+			default:
+			}
+			select {
+			case ch <- n:
+			default:
+			}
+		},
+		stop: func() {
+			select {
+			case mu <- struct{}{}:
+				close(ch)
+				<-done
+				cancel()
+			default:
+			}
+		},
+	}
+}
+
+func mbps(n int64, d time.Duration) float64 {
+	if d <= 0 {
+		return 0
+	}
+	return float64(int64(float64(n)/d.Seconds()*10/1e6)) / 10
+}
+
+// rebootMachine syncs and restarts the machine; only for PID 1.
+func rebootMachine() error {
+	unix.Sync()
+	return unix.Reboot(unix.LINUX_REBOOT_CMD_RESTART)
+}
