@@ -46,6 +46,7 @@ func (s *Server) deployRoutes(r chi.Router) {
 	r.Post("/machine/v1/progress", s.handle(s.machine(s.progress)))
 	r.Post("/machine/v1/deployed", s.handle(s.machine(s.deployed)))
 	r.Post("/machine/v1/failed", s.handle(s.machine(s.failed)))
+	r.Post("/machine/v1/wiped", s.handle(s.machine(s.wiped)))
 	r.Post("/machine/v1/firstboot", s.handle(s.agent(s.firstBoot)))
 }
 

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strings"
+	"time"
 
 	"github.com/rackboot/rackboot/inventory"
 )
@@ -35,6 +37,64 @@ func (s *Server) deploying(r *http.Request) (inventory.Host, error) {
 		err = errorf(http.StatusConflict, "host %s is %s, not deploying", mac, h.State)
 	}
 	return h, err
+}
+
+// wiping returns the host if it has a quick wipe to do, for the wipe
+// reports.
+func (s *Server) wiping(r *http.Request) (inventory.Host, error) {
+	mac := r.Context().Value(macKey{}).(string)
+	h, err := s.Store.Host(r.Context(), mac)
+	if err == nil && h.Wipe == nil {
+		err = errorf(http.StatusConflict, "host %s has no wipe pending", mac)
+	}
+	return h, err
+}
+
+type wipedDisk struct {
+	Disk       string `json:"disk"`
+	Size       int64  `json:"size"`
+	Table      string `json:"table"`
+	Partitions int    `json:"partitions"`
+	Zeroed     int64  `json:"zeroed"`
+}
+
+type wipedReport struct {
+	Disks   []wipedDisk `json:"disks"`
+	Seconds float64     `json:"seconds"`
+}
+
+// wiped records a finished quick wipe and clears the request, which lets
+// the installer go on to what comes next (a deploy, or waiting).
+func (s *Server) wiped(w http.ResponseWriter, r *http.Request, _ string) error {
+	var rep wipedReport
+	if err := s.decodeSmall(w, r, &rep); err != nil {
+		return err
+	}
+	if len(rep.Disks) == 0 {
+		return errorf(http.StatusBadRequest, "malformed report: no disks")
+	}
+	h, err := s.wiping(r)
+	if err != nil {
+		return err
+	}
+	var parts []string
+	for _, d := range rep.Disks {
+		table := d.Table
+		if table == "" {
+			table = "no partition table"
+		}
+		parts = append(parts, fmt.Sprintf("%s (%s, %d partitions, %d MiB zeroed)", d.Disk, table, d.Partitions, d.Zeroed>>20))
+	}
+	took := time.Duration(rep.Seconds * float64(time.Second)).Round(time.Millisecond)
+	cause := fmt.Sprintf("quick wipe: %s in %v", strings.Join(parts, ", "), took)
+	if _, err := s.Store.UpdateHost(r.Context(), h.MAC, 0, func(h *inventory.Host) error {
+		h.Wipe = nil
+		return nil
+	}, inventory.Event{Type: "wiped", Cause: cause, Actor: "installer"}); err != nil {
+		return err
+	}
+	s.Logger.Info("host wiped", "mac", h.MAC, "disks", len(rep.Disks), "seconds", rep.Seconds)
+	return writeJSON(w, map[string]string{"status": "wiped"})
 }
 
 type progressReport struct {
@@ -79,6 +139,9 @@ func (s *Server) deployed(w http.ResponseWriter, r *http.Request, _ string) erro
 	if err != nil {
 		return err
 	}
+	if h.Wipe != nil {
+		return errorf(http.StatusConflict, "host %s has a quick wipe pending: a deploy cannot have run yet", h.MAC)
+	}
 	rate := 0.0
 	if d.Seconds > 0 {
 		rate = float64(d.Written) / d.Seconds / 1e6
@@ -103,14 +166,22 @@ func (s *Server) failed(w http.ResponseWriter, r *http.Request, _ string) error 
 	if f.Cause == "" {
 		return errorf(http.StatusBadRequest, "malformed report: no cause")
 	}
-	h, err := s.deploying(r)
+	// A failed wipe fails the host in the state it was in (ready, or
+	// deploying when a deploy waits behind the wipe); the request stays,
+	// so retry wipes again.
+	h, err := s.wiping(r)
+	what := "wipe"
+	if err != nil {
+		h, err = s.deploying(r)
+		what = "deploy"
+	}
 	if err != nil {
 		return err
 	}
 	if _, err := s.Store.Transition(r.Context(), h.MAC, inventory.StateFailed, f.Cause, "installer"); err != nil {
 		return err
 	}
-	s.Logger.Warn("deploy failed", "mac", h.MAC, "image", h.Image, "cause", f.Cause)
+	s.Logger.Warn(what+" failed", "mac", h.MAC, "image", h.Image, "cause", f.Cause)
 	return writeJSON(w, map[string]string{"status": "failed"})
 }
 

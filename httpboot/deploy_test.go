@@ -122,3 +122,84 @@ func TestDeployFailedReport(t *testing.T) {
 		t.Fatalf("host: %+v", h)
 	}
 }
+
+// TestWipeFlow: a ready host with a wipe pending is told to wipe (before
+// its deploy, too), a wiped report clears the request, a failed wipe
+// fails the host from ready and retry brings the wipe back.
+func TestWipeFlow(t *testing.T) {
+	b := newBootTest(t, nil)
+	ctx := context.Background()
+	b.store.CreateHost(ctx, inventory.Host{MAC: testMAC, State: inventory.StateReady,
+		Wipe: &inventory.WipeRequest{Actor: "op"}}, "test")
+	tok := b.boot.Tokens.Mint(testMAC)
+	next := func() nextAction {
+		t.Helper()
+		code, body := b.get("/machine/v1/next?wait=0s&mac="+testMAC, "Authorization", "Bearer "+tok)
+		var a nextAction
+		if err := json.Unmarshal([]byte(body), &a); code != 200 || err != nil {
+			t.Fatalf("next: %d %s", code, body)
+		}
+		return a
+	}
+	if a := next(); a.Action != "wipe" || a.State != "ready" {
+		t.Fatalf("next = %+v, want wipe", a)
+	}
+
+	// A failed wipe: ready → failed, the request kept.
+	if code, body := b.post("/machine/v1/failed?mac="+testMAC, tok, `{"cause":"wipe: /dev/vda: zero 2097152 bytes at 0: input/output error"}`); code != 200 {
+		t.Fatalf("failed: %d %s", code, body)
+	}
+	h, _ := b.store.Host(ctx, testMAC)
+	if h.State != inventory.StateFailed || h.Failure.From != inventory.StateReady || h.Wipe == nil {
+		t.Fatalf("after a failed wipe: %+v", h)
+	}
+	if a := next(); a.Action != "wait" {
+		t.Fatalf("next of a failed host = %+v, want wait", a)
+	}
+	if _, err := b.store.Transition(ctx, testMAC, inventory.StateReady, "retry", "op"); err != nil {
+		t.Fatal(err)
+	}
+	if a := next(); a.Action != "wipe" {
+		t.Fatalf("next after retry = %+v, want wipe", a)
+	}
+
+	for _, bad := range []string{`{}`, `{"disks":[]}`, `{"disks":[{"disk":"/dev/vda"}],"extra":1}`, `not json`} {
+		if code, _ := b.post("/machine/v1/wiped?mac="+testMAC, tok, bad); code != 400 {
+			t.Errorf("wiped %s: %d, want 400", bad, code)
+		}
+	}
+	rep := `{"disks":[{"disk":"/dev/vda","size":1073741824,"table":"gpt","partitions":2,"zeroed":7340032}],"seconds":0.2}`
+	if code, body := b.post("/machine/v1/wiped?mac="+testMAC, tok, rep); code != 200 {
+		t.Fatalf("wiped: %d %s", code, body)
+	}
+	h, _ = b.store.Host(ctx, testMAC)
+	if h.State != inventory.StateReady || h.Wipe != nil {
+		t.Fatalf("after wiped: %+v", h)
+	}
+	ev, _ := b.store.Events(ctx, testMAC, 1)
+	if ev[0].Type != "wiped" || ev[0].Cause != "quick wipe: /dev/vda (gpt, 2 partitions, 7 MiB zeroed) in 200ms" {
+		t.Fatalf("event %+v", ev[0])
+	}
+	if a := next(); a.Action != "wait" {
+		t.Fatalf("next after the wipe = %+v, want wait", a)
+	}
+	if code, _ := b.post("/machine/v1/wiped?mac="+testMAC, tok, rep); code != 409 {
+		t.Fatalf("second wiped report: %d, want 409", code)
+	}
+
+	// A deploy behind a pending wipe waits for it.
+	b.store.UpdateHost(ctx, testMAC, 0, func(h *inventory.Host) error {
+		h.Wipe = &inventory.WipeRequest{Actor: "op"}
+		return nil
+	}, inventory.Event{Type: "wipe-requested"})
+	b.store.Transition(ctx, testMAC, inventory.StateDeploying, "deploy", "op")
+	if a := next(); a.Action != "wipe" || a.State != "deploying" {
+		t.Fatalf("next of a deploying host with a wipe pending = %+v, want wipe", a)
+	}
+	if code, _ := b.post("/machine/v1/deployed?mac="+testMAC, tok, `{"disk":"/dev/vda","written":1,"seconds":1}`); code != 409 {
+		t.Fatalf("deployed before the wipe: %d, want 409", code)
+	}
+	if h, _ := b.store.Host(ctx, testMAC); h.State != inventory.StateDeploying {
+		t.Fatalf("deployed before the wipe moved the host to %s", h.State)
+	}
+}

@@ -69,3 +69,49 @@ func FuzzInspectBody(f *testing.F) {
 		}
 	})
 }
+
+// FuzzInstallerReports feeds arbitrary bodies to the installer's deploy
+// and wipe reports for a host that is deploying with a wipe pending:
+// each answer is a 2xx or 4xx, never a panic or a 500, and the host is
+// never marked deployed (its wipe has not been done) nor left in a state
+// those reports cannot lead to.
+func FuzzInstallerReports(f *testing.F) {
+	for _, s := range []string{
+		`{"written":1,"total":2,"rate_bps":1}`, `{"disk":"/dev/vda","written":1,"seconds":1}`, `{"cause":"x"}`,
+		`{"disks":[{"disk":"/dev/vda","size":1,"table":"gpt","partitions":1,"zeroed":1}],"seconds":0.1}`,
+		`{"disks":[{}]}`, `{"disks":null}`, `{"seconds":-1e999}`, `{"written":-1}`,
+	} {
+		for route := range 4 {
+			f.Add(uint8(route), []byte(s))
+		}
+	}
+	routes := []string{"progress", "deployed", "failed", "wiped"}
+	f.Fuzz(func(t *testing.T, route uint8, body []byte) {
+		store, err := inventory.Open(t.TempDir(), inventory.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer store.Close()
+		s := &Server{Store: store, Tokens: &Tokens{Key: []byte("k")}, URL: "http://10.0.0.1:8081"}
+		h, err := s.Handler()
+		if err != nil {
+			t.Fatal(err)
+		}
+		store.CreateHost(t.Context(), inventory.Host{MAC: testMAC, State: inventory.StateDeploying, Image: "x",
+			Wipe: &inventory.WipeRequest{Actor: "op"}}, "test")
+		path := "/machine/v1/" + routes[int(route)%len(routes)] + "?mac=" + testMAC
+		req := httptest.NewRequest("POST", path, strings.NewReader(string(body)))
+		req.Header.Set("Authorization", "Bearer "+s.Tokens.Mint(testMAC))
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, req)
+		if w.Code >= 500 {
+			t.Fatalf("%s %q: %d %s", path, body, w.Code, w.Body.String())
+		}
+		hst, _ := store.Host(t.Context(), testMAC)
+		switch hst.State {
+		case inventory.StateDeploying, inventory.StateFailed:
+		default:
+			t.Fatalf("%s %q left the host %s", path, body, hst.State)
+		}
+	})
+}

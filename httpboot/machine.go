@@ -135,7 +135,7 @@ func firstOf(a, b string) string {
 
 // nextAction is the installer's instruction.
 type nextAction struct {
-	Action string      `json:"action"` // "wait" or "deploy"
+	Action string      `json:"action"` // "wait", "wipe" or "deploy"
 	State  string      `json:"state"`
 	Deploy *deploySpec `json:"deploy,omitempty"`
 }
@@ -171,10 +171,15 @@ func (s *Server) next(w http.ResponseWriter, r *http.Request, _ string) error {
 	}
 }
 
-// actionFor is the instruction for a host in its state: a deploying host
-// deploys, every other one waits.
+// actionFor is the instruction for a host in its state: a quick wipe asked
+// with release comes first (before a deploy too), then a deploying host
+// deploys; every other one waits.
 func (s *Server) actionFor(ctx context.Context, h *inventory.Host) (nextAction, error) {
 	a := nextAction{Action: "wait", State: string(h.State)}
+	if h.Wipe != nil && (h.State == inventory.StateReady || h.State == inventory.StateDeploying) {
+		a.Action = "wipe"
+		return a, nil
+	}
 	if h.State != inventory.StateDeploying {
 		return a, nil
 	}

@@ -24,6 +24,7 @@ type Host struct {
 
 	Image  string       `json:"image,omitempty"`
 	Deploy *DeployPlan  `json:"deploy,omitempty"`
+	Wipe   *WipeRequest `json:"wipe,omitempty"` // a quick wipe not yet done
 	BMC    *BMC         `json:"bmc,omitempty"`
 	Facts  *Facts       `json:"facts,omitempty"`
 	Agent  *AgentStatus `json:"agent,omitempty"`
@@ -62,6 +63,14 @@ type DeployPlan struct {
 	DiskSerial  string   `json:"disk_serial,omitempty"`
 	DiskMinSize uint64   `json:"disk_min_size,omitempty"`
 	SSHKeys     []string `json:"ssh_keys,omitempty"`
+}
+
+// WipeRequest is a quick wipe of a host's disks asked for with release.
+// The installer carries it out before anything else and the appliance
+// clears it when the installer reports the disks wiped.
+type WipeRequest struct {
+	RequestedAt time.Time `json:"requested_at"`
+	Actor       string    `json:"actor,omitempty"`
 }
 
 // Facts are what the installer found on the machine.
@@ -194,6 +203,10 @@ func (h Host) Clone() Host {
 		f.Disks = append([]Disk(nil), h.Facts.Disks...)
 		f.NICs = append([]NIC(nil), h.Facts.NICs...)
 		c.Facts = &f
+	}
+	if h.Wipe != nil {
+		w := *h.Wipe
+		c.Wipe = &w
 	}
 	if h.Deploy != nil {
 		d := *h.Deploy

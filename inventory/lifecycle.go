@@ -37,11 +37,11 @@ func ParseState(s string) (State, error) {
 var allowed = map[State][]State{
 	StateDiscovered: {StateInspecting},
 	StateInspecting: {StateReady, StateFailed},
-	StateReady:      {StateDeploying, StateReady, StateInspecting},
+	StateReady:      {StateDeploying, StateReady, StateInspecting, StateFailed},
 	StateDeploying:  {StateDeployed, StateFailed},
 	StateDeployed:   {StateActive, StateReady, StateFailed},
 	StateActive:     {StateReady},
-	StateFailed:     {StateInspecting, StateDeploying, StateDeployed},
+	StateFailed:     {StateInspecting, StateReady, StateDeploying, StateDeployed},
 }
 
 // Allowed reports whether from → to is on the allow-list, ignoring the

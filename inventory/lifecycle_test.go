@@ -15,6 +15,7 @@ var lifecycle = map[[2]State]bool{
 	{StateReady, StateDeploying}:       true,
 	{StateReady, StateReady}:           true, // release of a ready host (optional wipe)
 	{StateReady, StateInspecting}:      true, // the installer re-inspects after a reboot
+	{StateReady, StateFailed}:          true, // the quick wipe asked with release failed
 	{StateDeploying, StateDeployed}:    true,
 	{StateDeploying, StateFailed}:      true,
 	{StateDeployed, StateActive}:       true,

@@ -12,6 +12,9 @@ import (
 
 type actionBody struct {
 	Cause string `json:"cause"`
+	// Wipe asks release for a quick wipe of the host's disks, done by the
+	// installer before anything else.
+	Wipe bool `json:"wipe"`
 }
 
 // lifecycleActions maps an action to the state it asks for; retry's target
@@ -64,6 +67,9 @@ func (s *Server) hostAction(w http.ResponseWriter, r *http.Request) error {
 	if name == "retry" && (h.State != inventory.StateFailed || h.Failure == nil) {
 		return errorf(http.StatusConflict, "host %s is %s: retry applies only to failed hosts", mac, h.State)
 	}
+	if b.Wipe && name != "release" {
+		return errorf(http.StatusBadRequest, "request body: field \"wipe\" applies only to release")
+	}
 	cause := name
 	if b.Cause != "" {
 		cause = name + ": " + b.Cause
@@ -71,6 +77,18 @@ func (s *Server) hostAction(w http.ResponseWriter, r *http.Request) error {
 	h, err = s.Store.Transition(r.Context(), mac, target(h), cause, actor(r))
 	if err != nil {
 		return err
+	}
+	if b.Wipe {
+		req := &inventory.WipeRequest{RequestedAt: time.Now().UTC(), Actor: actor(r)}
+		h, err = s.Store.UpdateHost(r.Context(), mac, 0, func(h *inventory.Host) error {
+			if h.Wipe == nil {
+				h.Wipe = req
+			}
+			return nil
+		}, inventory.Event{Type: "wipe-requested", Cause: "quick wipe of every disk, by the installer", Actor: actor(r)})
+		if err != nil {
+			return err
+		}
 	}
 	if name == "release" {
 		s.netbootLater(h, actor(r))

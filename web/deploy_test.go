@@ -47,3 +47,48 @@ func TestDeployAction(t *testing.T) {
 		t.Fatalf("deploy: %d %s; host %+v", code, body, h)
 	}
 }
+
+// TestReleaseWipe: release with {"wipe":true} returns a deployed host to
+// ready with a wipe request and its event; wipe on anything but release,
+// or on an illegal release, is refused and changes nothing.
+func TestReleaseWipe(t *testing.T) {
+	a := newAPITest(t)
+	ctx := t.Context()
+	a.store.CreateHost(ctx, inventory.Host{MAC: "52:54:00:00:00:01", State: inventory.StateDeployed, Image: "testos"}, "test")
+	a.store.CreateHost(ctx, inventory.Host{MAC: "52:54:00:00:00:02", State: inventory.StateDiscovered}, "test")
+	for _, tc := range []struct {
+		mac, action, body string
+		code              int
+		mention           string
+	}{
+		{"52:54:00:00:00:01", "retry", `{"wipe":true}`, 409, "only to failed"},
+		{"52:54:00:00:00:02", "release", `{"wipe":true}`, 409, "discovered → ready"},
+		{"52:54:00:00:00:01", "release", `{"wipe":"yes"}`, 400, "wipe"},
+	} {
+		before, _ := a.store.Host(ctx, tc.mac)
+		if code, body := a.call("POST", "/api/v1/hosts/"+tc.mac+"/actions/"+tc.action, tc.body); code != tc.code || !strings.Contains(body, tc.mention) {
+			t.Errorf("%s %s %s: %d %s, want %d naming %q", tc.mac, tc.action, tc.body, code, body, tc.code, tc.mention)
+		}
+		if after, _ := a.store.Host(ctx, tc.mac); after.Version != before.Version {
+			t.Errorf("%s %s %s: refused but the host changed", tc.mac, tc.action, tc.body)
+		}
+	}
+	code, body := a.call("POST", "/api/v1/hosts/52:54:00:00:00:01/actions/release", `{"wipe":true,"cause":"rack move"}`)
+	h, _ := a.store.Host(ctx, "52:54:00:00:00:01")
+	if code != 200 || h.State != inventory.StateReady || h.Wipe == nil || h.Wipe.Actor == "" || h.Wipe.RequestedAt.IsZero() {
+		t.Fatalf("release --wipe: %d %s; host %+v", code, body, h)
+	}
+	if !strings.Contains(body, `"wipe": {`) || !strings.Contains(body, `"requested_at"`) {
+		t.Errorf("answer does not show the wipe request: %s", body)
+	}
+	ev, _ := a.store.Events(ctx, h.MAC, 2)
+	if ev[0].Type != "wipe-requested" || ev[1].Type != inventory.EventTransition || ev[1].Cause != "release: rack move" {
+		t.Errorf("events %+v", ev)
+	}
+	// A plain release leaves no wipe request.
+	a.store.CreateHost(ctx, inventory.Host{MAC: "52:54:00:00:00:03", State: inventory.StateActive}, "test")
+	a.call("POST", "/api/v1/hosts/52:54:00:00:00:03/actions/release", "")
+	if h, _ := a.store.Host(ctx, "52:54:00:00:00:03"); h.State != inventory.StateReady || h.Wipe != nil {
+		t.Errorf("plain release: %+v", h)
+	}
+}

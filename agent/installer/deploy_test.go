@@ -346,6 +346,7 @@ type deployAppliance struct {
 	progress  []Progress
 	deployed  []Deployed
 	failed    []string
+	wiped     []Wiped
 	cancel    context.CancelFunc
 	afterPoll int
 }
@@ -360,7 +361,7 @@ func (a *deployAppliance) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch r.URL.Path {
 	case "/machine/v1/next":
 		json.NewEncoder(w).Encode(a.next)
-		if a.next.Action == ActionDeploy {
+		if a.next.Action != ActionWait {
 			a.next = Next{Action: ActionWait}
 		} else if a.afterPoll++; a.afterPoll >= 2 {
 			a.cancel()
@@ -376,6 +377,10 @@ func (a *deployAppliance) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		var d Deployed
 		json.NewDecoder(r.Body).Decode(&d)
 		a.deployed = append(a.deployed, d)
+	case "/machine/v1/wiped":
+		var wd Wiped
+		json.NewDecoder(r.Body).Decode(&wd)
+		a.wiped = append(a.wiped, wd)
 	case "/machine/v1/failed":
 		var f struct{ Cause string }
 		json.NewDecoder(r.Body).Decode(&f)

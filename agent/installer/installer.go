@@ -184,6 +184,8 @@ func act(ctx context.Context, o Options, cl *Client, n Next) {
 	case ActionWait:
 	case ActionDeploy:
 		deploy(ctx, o, cl, n.Deploy)
+	case ActionWipe:
+		wipe(ctx, o, cl)
 	default:
 		o.Log.Error("unknown action, waiting", "action", n.Action)
 	}

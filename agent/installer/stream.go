@@ -252,23 +252,29 @@ func (w *extentWriter) flushZeros() error {
 	if w.assumeBlank || n == 0 {
 		return nil
 	}
+	return zeroRange(w.f, w.blockDev, start, n)
+}
+
+// zeroRange makes n bytes of f from start read as zeros: BLKZEROOUT on a
+// block device, a punched hole in a file, and written zeros where neither
+// is supported.
+func zeroRange(f *os.File, blockDev bool, start, n int64) error {
 	var err error
-	if w.blockDev {
+	if blockDev {
 		r := [2]uint64{uint64(start), uint64(n)}
-		_, _, e := unix.Syscall(unix.SYS_IOCTL, w.f.Fd(), unix.BLKZEROOUT, uintptr(unsafe.Pointer(&r[0])))
+		_, _, e := unix.Syscall(unix.SYS_IOCTL, f.Fd(), unix.BLKZEROOUT, uintptr(unsafe.Pointer(&r[0])))
 		if e != 0 {
 			err = e
 		}
 	} else {
-		err = unix.Fallocate(int(w.f.Fd()), unix.FALLOC_FL_PUNCH_HOLE|unix.FALLOC_FL_KEEP_SIZE, start, n)
+		err = unix.Fallocate(int(f.Fd()), unix.FALLOC_FL_PUNCH_HOLE|unix.FALLOC_FL_KEEP_SIZE, start, n)
 	}
 	if err == nil {
 		return nil
 	}
-	// No write-zeroes or hole punching here: write the zeros.
 	for n > 0 {
 		c := min(n, int64(ChunkSize))
-		if _, err := w.f.WriteAt(zeroChunk[:c], start); err != nil {
+		if _, err := f.WriteAt(zeroChunk[:c], start); err != nil {
 			return err
 		}
 		start += c

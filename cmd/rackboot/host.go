@@ -136,6 +136,9 @@ func printHost(w io.Writer, h inventory.Host, events []inventory.Event) error {
 	row("Serial", h.Serial)
 	row("Labels", labelString(h.Labels))
 	row("Image", h.Image)
+	if h.Wipe != nil {
+		row("Wipe", "quick wipe pending, asked "+h.Wipe.RequestedAt.Format(time.RFC3339)+" by "+dash(h.Wipe.Actor))
+	}
 	if h.BMC != nil {
 		row("BMC", fmt.Sprintf("%s %s user=%s password-set=%v", h.BMC.Protocol, h.BMC.Address, h.BMC.Username, h.BMC.HasPassword))
 	}

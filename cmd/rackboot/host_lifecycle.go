@@ -61,14 +61,29 @@ func newHostDeployCmd(cf *clientFlags) *cobra.Command {
 }
 
 func newHostReleaseCmd(cf *clientFlags) *cobra.Command {
-	return &cobra.Command{
-		Use:   "release MAC",
+	var wipe bool
+	c := &cobra.Command{
+		Use:   "release MAC [--wipe]",
 		Short: "Return a host to ready (a host with a BMC is netbooted into the installer)",
-		Args:  cobra.ExactArgs(1),
+		Long: `Return a host to ready. A host with a BMC is netbooted into the installer
+at once; any other must be rebooted into it.
+
+With --wipe the installer first makes a quick wipe of every non-removable
+disk: partition tables, and the first and last MiB of every partition and
+the first and last 2 MiB of every disk, so no old filesystem, LVM or RAID
+label is found again. It does not overwrite the data itself. The host's
+events show "wipe-requested" and then "wiped" with what was done.`,
+		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return hostAction(cmd, cf, args[0], "release", nil)
+			var body any
+			if wipe {
+				body = map[string]any{"wipe": true}
+			}
+			return hostAction(cmd, cf, args[0], "release", body)
 		},
 	}
+	c.Flags().BoolVar(&wipe, "wipe", false, "quick-wipe the host's disks before it is ready for another deploy")
+	return c
 }
 
 func newHostRetryCmd(cf *clientFlags) *cobra.Command {

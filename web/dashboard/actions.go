@@ -12,8 +12,8 @@ import (
 )
 
 // hostActions are the buttons of a host page, named as the REST API names
-// its actions.
-var hostActions = []string{"deploy", "release", "retry", "power-on", "power-off", "power-cycle"}
+// its actions; release-wipe is release with {"wipe": true}.
+var hostActions = []string{"deploy", "release", "release-wipe", "retry", "power-on", "power-off", "power-cycle"}
 
 // hostAction runs one action through Actions. A refusal is shown next to
 // the button that asked: as JSON for the page's script, or by rendering the
@@ -50,6 +50,9 @@ func (d *Dashboard) runAction(r *http.Request, mac, action string) (inventory.Ho
 			return inventory.Host{}, errorf(http.StatusBadRequest, "deploy: choose an image")
 		}
 		body = map[string]any{"image": image}
+	}
+	if action == "release-wipe" {
+		action, body = "release", map[string]any{"wipe": true}
 	}
 	return d.cfg.Actions.Do(r.Context(), mac, action, body)
 }

@@ -158,3 +158,22 @@ func otherSessionCSRF(t *testing.T, dt *dashTest) string {
 	other.login()
 	return other.csrf()
 }
+
+// TestReleaseWipeButton: the "Release and wipe disks" button is release
+// with {"wipe": true} through Actions.
+func TestReleaseWipeButton(t *testing.T) {
+	dt := newDashTest(t, nil)
+	const mac = "52:54:00:00:00:01"
+	dt.addHost(inventory.Host{MAC: mac, State: inventory.StateDeployed})
+	dt.login()
+	_, page := dt.do("GET", "/ui/hosts/"+mac, nil)
+	if !strings.Contains(page, "/ui/hosts/"+mac+"/actions/release-wipe") || !strings.Contains(page, "Release and wipe disks") {
+		t.Fatalf("host page has no release-and-wipe button")
+	}
+	if resp, body := dt.do("POST", "/ui/hosts/"+mac+"/actions/release-wipe", url.Values{"csrf": {dt.csrf()}}); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("release-wipe: %d %s", resp.StatusCode, body)
+	}
+	if calls := dt.actions.called(); len(calls) != 1 || calls[0] != "release "+mac+` {"wipe":true}` {
+		t.Errorf("calls: %q", calls)
+	}
+}

@@ -2,6 +2,7 @@ package dashboard
 
 import (
 	"context"
+	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
@@ -27,7 +28,12 @@ type fakeActions struct {
 func (f *fakeActions) Do(_ context.Context, mac, action string, body map[string]any) (inventory.Host, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.calls = append(f.calls, action+" "+mac)
+	call := action + " " + mac
+	if body != nil {
+		b, _ := json.Marshal(body)
+		call += " " + string(b)
+	}
+	f.calls = append(f.calls, call)
 	if err := f.refuse[action]; err != nil {
 		return inventory.Host{}, err
 	}

@@ -39,7 +39,7 @@ type actionForm struct {
 type button struct{ action, label string }
 
 var (
-	lifecycleButtons = []button{{"release", "Release"}, {"retry", "Retry"}}
+	lifecycleButtons = []button{{"release", "Release"}, {"release-wipe", "Release and wipe disks"}, {"retry", "Retry"}}
 	powerButtons     = []button{{"power-on", "Power on"}, {"power-off", "Power off"}, {"power-cycle", "Power cycle"}}
 )
 
