@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -169,12 +170,16 @@ func (l *lab) bootScripts(mac string) []string {
 // image to each through the CLI (gzip-compressed for one, raw for the
 // other), and checks each boots from its own disk: deployed, a first-boot
 // report, the image's console line, and a localboot answer on the PXE path.
+// On each deployed host the agent then checks in, converges the lab's
+// config and undoes a change typed on the host's console (checkAgent);
+// the SeaBIOS one is last released with a quick wipe (checkReleaseWipe).
 func TestDeploy(t *testing.T) {
 	needLab(t)
 	raw, gz := buildTestImage(t)
 	l := newLab(t)
 	l.importImage(gz, "testos-gz")
 	l.importImage(raw, "testos")
+	l.applyE2EConfig()
 	vms := []vm{l.addVM(1, "bios"), l.addVM(2, "uefi")}
 	images := map[string]string{"bios": "testos-gz", "uefi": "testos"}
 	for _, v := range vms {
@@ -207,6 +212,10 @@ func TestDeploy(t *testing.T) {
 			} else {
 				t.Logf("%s: boot scripts %v", v.mac, s)
 			}
+			checkAgent(t, l, v, start)
+			if v.firmware == "bios" && !t.Failed() {
+				checkReleaseWipe(t, l, v)
+			}
 		}()
 	}
 	wg.Wait()
@@ -215,30 +224,27 @@ func TestDeploy(t *testing.T) {
 	}
 }
 
-// checkDeployEvents wants, after seq: ready→deploying, deploy-progress,
-// deploying→deployed and first-boot, in that order.
-func checkDeployEvents(t *testing.T, l *lab, v vm, seq uint64) {
+// eventStep names an event for an order check: "from→to" for a
+// transition, its type otherwise.
+func eventStep(e inventory.Event) string {
+	if e.Type == "transition" {
+		return string(e.From) + "→" + string(e.To)
+	}
+	return e.Type
+}
+
+// checkOrder wants the steps of mac's events after seq, with repeats and
+// the steps in skip left out, to contain want in order.
+func checkOrder(t *testing.T, l *lab, mac string, seq uint64, want []string, skip ...string) {
+	t.Helper()
 	var got []string
-	var times = map[string]time.Time{}
-	for _, e := range l.events(v.mac) {
-		if e.Seq <= seq {
+	for _, e := range l.events(mac) {
+		s := eventStep(e)
+		if e.Seq <= seq || slices.Contains(skip, s) || (len(got) > 0 && got[len(got)-1] == s) {
 			continue
 		}
-		s := e.Type
-		if e.Type == "transition" {
-			s = string(e.From) + "→" + string(e.To)
-		}
-		if len(got) == 0 || got[len(got)-1] != s {
-			got = append(got, s)
-		}
-		if _, ok := times[s]; !ok {
-			times[s] = e.Time
-		}
-		if e.Type == "deploy-progress" {
-			t.Logf("%s: %s", v.mac, e.Cause)
-		}
+		got = append(got, s)
 	}
-	want := []string{"ready→deploying", "deploy-progress", "deploying→deployed", "first-boot"}
 	i := 0
 	for _, s := range got {
 		if i < len(want) && s == want[i] {
@@ -246,8 +252,26 @@ func checkDeployEvents(t *testing.T, l *lab, v vm, seq uint64) {
 		}
 	}
 	if i != len(want) {
-		t.Errorf("%s: events %v, want in order %v", v.mac, got, want)
+		t.Errorf("%s: events %v, want in order %v", mac, got, want)
 	}
+}
+
+// checkDeployEvents wants, after seq: ready→deploying, deploy-progress,
+// deploying→deployed and first-boot, in that order.
+func checkDeployEvents(t *testing.T, l *lab, v vm, seq uint64) {
+	times := map[string]time.Time{}
+	for _, e := range l.events(v.mac) {
+		if e.Seq <= seq {
+			continue
+		}
+		if _, ok := times[eventStep(e)]; !ok {
+			times[eventStep(e)] = e.Time
+		}
+		if e.Type == "deploy-progress" {
+			t.Logf("%s: %s", v.mac, e.Cause)
+		}
+	}
+	checkOrder(t, l, v.mac, seq, []string{"ready→deploying", "deploy-progress", "deploying→deployed", "first-boot"})
 	if a, b, c := times["ready→deploying"], times["deploying→deployed"], times["first-boot"]; !a.IsZero() && !b.IsZero() && !c.IsZero() {
 		t.Logf("%s (%s) by event times: deploying→deployed %v, →first-boot %v", v.mac, v.firmware, b.Sub(a).Round(100*time.Millisecond), c.Sub(a).Round(100*time.Millisecond))
 	}

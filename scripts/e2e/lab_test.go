@@ -236,7 +236,7 @@ func (l *lab) addVM(i int, firmware string) vm {
 	l.start(fmt.Sprintf("bmc%d.log", i), env, append([]string{l.bin, "bmc", "virtual", "--listen", bmc,
 		"--qmp-socket", filepath.Join(v.dir, "qmp.sock"), "--log-format", "json", "--"}, argv...)...)
 	time.Sleep(300 * time.Millisecond)
-	if out, err := l.cli(env, "host", "add", v.mac, "--bmc-address", "http://"+bmc, "--bmc-protocol", "redfish", "--bmc-username", "admin"); err != nil {
+	if out, err := l.cli(env, "host", "add", v.mac, "--bmc-address", "http://"+bmc, "--bmc-protocol", "redfish", "--bmc-username", "admin", "--label", "lab=e2e"); err != nil {
 		l.t.Fatalf("host add %s: %v\n%s", v.mac, err, out)
 	}
 	return v
