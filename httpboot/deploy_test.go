@@ -203,3 +203,31 @@ func TestWipeFlow(t *testing.T) {
 		t.Fatalf("deployed before the wipe moved the host to %s", h.State)
 	}
 }
+
+// TestDeployImageRemoved: an image removed from the store after the
+// deploy was asked fails the deploying host at the installer's next poll,
+// naming the image, instead of leaving it deploying until its timeout.
+func TestDeployImageRemoved(t *testing.T) {
+	store, err := images.Open(t.TempDir(), images.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if _, err := store.Import(ctx, bytes.NewReader(mbrImage()), images.ImportOptions{Name: "testos"}); err != nil {
+		t.Fatal(err)
+	}
+	b := newBootTest(t, func(s *Server) { s.Images = store })
+	b.store.CreateHost(ctx, inventory.Host{MAC: testMAC, State: inventory.StateDeploying, Image: "testos"}, "test")
+	if err := store.Remove(ctx, "testos"); err != nil {
+		t.Fatal(err)
+	}
+	code, body := b.get("/machine/v1/next?wait=0s&mac="+testMAC, "Authorization", "Bearer "+b.boot.Tokens.Mint(testMAC))
+	var a nextAction
+	if err := json.Unmarshal([]byte(body), &a); code != 200 || err != nil || a.Action != "wait" || a.State != "failed" {
+		t.Fatalf("next: %d %s", code, body)
+	}
+	h, _ := b.store.Host(ctx, testMAC)
+	if h.State != inventory.StateFailed || h.Failure.From != inventory.StateDeploying || !strings.Contains(h.Failure.Cause, `image "testos" is no longer in the image store`) {
+		t.Fatalf("host %+v", h)
+	}
+}
