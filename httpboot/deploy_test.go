@@ -61,6 +61,16 @@ func TestDeployFlow(t *testing.T) {
 	if code, body := b.get("/machine/v1/image?mac="+testMAC, auth...); code != 200 || body != gz.String() {
 		t.Fatalf("image: %d, %d bytes (want the stored blob)", code, len(body))
 	}
+	// The installer resumes a broken download with Range and If-Range
+	// (the blob's ETag): the rest of the same blob, or the whole of a
+	// different one.
+	etag := `"` + img.StoredSHA256 + `"`
+	if code, body := b.get("/machine/v1/image?mac="+testMAC, append(auth, "Range", "bytes=100-", "If-Range", etag)...); code != 206 || body != gz.String()[100:] {
+		t.Fatalf("image from byte 100: %d, %d bytes", code, len(body))
+	}
+	if code, body := b.get("/machine/v1/image?mac="+testMAC, append(auth, "Range", "bytes=100-", "If-Range", `"other"`)...); code != 200 || body != gz.String() {
+		t.Fatalf("image from byte 100 of another blob: %d, %d bytes", code, len(body))
+	}
 	if code, _ := b.get("/machine/v1/image?mac="+testMAC, "Authorization", "Bearer "+b.boot.Tokens.Mint("52:54:00:00:00:99")); code != 401 {
 		t.Fatalf("image with another host's token: %d", code)
 	}

@@ -58,6 +58,11 @@ type Client struct {
 	BaseURL string // from rackboot.url, no trailing slash
 	Token   string
 	MAC     string
+	// OnResume, when set, hears of each broken image download picked up
+	// again: the offset it resumes from and why.
+	OnResume func(off int64, cause error)
+	// Sleep waits between resumes; nil means a real timer.
+	Sleep func(ctx context.Context, d time.Duration) error
 	// HTTP is the client to use; nil means one with no overall timeout
 	// (each call sets its own deadline through its context).
 	HTTP *http.Client
@@ -198,7 +203,9 @@ func (c *Client) post(ctx context.Context, what string, v any) error {
 // Image opens the image stream at u (the deploy's image_url, which the
 // appliance builds with the host's MAC). The caller closes the body. The
 // whole download has no deadline: a large image on a slow link may take
-// long; a dead connection ends in a read error, never in a short image.
+// long. A connection that breaks midway is resumed from where it stopped
+// (see resumingBody); a stream that still ends short is an error, never a
+// short image.
 func (c *Client) Image(ctx context.Context, u string) (io.ReadCloser, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
@@ -223,5 +230,19 @@ func (c *Client) Image(ctx context.Context, u string) (io.ReadCloser, error) {
 		}
 		return nil, fmt.Errorf("image: %w", &StatusError{Code: resp.StatusCode, Body: readSome(resp.Body)})
 	}
-	return resp.Body, nil
+	sleep := c.Sleep
+	if sleep == nil {
+		sleep = func(ctx context.Context, d time.Duration) error {
+			t := time.NewTimer(d)
+			defer t.Stop()
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-t.C:
+				return nil
+			}
+		}
+	}
+	return &resumingBody{ctx: ctx, c: c, url: u, etag: resp.Header.Get("ETag"), body: resp.Body,
+		total: resp.ContentLength, onResume: c.OnResume, sleep: sleep}, nil
 }

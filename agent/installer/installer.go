@@ -87,7 +87,10 @@ func Run(ctx context.Context, o Options) error {
 	}
 	o.Log.Info("facts gathered", "uuid", facts.UUID, "serial", facts.Serial, "cpus", facts.CPUs,
 		"memory_bytes", facts.MemoryBytes, "disks", len(facts.Disks), "firmware", facts.Firmware)
-	cl := &Client{BaseURL: cmd.URL, Token: cmd.Token, MAC: cmd.MAC, HTTP: o.HTTP}
+	cl := &Client{BaseURL: cmd.URL, Token: cmd.Token, MAC: cmd.MAC, HTTP: o.HTTP, Sleep: o.Sleep,
+		OnResume: func(off int64, cause error) {
+			o.Log.Warn("image download broke, resuming", "at_byte", off, "err", cause)
+		}}
 	if err := reportUntilAccepted(ctx, o, cl, facts); err != nil {
 		return err
 	}
