@@ -230,19 +230,10 @@ func (c *Client) Image(ctx context.Context, u string) (io.ReadCloser, error) {
 		}
 		return nil, fmt.Errorf("image: %w", &StatusError{Code: resp.StatusCode, Body: readSome(resp.Body)})
 	}
-	sleep := c.Sleep
-	if sleep == nil {
-		sleep = func(ctx context.Context, d time.Duration) error {
-			t := time.NewTimer(d)
-			defer t.Stop()
-			select {
-			case <-ctx.Done():
-				return ctx.Err()
-			case <-t.C:
-				return nil
-			}
-		}
+	pause := c.Sleep
+	if pause == nil {
+		pause = sleep
 	}
 	return &resumingBody{ctx: ctx, c: c, url: u, etag: resp.Header.Get("ETag"), body: resp.Body,
-		total: resp.ContentLength, onResume: c.OnResume, sleep: sleep}, nil
+		total: resp.ContentLength, onResume: c.OnResume, sleep: pause}, nil
 }
