@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -225,5 +226,35 @@ func TestConfigErrorsNameTheProblem(t *testing.T) {
 func TestVersion(t *testing.T) {
 	if out, code := cli(t, "version"); code != 0 || !strings.HasPrefix(out, "rackboot ") {
 		t.Fatalf("version: %d %q", code, out)
+	}
+}
+
+// TestHostReleaseWipe: `host release --wipe` returns a deployed host to
+// ready with a wipe pending, which `host show` names; a plain release of a
+// discovered host is refused with the API's message.
+func TestHostReleaseWipe(t *testing.T) {
+	dir := t.TempDir()
+	url, stop := startServe(t, dir)
+	defer stop()
+	common := []string{"--server", url, "--data-dir", dir}
+	host := func(args ...string) (string, int) {
+		return cli(t, append(append([]string{"host"}, args...), common...)...)
+	}
+	c := &apiClient{server: url, token: readToken(t, dir), http: http.DefaultClient}
+	if err := c.do(context.Background(), "POST", "/api/v1/hosts", map[string]any{"mac": "52:54:00:ab:cd:01", "state": "deployed"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if out, code := host("add", "52:54:00:ab:cd:02"); code != 0 {
+		t.Fatalf("host add: %d %s", code, out)
+	}
+	if out, code := host("release", "52:54:00:ab:cd:02", "--wipe"); code != 1 || !strings.Contains(out, "discovered → ready") {
+		t.Fatalf("release of a discovered host: %d %s", code, out)
+	}
+	if out, code := host("release", "52:54:00:ab:cd:01", "--wipe"); code != 0 || strings.TrimSpace(out) != "52:54:00:ab:cd:01: ready" {
+		t.Fatalf("release --wipe: %d %q", code, out)
+	}
+	out, code := host("show", "52:54:00:ab:cd:01")
+	if code != 0 || !strings.Contains(out, "quick wipe pending") || !strings.Contains(out, "wipe-requested") {
+		t.Fatalf("host show after release --wipe: %d %s", code, out)
 	}
 }
