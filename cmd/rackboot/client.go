@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -86,12 +87,19 @@ func (c *apiClient) do(ctx context.Context, method, path string, in, out any) er
 	if err != nil {
 		return err
 	}
-	req.Header.Set("Authorization", "Bearer "+c.token)
-	req.Header.Set("User-Agent", "rackboot/"+version)
 	if in != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
-	resp, err := c.http.Do(req)
+	return c.send(c.http, req, out)
+}
+
+// send sends req with the token, turns an error answer into an *apiError
+// carrying the API's message, and decodes a JSON answer into out (if not
+// nil).
+func (c *apiClient) send(hc *http.Client, req *http.Request, out any) error {
+	req.Header.Set("Authorization", "Bearer "+c.token)
+	req.Header.Set("User-Agent", "rackboot/"+version)
+	resp, err := hc.Do(req)
 	if err != nil {
 		return fmt.Errorf("rackboot API at %s: %w", c.server, err)
 	}
@@ -107,9 +115,32 @@ func (c *apiClient) do(ctx context.Context, method, path string, in, out any) er
 		return nil
 	}
 	if err := json.NewDecoder(resp.Body).Decode(out); err != nil && !errors.Is(err, io.EOF) {
-		return fmt.Errorf("decode answer of %s %s: %w", method, path, err)
+		return fmt.Errorf("decode answer of %s %s: %w", req.Method, req.URL.Path, err)
 	}
 	return nil
+}
+
+// newRmCmd is the `rm` of a collection of the API: DELETE
+// /api/v1/COLLECTION/ARG for each argument, stopping at the first refusal.
+func newRmCmd(cf *clientFlags, use, short, collection string) *cobra.Command {
+	return &cobra.Command{
+		Use:   use,
+		Short: short,
+		Args:  cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := cf.client()
+			if err != nil {
+				return err
+			}
+			for _, a := range args {
+				if err := c.do(cmd.Context(), "DELETE", "/api/v1/"+collection+"/"+url.PathEscape(a), nil, nil); err != nil {
+					return fmt.Errorf("rm %s: %w", a, err)
+				}
+				fmt.Fprintln(cmd.OutOrStdout(), "removed", a)
+			}
+			return nil
+		},
+	}
 }
 
 func printJSON(w io.Writer, v any) error {

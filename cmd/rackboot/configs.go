@@ -155,22 +155,5 @@ func newConfigShowCmd(cf *clientFlags) *cobra.Command {
 }
 
 func newConfigRmCmd(cf *clientFlags) *cobra.Command {
-	return &cobra.Command{
-		Use:   "rm NAME...",
-		Short: "Remove configs; their hosts stop managing those resources (nothing is undone)",
-		Args:  cobra.MinimumNArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := cf.client()
-			if err != nil {
-				return err
-			}
-			for _, n := range args {
-				if err := c.do(cmd.Context(), "DELETE", "/api/v1/configs/"+url.PathEscape(n), nil, nil); err != nil {
-					return fmt.Errorf("rm %s: %w", n, err)
-				}
-				fmt.Fprintln(cmd.OutOrStdout(), "removed", n)
-			}
-			return nil
-		},
-	}
+	return newRmCmd(cf, "rm NAME...", "Remove configs; their hosts stop managing those resources (nothing is undone)", "configs")
 }

@@ -215,22 +215,5 @@ func newHostAddCmd(cf *clientFlags) *cobra.Command {
 }
 
 func newHostRmCmd(cf *clientFlags) *cobra.Command {
-	return &cobra.Command{
-		Use:   "rm MAC...",
-		Short: "Remove hosts and their event logs",
-		Args:  cobra.MinimumNArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := cf.client()
-			if err != nil {
-				return err
-			}
-			for _, m := range args {
-				if err := c.do(cmd.Context(), "DELETE", "/api/v1/hosts/"+url.PathEscape(m), nil, nil); err != nil {
-					return fmt.Errorf("rm %s: %w", m, err)
-				}
-				fmt.Fprintln(cmd.OutOrStdout(), "removed", m)
-			}
-			return nil
-		},
-	}
+	return newRmCmd(cf, "rm MAC...", "Remove hosts and their event logs", "hosts")
 }

@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -104,27 +102,10 @@ func (c *apiClient) upload(ctx context.Context, path string, body io.Reader, siz
 		return err
 	}
 	req.ContentLength = size
-	req.Header.Set("Authorization", "Bearer "+c.token)
-	req.Header.Set("User-Agent", "rackboot/"+version)
 	req.Header.Set("Content-Type", "application/octet-stream")
 	hc := *c.http
 	hc.Timeout = 0
-	resp, err := hc.Do(req)
-	if err != nil {
-		return fmt.Errorf("rackboot API at %s: %w", c.server, err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode >= 400 {
-		var e struct{ Error string }
-		if json.NewDecoder(resp.Body).Decode(&e) != nil || e.Error == "" {
-			e.Error = resp.Status
-		}
-		return &apiError{Status: resp.StatusCode, Message: e.Error}
-	}
-	if err := json.NewDecoder(resp.Body).Decode(out); err != nil && !errors.Is(err, io.EOF) {
-		return fmt.Errorf("decode answer of POST %s: %w", path, err)
-	}
-	return nil
+	return c.send(&hc, req, out)
 }
 
 func newImageListCmd(cf *clientFlags) *cobra.Command {
@@ -206,22 +187,5 @@ func printImage(w io.Writer, img images.Image) error {
 }
 
 func newImageRmCmd(cf *clientFlags) *cobra.Command {
-	return &cobra.Command{
-		Use:   "rm NAME...",
-		Short: "Remove images; their content goes when no other image shares it",
-		Args:  cobra.MinimumNArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := cf.client()
-			if err != nil {
-				return err
-			}
-			for _, name := range args {
-				if err := c.do(cmd.Context(), "DELETE", "/api/v1/images/"+url.PathEscape(name), nil, nil); err != nil {
-					return fmt.Errorf("rm %s: %w", name, err)
-				}
-				fmt.Fprintln(cmd.OutOrStdout(), "removed", name)
-			}
-			return nil
-		},
-	}
+	return newRmCmd(cf, "rm NAME...", "Remove images; their content goes when no other image shares it", "images")
 }
