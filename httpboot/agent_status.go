@@ -2,10 +2,8 @@ package httpboot
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"strings"
 	"time"
@@ -30,17 +28,8 @@ const maxStoredResources = 256
 
 func (s *Server) decodeAgentReport(w http.ResponseWriter, r *http.Request) (AgentReport, error) {
 	var rep AgentReport
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, s.MaxBodyBytes))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&rep); err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			return rep, err
-		}
-		return rep, errorf(http.StatusBadRequest, "malformed agent report: %v", err)
-	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return rep, errorf(http.StatusBadRequest, "malformed agent report: more than one JSON value")
+	if err := decodeJSON(w, r, s.MaxBodyBytes, "agent report", &rep); err != nil {
+		return rep, err
 	}
 	if rep.Status != "converged" && rep.Status != "unconverged" {
 		return rep, errorf(http.StatusBadRequest, "agent report: status %q is not converged or unconverged", rep.Status)

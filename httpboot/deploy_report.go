@@ -12,21 +12,28 @@ import (
 	"github.com/rackboot/rackboot/inventory"
 )
 
-// decodeSmall reads a small JSON report body strictly.
-func (s *Server) decodeSmall(w http.ResponseWriter, r *http.Request, v any) error {
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 64<<10))
+// decodeJSON reads one JSON value of at most limit bytes into v, refusing
+// unknown fields and trailing values; what names the body in the error
+// ("report", "agent report").
+func decodeJSON(w http.ResponseWriter, r *http.Request, limit int64, what string, v any) error {
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, limit))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
 			return err
 		}
-		return errorf(http.StatusBadRequest, "malformed report: %v", err)
+		return errorf(http.StatusBadRequest, "malformed %s: %v", what, err)
 	}
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return errorf(http.StatusBadRequest, "malformed report: more than one JSON value")
+		return errorf(http.StatusBadRequest, "malformed %s: more than one JSON value", what)
 	}
 	return nil
+}
+
+// decodeSmall reads a small JSON report body strictly.
+func (s *Server) decodeSmall(w http.ResponseWriter, r *http.Request, v any) error {
+	return decodeJSON(w, r, 64<<10, "report", v)
 }
 
 // deploying returns the host if it is deploying, for the deploy reports.

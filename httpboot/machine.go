@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"strings"
 	"time"
@@ -47,17 +46,8 @@ type inspectReport struct {
 
 func (s *Server) decodeReport(w http.ResponseWriter, r *http.Request) (inspectReport, error) {
 	var rep inspectReport
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, s.MaxBodyBytes))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&rep); err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			return rep, err
-		}
-		return rep, errorf(http.StatusBadRequest, "malformed report: %v", err)
-	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return rep, errorf(http.StatusBadRequest, "malformed report: more than one JSON value")
+	if err := decodeJSON(w, r, s.MaxBodyBytes, "report", &rep); err != nil {
+		return rep, err
 	}
 	if rep.Facts == nil {
 		return rep, errorf(http.StatusBadRequest, "malformed report: no facts")
