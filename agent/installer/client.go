@@ -109,15 +109,20 @@ func (c *Client) Next(ctx context.Context) (Next, error) {
 	return n, nil
 }
 
-// do sends req with the token and maps the status; on 200 it decodes the
-// body into out when out is not nil.
-func (c *Client) do(req *http.Request, out any) error {
+// send sends req with the host's token on c.HTTP (or the default client).
+func (c *Client) send(req *http.Request) (*http.Response, error) {
 	req.Header.Set("Authorization", "Bearer "+c.Token)
 	hc := c.HTTP
 	if hc == nil {
 		hc = http.DefaultClient
 	}
-	resp, err := hc.Do(req)
+	return hc.Do(req)
+}
+
+// do sends req with the token and maps the status; on 200 it decodes the
+// body into out when out is not nil.
+func (c *Client) do(req *http.Request, out any) error {
+	resp, err := c.send(req)
 	if err != nil {
 		return err
 	}
@@ -211,12 +216,7 @@ func (c *Client) Image(ctx context.Context, u string) (io.ReadCloser, error) {
 	if err != nil {
 		return nil, fmt.Errorf("image: %w", err)
 	}
-	req.Header.Set("Authorization", "Bearer "+c.Token)
-	hc := c.HTTP
-	if hc == nil {
-		hc = http.DefaultClient
-	}
-	resp, err := hc.Do(req)
+	resp, err := c.send(req)
 	if err != nil {
 		return nil, fmt.Errorf("image: %w", err)
 	}

@@ -76,14 +76,9 @@ func (c *Client) imageFrom(ctx context.Context, u string, off int64, etag string
 	if err != nil {
 		return nil, err
 	}
-	req.Header.Set("Authorization", "Bearer "+c.Token)
 	req.Header.Set("Range", "bytes="+strconv.FormatInt(off, 10)+"-")
 	req.Header.Set("If-Range", etag)
-	hc := c.HTTP
-	if hc == nil {
-		hc = http.DefaultClient
-	}
-	resp, err := hc.Do(req)
+	resp, err := c.send(req)
 	if err != nil {
 		return nil, err
 	}
