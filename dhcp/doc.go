@@ -4,9 +4,10 @@
 // the boot table in DESIGN.md (see classify.go).
 //
 // Every answer comes from memory: leases from an in-memory index loaded from
-// the store at start, hosts from the inventory's own index. The only disk
-// write, a lease commit, happens off the read loop in batches, and the ACK
-// for a lease leaves only after the batch holding it has committed.
+// the store at start, hosts from the inventory's own index. Disk writes
+// (lease commits, and the host created for a newly discovered MAC) happen
+// off the read loop; leases are committed in batches, and the ACK for a
+// lease leaves only after the batch holding it has committed.
 //
 // Use it by filling in a Server and calling Serve with sockets opened by
 // Listen (Linux: SO_BINDTODEVICE on the wildcard address, so broadcasts

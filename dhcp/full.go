@@ -40,11 +40,12 @@ func (s *Server) lease(p *packet) (response, bool) {
 
 // offer holds an address for the client (in memory only) and offers it.
 func (s *Server) offer(p *packet, n *subnet) (response, bool) {
-	now := s.now()
+	now := time.Now()
 	s.leases.mu.Lock()
 	ip, ok := s.address(p, n, ipOf(p.req.RequestedIPAddress()), now)
+	var l *lease
 	if ok {
-		s.leases.hold(ip, p.mac, s.hostname(p), offered, now.Add(s.OfferHold))
+		l = s.leases.hold(ip, p.mac, s.hostname(p), offered, now.Add(s.OfferHold))
 	}
 	s.leases.mu.Unlock()
 	if !ok {
@@ -52,7 +53,7 @@ func (s *Server) offer(p *packet, n *subnet) (response, bool) {
 		return response{}, false
 	}
 	r := s.reply(p, dhcpv4.MessageTypeOffer)
-	s.withLease(r, n, ip, s.hostname(p))
+	s.withLease(r, n, ip, l.hostname)
 	s.withBootIfAny(r, p)
 	return response{reply: r, to: destination(p.req, dhcpv4.MessageTypeOffer)}, true
 }
@@ -100,7 +101,7 @@ func (s *Server) request(p *packet, n *subnet) (response, bool) {
 	if !want.IsValid() {
 		want = ipOf(p.req.ClientIPAddr) // renewing or rebinding
 	}
-	now := s.now()
+	now := time.Now()
 	s.leases.mu.Lock()
 	ok := want.IsValid() && s.bindable(p, n, want, now)
 	var l *lease
@@ -145,7 +146,7 @@ func (s *Server) nak(p *packet) (response, bool) {
 // decline quarantines an address the client found in use.
 func (s *Server) decline(p *packet) (response, bool) {
 	ip := ipOf(p.req.RequestedIPAddress())
-	now := s.now()
+	now := time.Now()
 	s.leases.mu.Lock()
 	ok := s.leases.forget(ip, p.mac)
 	var q *lease

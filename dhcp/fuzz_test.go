@@ -29,7 +29,9 @@ func FuzzHandle(f *testing.F) {
 		if on4011 {
 			port = pxePort
 		}
-		r, ok := s.safeHandle(raw, clientSrc, port)
+		// handle, not safeHandle: the read loop's recover would hide the
+		// panic this target exists to find.
+		r, ok := s.handle(raw, clientSrc, port)
 		if !ok || r.reply == nil {
 			return
 		}

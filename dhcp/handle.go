@@ -52,7 +52,8 @@ func (s *Server) parse(raw []byte, src *net.UDPAddr, port int) (*packet, bool) {
 		return nil, false
 	}
 	if isProbe(req.ClientHWAddr) || ipOf(req.GatewayIPAddr) == s.ServerIP {
-		s.stats.ignored.Add(1) // our own probe, heard back
+		// Our own probe heard back, or a request relayed by ourselves.
+		s.stats.ignored.Add(1)
 		return nil, false
 	}
 	p := &packet{req: req, mac: req.ClientHWAddr.String(), client: classify(req), src: src, port: port}

@@ -1,6 +1,7 @@
 package dhcp
 
 import (
+	"cmp"
 	"net"
 	"net/netip"
 	"time"
@@ -52,7 +53,7 @@ func (s *Server) withLease(r *dhcpv4.DHCPv4, n *subnet, ip netip.Addr, hostname 
 	s.withNetwork(r, n, hostname)
 }
 
-func (s *Server) leaseTime(n *subnet) time.Duration { return cmpOr(n.LeaseTime, s.LeaseTime) }
+func (s *Server) leaseTime(n *subnet) time.Duration { return cmp.Or(n.LeaseTime, s.LeaseTime) }
 
 // withNetwork adds what a client needs to use the subnet.
 func (s *Server) withNetwork(r *dhcpv4.DHCPv4, n *subnet, hostname string) {

@@ -10,8 +10,9 @@ import (
 )
 
 // reservations maps reserved addresses (a host's IP in the inventory) to
-// their MACs, so the pool never hands one to another client. The forward
-// direction (MAC to address) needs no copy: Store.Host answers from memory.
+// their MACs, so the pool never hands one to another client. ofMAC, the
+// other direction, is kept to find a host's old address when its IP
+// changes or it is deleted.
 type reservations struct {
 	mu    sync.RWMutex
 	byIP  map[netip.Addr]string
@@ -46,8 +47,11 @@ func (r *reservations) set(h *inventory.Host, deleted bool) {
 	r.byIP[ip], r.ofMAC[h.MAC] = h.MAC, ip
 }
 
-// load reads every host's reservation, a page at a time.
+// load reads every host's reservation, a page at a time, into fresh maps
+// that then replace the old ones: a host deleted since the last load (while
+// a dropped feed was being replaced) leaves nothing behind.
 func (r *reservations) load(ctx context.Context, inv Inventory) error {
+	fresh := newReservations()
 	q := inventory.Query{Limit: inventory.MaxLimit}
 	for {
 		page, err := inv.Hosts(ctx, q)
@@ -55,13 +59,17 @@ func (r *reservations) load(ctx context.Context, inv Inventory) error {
 			return fmt.Errorf("load reservations: %w", err)
 		}
 		for i := range page.Hosts {
-			r.set(&page.Hosts[i], false)
+			fresh.set(&page.Hosts[i], false)
 		}
 		if page.Next == "" {
-			return nil
+			break
 		}
 		q.After = page.Next
 	}
+	r.mu.Lock()
+	r.byIP, r.ofMAC = fresh.byIP, fresh.ofMAC
+	r.mu.Unlock()
+	return nil
 }
 
 // follow keeps the map in step with the inventory's change feed. A feed

@@ -112,7 +112,7 @@ func (s *Server) probe(ctx context.Context) ([]OtherServer, error) {
 	if _, err := conn.WriteTo(probeDiscover(xid).ToBytes(), &net.UDPAddr{IP: net.IPv4bcast, Port: serverPort}); err != nil {
 		return nil, fmt.Errorf("probe: %w", err)
 	}
-	conn.SetReadDeadline(s.now().Add(s.ProbeWait))
+	conn.SetReadDeadline(time.Now().Add(s.ProbeWait))
 	found := s.collectOffers(conn, xid)
 	s.noteOtherServers(found)
 	return found, nil
@@ -164,7 +164,7 @@ func (s *Server) otherOffer(raw []byte, from net.Addr, xid dhcpv4.TransactionID)
 	if !ip.IsValid() || ip == s.ServerIP {
 		return OtherServer{}, false
 	}
-	return OtherServer{IP: ip, Offered: ipOf(m.YourIPAddr), SeenAt: s.now()}, true
+	return OtherServer{IP: ip, Offered: ipOf(m.YourIPAddr), SeenAt: time.Now()}, true
 }
 
 // noteOtherServers records a probe's findings: counted always, logged once

@@ -1,12 +1,14 @@
 package dhcp
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/netip"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -77,14 +79,18 @@ type Server struct {
 	// probed, in full mode) and starts answering.
 	OnReady func()
 
-	LogInterval time.Duration    // at most one "pool dry"/"other server" line per this; default 1m
-	CommitBatch int              // most lease changes per transaction; default 4096
-	Now         func() time.Time // clock; time.Now when nil
+	LogInterval time.Duration // at most one "pool dry"/"other server" line per this; default 1m
+	CommitBatch int           // most lease changes per transaction; default 4096
 
-	log       *slog.Logger
-	subnets   []*subnet
-	leases    *leaseIndex
-	loaded    atomic.Pointer[leaseIndex] // leases, once loaded: what Stats may read
+	log         *slog.Logger
+	subnets     []*subnet
+	leases      *leaseIndex
+	loaded      atomic.Pointer[leaseIndex] // leases, once loaded: what Stats may read
+	activeCount struct {                   // Stats' cached count of active leases
+		mu sync.Mutex
+		at time.Time
+		n  int
+	}
 	reserved  *reservations
 	commits   *committer
 	discovery *discoverer
@@ -105,17 +111,23 @@ func (s *Server) Serve(ctx context.Context, conns ...net.PacketConn) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	g, ctx := errgroup.WithContext(ctx)
-	feed := s.Inventory.Subscribe(ctx)
-	if err := s.setup(ctx); err != nil {
+	if err := s.init(); err != nil {
 		return err
 	}
 	if s.Mode == ModeOff {
 		return nil
 	}
+	if s.Mode.leases() {
+		// Subscribed before the load, so no change falls between them.
+		feed := s.Inventory.Subscribe(ctx)
+		if err := s.loadLeases(ctx); err != nil {
+			return err
+		}
+		g.Go(func() error { return s.reserved.follow(ctx, s.Inventory, feed) })
+	}
 	if err := s.checkOtherServers(ctx); err != nil {
 		return err
 	}
-	g.Go(func() error { return s.reserved.follow(ctx, s.Inventory, feed) })
 	g.Go(func() error { return s.commits.run(ctx) })
 	g.Go(func() error { return s.discovery.run(ctx) })
 	g.Go(func() error { return s.watchOtherServers(ctx) })
@@ -139,16 +151,23 @@ func closeAll(conns []net.PacketConn) {
 	}
 }
 
-// setup applies defaults and loads what the packet path reads from memory.
+// setup applies defaults and loads what the packet path reads from memory;
+// Serve does the same in two steps, around its subscription to the feed.
 func (s *Server) setup(ctx context.Context) error {
 	if err := s.init(); err != nil {
 		return err
 	}
-	if err := s.reserved.load(ctx, s.Inventory); err != nil {
-		return fmt.Errorf("dhcp: %w", err)
-	}
 	if !s.Mode.leases() {
 		return nil
+	}
+	return s.loadLeases(ctx)
+}
+
+// loadLeases loads the reservations and the stored leases (full and
+// reservation modes: the only ones that hand out addresses).
+func (s *Server) loadLeases(ctx context.Context) error {
+	if err := s.reserved.load(ctx, s.Inventory); err != nil {
+		return fmt.Errorf("dhcp: %w", err)
 	}
 	stored, err := s.Leases.Leases()
 	if err != nil {
@@ -156,14 +175,15 @@ func (s *Server) setup(ctx context.Context) error {
 	}
 	s.leases.load(stored)
 	s.loaded.Store(s.leases)
-	s.log.Info("dhcp leases loaded", "leases", len(stored), "active", s.leases.active(s.now()))
+	s.log.Info("dhcp leases loaded", "leases", len(stored), "active", s.leases.active(time.Now()))
 	return nil
 }
 
-// init checks the configuration and fills in defaults. Serve calls it;
-// tests that drive handle directly call it themselves.
+// init checks the configuration, fills in defaults and makes the
+// in-memory state empty. Serve calls it; tests that drive handle directly
+// call setup.
 func (s *Server) init() error {
-	s.Mode = cmpOr(s.Mode, ModeProxy)
+	s.Mode = cmp.Or(s.Mode, ModeProxy)
 	if _, err := ParseMode(string(s.Mode)); err != nil {
 		return err
 	}
@@ -174,17 +194,13 @@ func (s *Server) init() error {
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
-	s.LeaseTime = cmpOr(s.LeaseTime, time.Hour)
-	s.OfferHold = cmpOr(s.OfferHold, 30*time.Second)
-	s.Quarantine = cmpOr(s.Quarantine, 10*time.Minute)
-	s.ProbeInterval = cmpOr(s.ProbeInterval, 10*time.Minute)
-	s.ProbeWait = cmpOr(s.ProbeWait, 4*time.Second)
-	s.LogInterval = cmpOr(s.LogInterval, time.Minute)
-	s.CommitBatch = cmpOr(s.CommitBatch, 4096)
-	return s.initState()
-}
-
-func (s *Server) initState() error {
+	s.LeaseTime = cmp.Or(s.LeaseTime, time.Hour)
+	s.OfferHold = cmp.Or(s.OfferHold, 30*time.Second)
+	s.Quarantine = cmp.Or(s.Quarantine, 10*time.Minute)
+	s.ProbeInterval = cmp.Or(s.ProbeInterval, 10*time.Minute)
+	s.ProbeWait = cmp.Or(s.ProbeWait, 4*time.Second)
+	s.LogInterval = cmp.Or(s.LogInterval, time.Minute)
+	s.CommitBatch = cmp.Or(s.CommitBatch, 4096)
 	s.subnets = s.subnets[:0]
 	for _, n := range s.Subnets {
 		if err := n.Validate(); err != nil {
@@ -200,13 +216,6 @@ func (s *Server) initState() error {
 	return nil
 }
 
-func (s *Server) now() time.Time {
-	if s.Now != nil {
-		return s.Now()
-	}
-	return time.Now()
-}
-
 // subnetFor is the subnet a request is served from: the relay's when
 // relayed, our own otherwise.
 func (s *Server) subnetFor(giaddr netip.Addr) *subnet {
@@ -220,12 +229,4 @@ func (s *Server) subnetFor(giaddr netip.Addr) *subnet {
 		}
 	}
 	return nil
-}
-
-func cmpOr[T comparable](v, def T) T {
-	var zero T
-	if v == zero {
-		return def
-	}
-	return v
 }

@@ -53,9 +53,22 @@ func (s *Server) Stats() Stats {
 		OtherServerSeen: c.otherServers.Load(),
 	}
 	if x := s.loaded.Load(); x != nil {
-		st.ActiveLeases = x.active(s.now())
+		st.ActiveLeases = s.activeLeases(x)
 	}
 	return st
+}
+
+// activeLeases counts active leases at most once a second: the count walks
+// the whole index under the lock the packet path takes, and every metrics
+// scrape and dashboard refresh asks for it.
+func (s *Server) activeLeases(x *leaseIndex) int {
+	c := &s.activeCount
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if now := time.Now(); now.Sub(c.at) >= time.Second {
+		c.n, c.at = x.active(now), now
+	}
+	return c.n
 }
 
 // logLimiter lets one log line per key through per interval, so a flood
