@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -256,5 +257,46 @@ func TestHostReleaseWipe(t *testing.T) {
 	out, code := host("show", "52:54:00:ab:cd:01")
 	if code != 0 || !strings.Contains(out, "quick wipe pending") || !strings.Contains(out, "wipe-requested") {
 		t.Fatalf("host show after release --wipe: %d %s", code, out)
+	}
+}
+
+// TestBootURLFromInterface: with --http-addr on every address (the default
+// :8081), the boot URL is the address of --interface with the listener's
+// port; without an interface or --boot-url serve refuses to start, saying
+// what to set.
+func TestBootURLFromInterface(t *testing.T) {
+	dir := t.TempDir()
+	var logs syncBuffer
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan int, 1)
+	go func() {
+		done <- run(ctx, []string{"serve", "--data-dir", dir, "--api-addr", "127.0.0.1:0", "--tftp-addr", "",
+			"--http-addr", "0.0.0.0:0", "--interface", "lo", "--dhcp-mode", "off"}, &logs, &logs)
+	}()
+	defer func() { cancel(); <-done }()
+	var bootURL string
+	for deadline := time.Now().Add(10 * time.Second); bootURL == "" && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		for _, line := range strings.Split(logs.String(), "\n") {
+			var l struct {
+				Msg     string
+				HTTP    string
+				BootURL string `json:"boot_url"`
+			}
+			if json.Unmarshal([]byte(line), &l) == nil && l.Msg == "rackboot serving" {
+				bootURL = l.BootURL
+				_, port, _ := net.SplitHostPort(l.HTTP)
+				if want := "http://127.0.0.1:" + port; port == "" || bootURL != want {
+					t.Errorf("boot URL %q, want %q (http %s)", bootURL, want, l.HTTP)
+				}
+			}
+		}
+	}
+	if bootURL == "" {
+		t.Fatalf("serve did not report a boot URL: %s", logs.String())
+	}
+
+	out, code := cli(t, "serve", "--data-dir", t.TempDir(), "--api-addr", "127.0.0.1:0", "--tftp-addr", "", "--http-addr", "0.0.0.0:0")
+	if code != 1 || !strings.Contains(out, "set --interface") || !strings.Contains(out, "--boot-url") {
+		t.Fatalf("serve on every address without --interface: %d %s", code, out)
 	}
 }

@@ -126,13 +126,13 @@ func serve(ctx context.Context, cfg serveConfig, stderr io.Writer) error {
 		func(ctx context.Context) error { return store.RunTimeouts(ctx, 30*time.Second) },
 		fleet.Run,
 	}
-	boot, bootInfo, err := bootServices(ctx, cfg.Boot, cfg.DataDir, store, imgs, log, cfg.ShutdownTimeout, hl)
+	boot, bootInfo, bootURL, err := bootServices(ctx, cfg.Boot, cfg.DHCP.Interface, cfg.DataDir, store, imgs, log, cfg.ShutdownTimeout, hl)
 	if err != nil {
 		ln.Close()
 		return err
 	}
 	svcs = append(svcs, boot...)
-	dhcpSvcs, dhcpInfo, err := dhcpService(cfg.DHCP, cfg.Boot, store, reg, log, hl)
+	dhcpSvcs, dhcpInfo, err := dhcpService(cfg.DHCP, bootURL, cfg.Boot.NoDiscovery, store, reg, log, hl)
 	if err != nil {
 		ln.Close()
 		return err

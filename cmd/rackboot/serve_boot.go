@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/url"
 	"path/filepath"
+	"strconv"
 	"time"
 
 	"github.com/rackboot/rackboot/httpboot"
@@ -53,8 +54,10 @@ func ipxeFiles(dir string) map[string]string {
 	return m
 }
 
-// bootURL is where machines reach the HTTP boot server.
-func (c *bootConfig) bootURL(ln net.Listener) (string, error) {
+// bootURL is where machines reach the HTTP boot server: --boot-url, else
+// the listener's address, where a wildcard address (the default :8081)
+// stands for the address of --interface, the provisioning network.
+func (c *bootConfig) bootURL(ln net.Listener, iface string) (string, error) {
 	if c.BootURL != "" {
 		u, err := url.Parse(c.BootURL)
 		if err != nil || u.Scheme != "http" || u.Host == "" {
@@ -63,21 +66,29 @@ func (c *bootConfig) bootURL(ln net.Listener) (string, error) {
 		return c.BootURL, nil
 	}
 	addr := ln.Addr().(*net.TCPAddr)
-	if addr.IP.IsUnspecified() {
-		return "", fmt.Errorf("--http-addr %s listens on every address: set --boot-url to the URL machines reach it at", c.HTTPAddr)
+	if !addr.IP.IsUnspecified() {
+		return "http://" + addr.String(), nil
 	}
-	return "http://" + addr.String(), nil
+	if iface == "" {
+		return "", fmt.Errorf("--http-addr %s listens on every address: set --interface (the provisioning network) or --boot-url to the URL machines reach it at", c.HTTPAddr)
+	}
+	local, err := interfacePrefix(iface)
+	if err != nil {
+		return "", err
+	}
+	return "http://" + net.JoinHostPort(local.Addr().String(), strconv.Itoa(addr.Port)), nil
 }
 
 // bootServices opens the TFTP and HTTP boot listeners and returns the
-// services to run; a listener that cannot open fails serve at start.
-func bootServices(ctx context.Context, c bootConfig, dataDir string, store *inventory.DB, imgs *images.Store, log *slog.Logger, grace time.Duration, hl *health) ([]service, []any, error) {
+// services to run and the boot URL ("" without an HTTP server); a listener
+// that cannot open fails serve at start. iface is --interface.
+func bootServices(ctx context.Context, c bootConfig, iface, dataDir string, store *inventory.DB, imgs *images.Store, log *slog.Logger, grace time.Duration, hl *health) ([]service, []any, string, error) {
 	var svcs []service
 	var info []any
 	if c.TFTPAddr != "" {
 		conn, err := tftp.Listen(ctx, "", c.TFTPAddr)
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, "", err
 		}
 		ts := &tftp.Server{Roots: []string{c.IPXEDir}, Files: ipxeFiles(c.IPXEDir), Logger: log.With("part", "tftp")}
 		hl.tftp = ts
@@ -85,16 +96,16 @@ func bootServices(ctx context.Context, c bootConfig, dataDir string, store *inve
 		info = append(info, "tftp", conn.LocalAddr().String())
 	}
 	if c.HTTPAddr == "" {
-		return svcs, info, nil
+		return svcs, info, c.BootURL, nil // HTTP boot served elsewhere, or not at all
 	}
 	ln, err := net.Listen("tcp", c.HTTPAddr)
 	if err != nil {
-		return nil, nil, fmt.Errorf("http boot: %w", err)
+		return nil, nil, "", fmt.Errorf("http boot: %w", err)
 	}
-	u, err := c.bootURL(ln)
+	u, err := c.bootURL(ln, iface)
 	if err != nil {
 		ln.Close()
-		return nil, nil, err
+		return nil, nil, "", err
 	}
 	bs := &httpboot.Server{Store: store, Tokens: &httpboot.Tokens{Key: store.DeriveKey("boot-token")}, URL: u,
 		NoDiscovery: c.NoDiscovery, IPXEFiles: ipxeFiles(c.IPXEDir), Images: imgs, InstallerKernel: c.InstallerKernel,
@@ -103,9 +114,9 @@ func bootServices(ctx context.Context, c bootConfig, dataDir string, store *inve
 	h, err := bs.Handler()
 	if err != nil {
 		ln.Close()
-		return nil, nil, err
+		return nil, nil, "", err
 	}
 	h = hl.countBytes(h)
 	svcs = append(svcs, func(ctx context.Context) error { return serveHTTP(ctx, ln, h, grace) })
-	return svcs, append(info, "http", ln.Addr().String(), "boot_url", u), nil
+	return svcs, append(info, "http", ln.Addr().String(), "boot_url", u), u, nil
 }

@@ -50,7 +50,7 @@ func addDHCPFlags(f *pflag.FlagSet, c *dhcpConfig) {
 
 // dhcpService opens the DHCP sockets and returns the service that serves
 // them; none when DHCP is off or no interface is given.
-func dhcpService(c dhcpConfig, boot bootConfig, store *inventory.DB, reg *prometheus.Registry, log *slog.Logger, hl *health) ([]service, []any, error) {
+func dhcpService(c dhcpConfig, bootURL string, noDiscovery bool, store *inventory.DB, reg *prometheus.Registry, log *slog.Logger, hl *health) ([]service, []any, error) {
 	mode, err := dhcp.ParseMode(c.Mode)
 	if err != nil {
 		return nil, nil, fmt.Errorf("--dhcp-mode: %w", err)
@@ -58,7 +58,7 @@ func dhcpService(c dhcpConfig, boot bootConfig, store *inventory.DB, reg *promet
 	if mode == dhcp.ModeOff || c.Interface == "" {
 		return nil, []any{"dhcp", "off"}, nil
 	}
-	srv, err := c.server(mode, boot, store, log.With("part", "dhcp"))
+	srv, err := c.server(mode, bootURL, noDiscovery, store, log.With("part", "dhcp"))
 	if err != nil {
 		return nil, nil, err
 	}
@@ -91,7 +91,7 @@ func (c *dhcpConfig) listen(mode dhcp.Mode) ([]net.PacketConn, error) {
 	return conns, nil
 }
 
-func (c *dhcpConfig) server(mode dhcp.Mode, boot bootConfig, store *inventory.DB, log *slog.Logger) (*dhcp.Server, error) {
+func (c *dhcpConfig) server(mode dhcp.Mode, bootURL string, noDiscovery bool, store *inventory.DB, log *slog.Logger) (*dhcp.Server, error) {
 	local, err := interfacePrefix(c.Interface)
 	if err != nil {
 		return nil, err
@@ -100,16 +100,12 @@ func (c *dhcpConfig) server(mode dhcp.Mode, boot bootConfig, store *inventory.DB
 	if err != nil {
 		return nil, err
 	}
-	url, err := httpBootURL(boot, local.Addr())
-	if err != nil {
-		return nil, err
-	}
 	iface := c.Interface
 	return &dhcp.Server{
 		Mode: mode, ServerIP: local.Addr(), Inventory: store, Leases: store, Logger: log,
 		Subnets: append([]dhcp.Subnet{own}, c.Relays...), LeaseTime: c.LeaseTime, Quarantine: c.Quarantine,
-		HTTPBootURL: url, ARM64BootFile: c.ARM64BootFile, NoBootFileForDeployed: c.NoBootDeployed,
-		DisableDiscovery: boot.NoDiscovery, AllowOtherServers: c.AllowOtherServers, ProbeInterval: c.ProbeInterval,
+		HTTPBootURL: bootURL, ARM64BootFile: c.ARM64BootFile, NoBootFileForDeployed: c.NoBootDeployed,
+		DisableDiscovery: noDiscovery, AllowOtherServers: c.AllowOtherServers, ProbeInterval: c.ProbeInterval,
 		ProbeListen: func() (net.PacketConn, error) { return dhcp.Listen(iface, 68) },
 	}, nil
 }
@@ -155,22 +151,6 @@ func interfacePrefix(name string) (netip.Prefix, error) {
 		}
 	}
 	return netip.Prefix{}, fmt.Errorf("--interface %s has no IPv4 address", name)
-}
-
-// httpBootURL is --boot-url, or --http-addr's port at the interface's
-// address (what machines on the provisioning network reach).
-func httpBootURL(b bootConfig, ip netip.Addr) (string, error) {
-	if b.BootURL != "" || b.HTTPAddr == "" {
-		return b.BootURL, nil
-	}
-	host, port, err := net.SplitHostPort(b.HTTPAddr)
-	if err != nil {
-		return "", fmt.Errorf("--http-addr: %w", err)
-	}
-	if a, err := netip.ParseAddr(host); host == "" || (err == nil && a.IsUnspecified()) {
-		host = ip.String()
-	}
-	return "http://" + net.JoinHostPort(host, port), nil
 }
 
 func parseRange(s string) (first, last netip.Addr, err error) {
