@@ -6,9 +6,10 @@
 // with a minimum gap between commands, a timeout on every operation,
 // retries with backoff on transient errors but never after a refused
 // login, and power actions confirmed by polling the state afterwards (a
-// cycle powers on only once the BMC reports off). A Poller watches the
-// power state of many machines.
+// cycle powers on only once the BMC reports off). A Fleet runs power
+// actions for inventory hosts and polls their power state (Fleet.Run).
 //
-// It is not the inventory: callers pass a Target per call. The virtual
+// The Controller knows nothing of the inventory: callers pass a Target per
+// call; Fleet is the layer that reads hosts and records events. The virtual
 // BMC used by the lab lives in the subpackage virtual.
 package redfish

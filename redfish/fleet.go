@@ -154,15 +154,20 @@ func (f *Fleet) log() *slog.Logger {
 
 // record stores a confirmed power state, clears the fault, and logs cause.
 func (f *Fleet) record(ctx context.Context, mac string, state PowerState, cause, actor string) (inventory.Host, error) {
-	f.mu.Lock()
-	delete(f.failures, mac)
-	f.mu.Unlock()
+	f.clearFailures(mac)
 	return f.Store.UpdateHost(ctx, mac, 0, func(h *inventory.Host) error {
 		if h.BMC != nil {
 			h.BMC.PowerState, h.BMC.Fault = string(state), ""
 		}
 		return nil
 	}, inventory.Event{Type: "power", Cause: cause, Actor: actor})
+}
+
+// clearFailures forgets mac's failures in a row after a BMC answered.
+func (f *Fleet) clearFailures(mac string) {
+	f.mu.Lock()
+	delete(f.failures, mac)
+	f.mu.Unlock()
 }
 
 // noteFailure counts a failure and sets the BMC fault once there were

@@ -32,14 +32,14 @@ func (f *Fleet) Run(ctx context.Context) error {
 func (f *Fleet) pollOnce(ctx context.Context) {
 	hosts := f.hostsWithBMC(ctx)
 	targets := make([]Target, 0, len(hosts))
-	macs := make([]string, 0, len(hosts))
+	polled := make([]inventory.Host, 0, len(hosts))
 	for i := range hosts {
 		t, err := f.target(ctx, &hosts[i])
 		if err != nil {
 			f.log().Warn("bmc: cannot poll", "mac", hosts[i].MAC, "err", err)
 			continue
 		}
-		targets, macs = append(targets, t), append(macs, hosts[i].MAC)
+		targets, polled = append(targets, t), append(polled, hosts[i])
 	}
 	states := make([]PowerState, len(targets))
 	errs := make([]error, len(targets))
@@ -52,15 +52,19 @@ func (f *Fleet) pollOnce(ctx context.Context) {
 		}()
 	}
 	wg.Wait()
-	for i, mac := range macs {
+	for i, h := range polled {
 		if ctx.Err() != nil {
 			return
 		}
 		if errs[i] != nil {
-			f.noteFailure(ctx, mac, errs[i])
+			f.noteFailure(ctx, h.MAC, errs[i])
 			continue
 		}
-		f.record(ctx, mac, states[i], "power state seen by poll: "+string(states[i]), "bmc poller")
+		if h.BMC.PowerState == string(states[i]) && h.BMC.Fault == "" {
+			f.clearFailures(h.MAC) // as recorded: no write, no event
+			continue
+		}
+		f.record(ctx, h.MAC, states[i], "power state seen by poll: "+string(states[i]), "bmc poller")
 	}
 }
 

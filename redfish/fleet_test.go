@@ -65,8 +65,14 @@ func TestFleetPollAndFault(t *testing.T) {
 	const mac = "52:54:00:00:00:01"
 	m.PowerOn(ctx, virtual.Boot{})
 	f.pollOnce(ctx)
-	if h, _ := store.Host(ctx, mac); h.BMC.PowerState != "on" {
+	h, _ := store.Host(ctx, mac)
+	if h.BMC.PowerState != "on" {
 		t.Fatalf("after poll: %+v", h.BMC)
+	}
+	// A poll that sees what is recorded writes nothing.
+	f.pollOnce(ctx)
+	if again, _ := store.Host(ctx, mac); again.Version != h.Version {
+		t.Fatalf("an unchanged power state was written again: version %d → %d", h.Version, again.Version)
 	}
 	// The BMC's password changes under us: every poll fails, and after
 	// FaultAfter polls the host carries a fault naming the cause.
@@ -76,7 +82,7 @@ func TestFleetPollAndFault(t *testing.T) {
 		t.Fatalf("fault after one failure: %q", h.BMC.Fault)
 	}
 	f.pollOnce(ctx)
-	h, _ := store.Host(ctx, mac)
+	h, _ = store.Host(ctx, mac)
 	if !strings.Contains(h.BMC.Fault, "authentication") || h.BMC.PowerState != "unknown" {
 		t.Fatalf("after two failures: %+v", h.BMC)
 	}

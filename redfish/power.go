@@ -15,28 +15,11 @@ func (c *Controller) PowerOff(ctx context.Context, t Target) error {
 	return c.run(ctx, t, "power off", ensure(PowerOff))
 }
 
-// SoftOff asks the OS to shut down (ACPI) and waits until the BMC reports
-// off; a host that ignores the request ends in ErrTimeout.
-func (c *Controller) SoftOff(ctx context.Context, t Target) error {
-	return c.run(ctx, t, "soft off", act("soft", PowerOff))
-}
-
 // Cycle powers off, waits until the BMC confirms off, then powers on and
 // waits for on. It never relies on the BMC's own cycle, which on some
 // BMCs hard-resets a running host or refuses a host that is off.
 func (c *Controller) Cycle(ctx context.Context, t Target) error {
 	return c.run(ctx, t, "power cycle", ensure(PowerOff), ensure(PowerOn))
-}
-
-// Reset is a warm reset of a running machine; it waits for the BMC to
-// report on afterwards.
-func (c *Controller) Reset(ctx context.Context, t Target) error {
-	return c.run(ctx, t, "reset", func(ctx context.Context, s *conn) error {
-		if err := s.power(ctx, "reset"); err != nil {
-			return err
-		}
-		return s.confirm(ctx, PowerOn)
-	})
 }
 
 // Status returns the power state the BMC reports.
@@ -62,15 +45,9 @@ func (c *Controller) SetBootDevice(ctx context.Context, t Target, dev BootDevice
 }
 
 // ensure brings the machine to want unless it is there already, then
-// confirms it.
+// confirms it by polling until the BMC reports want.
 func ensure(want PowerState) step {
 	action := map[PowerState]string{PowerOn: "on", PowerOff: "off"}[want]
-	return act(action, want)
-}
-
-// act sends action unless the machine already is in want, then polls
-// until the BMC reports want.
-func act(action string, want PowerState) step {
 	return func(ctx context.Context, s *conn) error {
 		st, err := s.status(ctx)
 		if err != nil || st == want {
