@@ -10,6 +10,7 @@ import (
 	"github.com/go-chi/chi/v5"
 	"github.com/rackboot/rackboot/agent/run"
 	"github.com/rackboot/rackboot/images"
+	"github.com/rackboot/rackboot/images/testimage"
 	"github.com/rackboot/rackboot/inventory"
 )
 
@@ -73,36 +74,32 @@ func (s *Server) deployFor(ctx context.Context, h *inventory.Host) (*deploySpec,
 	return d, nil
 }
 
-// seed renders the NoCloud meta-data and user-data: the keys the test
-// image's init reads (hostname, ssh keys, the rackboot: mapping; one
-// `key: value` a line, values quoted, see images/testimage/README.md),
-// then cloud-init's instructions to install the agent as a service.
+// seed renders the NoCloud meta-data and user-data: the seed of a
+// rackboot image (images/testimage: hostname, SSH keys and the rackboot
+// mapping, in the line format its README fixes), then cloud-init's
+// instructions to install the agent as a service.
 func (s *Server) seed(ctx context.Context, h *inventory.Host) (seedFiles, error) {
 	hand, err := s.AgentHandoff(ctx, h.MAC)
 	if err != nil {
 		return seedFiles{}, err
 	}
-	name := h.Hostname
-	if name == "" {
-		name = "rackboot-" + strings.ReplaceAll(h.MAC, ":", "")
+	sd := testimage.Seed{Hostname: h.Hostname, URL: hand.URL, Token: hand.Token, MAC: h.MAC,
+		Agent: hand.URL + "/machine/v1/agent/binary?mac=" + h.MAC}
+	if sd.Hostname == "" {
+		sd.Hostname = "rackboot-" + strings.ReplaceAll(h.MAC, ":", "")
 	}
-	var b strings.Builder
-	fmt.Fprintf(&b, "#cloud-config\nhostname: %s\n", name)
-	if h.Deploy != nil && len(h.Deploy.SSHKeys) > 0 {
-		b.WriteString("ssh_authorized_keys:\n")
-		for _, k := range h.Deploy.SSHKeys {
-			fmt.Fprintf(&b, "  - %q\n", k)
-		}
+	if h.Deploy != nil {
+		sd.SSHAuthorizedKeys = h.Deploy.SSHKeys
 	}
-	fmt.Fprintf(&b, "rackboot:\n  url: %q\n  token: %q\n  mac: %q\n  agent: %q\n",
-		hand.URL, hand.Token, h.MAC, hand.URL+"/machine/v1/agent/binary?mac="+h.MAC)
+	if err := sd.Validate(); err != nil {
+		return seedFiles{}, fmt.Errorf("host %s: %w", h.MAC, err)
+	}
 	install, err := run.UserData(run.Handoff{URL: hand.URL, MAC: h.MAC, Token: hand.Token})
 	if err != nil {
 		return seedFiles{}, err
 	}
-	b.WriteString(strings.TrimPrefix(install, "#cloud-config\n"))
-	meta := fmt.Sprintf("instance-id: rackboot-%s\nlocal-hostname: %s\n", strings.ReplaceAll(h.MAC, ":", ""), name)
-	return seedFiles{MetaData: meta, UserData: b.String()}, nil
+	user := string(sd.UserData()) + strings.TrimPrefix(install, "#cloud-config\n")
+	return seedFiles{MetaData: string(sd.MetaData()), UserData: user}, nil
 }
 
 // image streams the deploying host's image blob, as stored (compressed or

@@ -5,6 +5,7 @@ import (
 	"net/http"
 
 	"github.com/rackboot/rackboot/images"
+	"github.com/rackboot/rackboot/images/testimage"
 	"github.com/rackboot/rackboot/inventory"
 )
 
@@ -45,6 +46,11 @@ func (s *Server) deployAction(w http.ResponseWriter, r *http.Request, mac string
 	}
 	if h.State != inventory.StateReady {
 		return errorf(http.StatusConflict, "host %s is %s: deploy needs a ready host (release it first, or retry a failed one)", mac, h.State)
+	}
+	for i, k := range b.SSHKeys {
+		if err := testimage.CheckValue(k); err != nil {
+			return errorf(http.StatusBadRequest, "request body: ssh_keys[%d]: %v (the seed's format takes no escapes)", i, err)
+		}
 	}
 	plan := &inventory.DeployPlan{DiskPath: b.Disk.Path, DiskSerial: b.Disk.Serial, DiskMinSize: b.Disk.MinSize, SSHKeys: b.SSHKeys}
 	if _, err := s.Store.UpdateHost(r.Context(), mac, 0, func(h *inventory.Host) error {

@@ -33,6 +33,7 @@ func TestDeployAction(t *testing.T) {
 		{"52:54:00:00:00:01", `{"image":"nope"}`, 404, "nope"},
 		{"52:54:00:00:00:02", `{"image":"testos"}`, 409, "discovered"},
 		{"52:54:00:00:00:01", `{"image":"testos","disk":{"path":7}}`, 400, "path"},
+		{"52:54:00:00:00:01", `{"image":"testos","ssh_keys":["ssh-ed25519 AAAA k","ssh-ed25519 AAAA \"quoted\""]}`, 400, "ssh_keys[1]"},
 	} {
 		if code, body := a.call("POST", "/api/v1/hosts/"+tc.mac+"/actions/deploy", tc.body); code != tc.code || !strings.Contains(body, tc.mention) {
 			t.Errorf("%s %s: %d %s, want %d naming %q", tc.mac, tc.body, code, body, tc.code, tc.mention)

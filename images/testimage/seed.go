@@ -28,8 +28,8 @@ func (s Seed) Validate() error {
 		return errors.New("seed: hostname, url, token and mac are required")
 	}
 	check := func(name, v string) error {
-		if strings.ContainsAny(v, "\"\\\r\n\t") || strings.TrimSpace(v) != v {
-			return fmt.Errorf("seed: %s %q: no quotes, backslashes, tabs, line breaks or outer spaces", name, v)
+		if err := CheckValue(v); err != nil {
+			return fmt.Errorf("seed: %s %q: %w", name, v, err)
 		}
 		return nil
 	}
@@ -46,6 +46,16 @@ func (s Seed) Validate() error {
 	}
 	if s.MAC != strings.ToLower(s.MAC) {
 		return fmt.Errorf("seed: mac %q: want lowercase", s.MAC)
+	}
+	return nil
+}
+
+// CheckValue reports whether v can be a seed value: the image's line
+// parser (README.md, "The seed") takes no escapes, so no quotes,
+// backslashes, tabs, line breaks or outer spaces.
+func CheckValue(v string) error {
+	if strings.ContainsAny(v, "\"\\\r\n\t") || strings.TrimSpace(v) != v {
+		return errors.New("no quotes, backslashes, tabs, line breaks or outer spaces")
 	}
 	return nil
 }
