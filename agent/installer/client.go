@@ -76,21 +76,7 @@ const reportTimeout = 30 * time.Second
 
 // Report posts the facts; nil means the appliance accepted them (200).
 func (c *Client) Report(ctx context.Context, f Facts) error {
-	body, err := json.Marshal(Report{MAC: c.MAC, Facts: f})
-	if err != nil {
-		return fmt.Errorf("report: %w", err)
-	}
-	ctx, cancel := context.WithTimeout(ctx, reportTimeout)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.BaseURL+"/machine/v1/inspect", bytes.NewReader(body))
-	if err != nil {
-		return fmt.Errorf("report: %w", err)
-	}
-	req.Header.Set("Content-Type", "application/json")
-	if err := c.do(req, nil); err != nil {
-		return fmt.Errorf("report: %w", err)
-	}
-	return nil
+	return c.postWithin(ctx, reportTimeout, "inspect", Report{MAC: c.MAC, Facts: f})
 }
 
 // Next asks the appliance what to do now.
@@ -127,22 +113,28 @@ func (c *Client) do(req *http.Request, out any) error {
 		return err
 	}
 	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return statusErr(resp)
+	}
+	if out == nil {
+		_, err = io.Copy(io.Discard, resp.Body)
+		return err
+	}
+	return json.NewDecoder(resp.Body).Decode(out)
+}
+
+// statusErr is the error of an answer other than the one wanted: the
+// package's error values for 401, 400 and 409, a *StatusError otherwise.
+func statusErr(resp *http.Response) error {
 	switch resp.StatusCode {
-	case http.StatusOK:
-		if out == nil {
-			_, err = io.Copy(io.Discard, resp.Body)
-			return err
-		}
-		return json.NewDecoder(resp.Body).Decode(out)
 	case http.StatusUnauthorized:
 		return ErrUnauthorized
 	case http.StatusBadRequest:
 		return fmt.Errorf("%w: %s", ErrRejected, readSome(resp.Body))
 	case http.StatusConflict:
 		return fmt.Errorf("%w: %s", ErrConflict, readSome(resp.Body))
-	default:
-		return &StatusError{Code: resp.StatusCode, Body: readSome(resp.Body)}
 	}
+	return &StatusError{Code: resp.StatusCode, Body: readSome(resp.Body)}
 }
 
 // readSome reads the start of an error body for the log; the console is no
@@ -166,7 +158,7 @@ type Deployed struct {
 	Seconds float64 `json:"seconds"`
 }
 
-// postTimeout bounds one deploy report.
+// postTimeout bounds one deploy or wipe report.
 const postTimeout = 15 * time.Second
 
 // Progress reports the bytes written so far.
@@ -186,12 +178,22 @@ func (c *Client) Failed(ctx context.Context, cause string) error {
 	}{cause})
 }
 
+// Wiped reports a finished quick wipe.
+func (c *Client) Wiped(ctx context.Context, w Wiped) error {
+	return c.post(ctx, "wiped", w)
+}
+
 func (c *Client) post(ctx context.Context, what string, v any) error {
+	return c.postWithin(ctx, postTimeout, what, v)
+}
+
+// postWithin posts v as JSON to /machine/v1/WHAT?mac=… within timeout.
+func (c *Client) postWithin(ctx context.Context, timeout time.Duration, what string, v any) error {
 	body, err := json.Marshal(v)
 	if err != nil {
 		return fmt.Errorf("%s: %w", what, err)
 	}
-	ctx, cancel := context.WithTimeout(ctx, postTimeout)
+	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	u := c.BaseURL + "/machine/v1/" + what + "?mac=" + url.QueryEscape(c.MAC)
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, bytes.NewReader(body))
@@ -222,13 +224,7 @@ func (c *Client) Image(ctx context.Context, u string) (io.ReadCloser, error) {
 	}
 	if resp.StatusCode != http.StatusOK {
 		defer resp.Body.Close()
-		switch resp.StatusCode {
-		case http.StatusUnauthorized:
-			return nil, fmt.Errorf("image: %w", ErrUnauthorized)
-		case http.StatusConflict:
-			return nil, fmt.Errorf("image: %w: %s", ErrConflict, readSome(resp.Body))
-		}
-		return nil, fmt.Errorf("image: %w", &StatusError{Code: resp.StatusCode, Body: readSome(resp.Body)})
+		return nil, fmt.Errorf("image: %w", statusErr(resp))
 	}
 	pause := c.Sleep
 	if pause == nil {

@@ -9,12 +9,6 @@ import (
 	"strings"
 )
 
-// Modes the appliance boots the installer in.
-const (
-	ModeInspect = "inspect"
-	ModeDeploy  = "deploy"
-)
-
 // ErrNoURL means the kernel command line has no rackboot.url: the installer
 // cannot know where to report, so it stays up and says so on the console.
 var ErrNoURL = errors.New("no rackboot.url on the kernel command line")
@@ -25,7 +19,6 @@ type Cmdline struct {
 	URL   string // httpboot base URL, no trailing slash
 	MAC   string // the boot NIC, lowercase colon form; empty means any NIC
 	Token string // per-host boot token for the callbacks
-	Mode  string // ModeInspect or ModeDeploy
 	// IP and GW, when IP is valid, replace DHCP with a static address (the
 	// tests use it; so can an operator on a network without DHCP).
 	IP netip.Prefix
@@ -33,9 +26,11 @@ type Cmdline struct {
 }
 
 // ParseCmdline reads the rackboot.* parameters out of a kernel command line
-// (the contents of /proc/cmdline) and ignores every other parameter.
+// (the contents of /proc/cmdline) and ignores every other parameter,
+// rackboot.mode included: it is there for the console, and what to do
+// comes from /machine/v1/next.
 func ParseCmdline(s string) (Cmdline, error) {
-	c := Cmdline{Mode: ModeInspect}
+	var c Cmdline
 	for _, word := range splitCmdline(s) {
 		key, val, _ := strings.Cut(word, "=")
 		if err := c.set(key, val); err != nil {
@@ -57,11 +52,6 @@ func (c *Cmdline) set(key, val string) error {
 		c.MAC, err = normalizeMAC(val)
 	case "rackboot.token":
 		c.Token = val
-	case "rackboot.mode":
-		if val != ModeInspect && val != ModeDeploy {
-			err = fmt.Errorf("rackboot.mode %q is not inspect or deploy", val)
-		}
-		c.Mode = val
 	case "rackboot.ip":
 		c.IP, err = netip.ParsePrefix(val)
 		if err == nil && !c.IP.Addr().Is4() {

@@ -34,7 +34,8 @@ type Options struct {
 	Log *slog.Logger
 	// HTTP is the client for the appliance; nil means http.DefaultClient.
 	HTTP *http.Client
-	// PollEvery is the pause between polls of /machine/v1/next (2 s).
+	// PollEvery is the pause before the next poll of /machine/v1/next
+	// after an error or an answer that did not wait that long (2 s).
 	PollEvery time.Duration
 	// Sleep waits d or until ctx ends; nil means a real timer. Tests
 	// replace it to run retries instantly.
@@ -158,10 +159,13 @@ func reportUntilAccepted(ctx context.Context, o Options, cl *Client, f Facts) er
 	}
 }
 
-// poll asks the appliance what to do next until ctx ends.
+// poll asks the appliance what to do next until ctx ends. The appliance
+// holds a "wait" answer as a long poll, so the pause between polls comes
+// only after an error or an answer that came back at once.
 func poll(ctx context.Context, o Options, cl *Client) error {
 	last := ""
 	for {
+		began := time.Now()
 		n, err := cl.Next(ctx)
 		switch {
 		case err != nil:
@@ -172,6 +176,9 @@ func poll(ctx context.Context, o Options, cl *Client) error {
 		}
 		if err == nil {
 			act(ctx, o, cl, n)
+		}
+		if err == nil && n.Action == ActionWait && time.Since(began) >= o.PollEvery {
+			continue // a long poll that waited: ask again at once
 		}
 		if err := o.Sleep(ctx, o.PollEvery); err != nil {
 			return err

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -86,5 +87,44 @@ func TestSafelyRecovers(t *testing.T) {
 	err := Safely(func() error { panic("boom") })
 	if err == nil || !strings.Contains(err.Error(), "panic: boom") {
 		t.Fatalf("err = %v", err)
+	}
+}
+
+// TestPollNoPauseAfterLongPoll: a "wait" the appliance held longer than
+// PollEvery is followed by the next poll at once; one that came back at
+// once is followed by the pause.
+func TestPollNoPauseAfterLongPoll(t *testing.T) {
+	var mu sync.Mutex
+	var seq []string
+	polls := 0
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		polls++
+		n := polls
+		seq = append(seq, "poll")
+		mu.Unlock()
+		if n == 1 {
+			time.Sleep(100 * time.Millisecond) // held, as a long poll is
+		}
+		fmt.Fprint(w, `{"action":"wait","state":"ready"}`)
+	}))
+	defer srv.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	o := Options{PollEvery: 50 * time.Millisecond, Sleep: func(ctx context.Context, d time.Duration) error {
+		mu.Lock()
+		seq = append(seq, "pause")
+		done := polls >= 2
+		mu.Unlock()
+		if done {
+			cancel()
+		}
+		return ctx.Err()
+	}}.withDefaults()
+	if err := poll(ctx, o, &Client{BaseURL: srv.URL, Token: "t", MAC: "m"}); !errors.Is(err, context.Canceled) {
+		t.Fatalf("poll = %v", err)
+	}
+	if got := strings.Join(seq, " "); got != "poll poll pause" {
+		t.Fatalf("sequence %q, want the second poll right after the held one, then a pause", got)
 	}
 }

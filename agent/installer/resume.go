@@ -87,7 +87,7 @@ func (c *Client) imageFrom(ctx context.Context, u string, off int64, etag string
 		if resp.StatusCode == http.StatusOK {
 			return nil, errors.New("the appliance sent the whole image again (no Range support, or the image changed)")
 		}
-		return nil, &StatusError{Code: resp.StatusCode, Body: readSome(resp.Body)}
+		return nil, statusErr(resp)
 	}
 	want := "bytes " + strconv.FormatInt(off, 10) + "-"
 	if cr := resp.Header.Get("Content-Range"); !strings.HasPrefix(cr, want) {

@@ -182,5 +182,5 @@ func wipe(ctx context.Context, o Options, cl *Client) {
 	for _, d := range w.Disks {
 		o.Log.Info("disk wiped", "disk", d.Disk, "table", d.Table, "partitions", d.Partitions, "zeroed", d.Zeroed)
 	}
-	report(ctx, o, "wiped", func(ctx context.Context) error { return cl.post(ctx, "wiped", w) })
+	report(ctx, o, "wiped", func(ctx context.Context) error { return cl.Wiped(ctx, w) })
 }
