@@ -2,6 +2,7 @@ package client
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -74,7 +75,7 @@ func (c *Client) do(ctx context.Context, method, path string, q url.Values, body
 		return nil, err
 	}
 	req.Header.Set("Authorization", "Bearer "+c.Token)
-	req.Header.Set("User-Agent", cmpOr(c.UserAgent, "rackboot-agent"))
+	req.Header.Set("User-Agent", cmp.Or(c.UserAgent, "rackboot-agent"))
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
@@ -88,13 +89,6 @@ func (c *Client) do(ctx context.Context, method, path string, q url.Values, body
 	defer resp.Body.Close()
 	msg, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
 	return nil, &StatusError{Code: resp.StatusCode, Message: strings.TrimSpace(string(msg))}
-}
-
-func cmpOr(s, def string) string {
-	if s == "" {
-		return def
-	}
-	return s
 }
 
 func decode(resp *http.Response, v any) error {

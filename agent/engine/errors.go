@@ -10,7 +10,6 @@ var (
 	ErrDuplicate = errors.New("duplicate resource")
 	ErrUnknown   = errors.New("edge names an unknown resource")
 	ErrCycle     = errors.New("dependency cycle")
-	ErrStopped   = errors.New("engine is not running")
 )
 
 // CycleError lists the resources of one dependency cycle, first repeated last.

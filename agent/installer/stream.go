@@ -200,7 +200,7 @@ type extentWriter struct {
 	blockDev    bool
 	assumeBlank bool
 	off         int64 // bytes of image consumed
-	zeroStart   int64 // start of the pending zero run, or -1 when none
+	zeroStart   int64 // start of the pending zero run, when zeroSet
 	zeroed      int64
 	zeroSet     bool
 }
@@ -249,7 +249,7 @@ func (w *extentWriter) flushZeros() error {
 	}
 	start, n := w.zeroStart, w.off-w.zeroStart
 	w.zeroSet = false
-	if w.assumeBlank || n == 0 {
+	if w.assumeBlank {
 		return nil
 	}
 	return zeroRange(w.f, w.blockDev, start, n)

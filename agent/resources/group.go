@@ -1,6 +1,7 @@
 package resources
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"path/filepath"
@@ -32,8 +33,8 @@ type Group struct {
 
 func (g *Group) Kind() string { return "group" }
 
-func (g *Group) name() string  { return orDefault(g.Group, g.ResName) }
-func (g *Group) state() string { return orDefault(g.State, StatePresent) }
+func (g *Group) name() string  { return cmp.Or(g.Group, g.ResName) }
+func (g *Group) state() string { return cmp.Or(g.State, StatePresent) }
 
 // Validate checks every parameter, naming the one at fault.
 func (g *Group) Validate() error {
@@ -118,11 +119,4 @@ func prefixed(tool, root string, args ...string) []string {
 		cmd = append(cmd, "--prefix", root)
 	}
 	return append(cmd, args...)
-}
-
-func orDefault(s, def string) string {
-	if s == "" {
-		return def
-	}
-	return s
 }

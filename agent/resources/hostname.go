@@ -36,11 +36,12 @@ func (h *Hostname) want() string {
 	return h.Hostname
 }
 
-// validHostname is RFC 1123: dot-separated labels of letters, digits and
+// hostnameRE is RFC 1123: dot-separated labels of letters, digits and
 // inner hyphens, each up to 63 characters.
+var hostnameRE = regexp.MustCompile(`^([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$`)
+
 func validHostname(s string) bool {
-	re := regexp.MustCompile(`^([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$`)
-	return len(s) <= 253 && re.MatchString(s)
+	return len(s) <= 253 && hostnameRE.MatchString(s)
 }
 
 // Validate checks the hostname.

@@ -1,6 +1,7 @@
 package resources
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"os/exec"
@@ -35,12 +36,14 @@ type Pkg struct {
 
 func (p *Pkg) Kind() string { return "pkg" }
 
-func (p *Pkg) name() string  { return orDefault(p.Package, p.ResName) }
-func (p *Pkg) state() string { return orDefault(p.State, PkgInstalled) }
+func (p *Pkg) name() string  { return cmp.Or(p.Package, p.ResName) }
+func (p *Pkg) state() string { return cmp.Or(p.State, PkgInstalled) }
+
+var pkgNameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9+._:-]*$`)
 
 // Validate checks every parameter, naming the one at fault.
 func (p *Pkg) Validate() error {
-	if !regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9+._:-]*$`).MatchString(p.name()) {
+	if !pkgNameRE.MatchString(p.name()) {
 		return fieldErr("package", "%q is not a package name", p.name())
 	}
 	if p.Manager != "" {

@@ -1,6 +1,7 @@
 package resources
 
 import (
+	"cmp"
 	"context"
 	"encoding/base64"
 	"fmt"
@@ -26,7 +27,7 @@ type SSHKey struct {
 
 func (k *SSHKey) Kind() string { return "ssh-key" }
 
-func (k *SSHKey) state() string { return orDefault(k.State, StatePresent) }
+func (k *SSHKey) state() string { return cmp.Or(k.State, StatePresent) }
 
 // Validate checks the user name and the key line.
 func (k *SSHKey) Validate() error {

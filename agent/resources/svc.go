@@ -1,6 +1,7 @@
 package resources
 
 import (
+	"cmp"
 	"context"
 	"strings"
 	"time"
@@ -54,14 +55,14 @@ type Svc struct {
 func (s *Svc) Kind() string { return "svc" }
 
 func (s *Svc) unit() string {
-	u := orDefault(s.Unit, s.ResName)
+	u := cmp.Or(s.Unit, s.ResName)
 	if !strings.Contains(u, ".") {
 		u += ".service"
 	}
 	return u
 }
 
-func (s *Svc) onRefresh() string { return orDefault(s.OnRefresh, RefreshRestart) }
+func (s *Svc) onRefresh() string { return cmp.Or(s.OnRefresh, RefreshRestart) }
 
 // Validate checks every parameter, naming the one at fault.
 func (s *Svc) Validate() error {

@@ -35,9 +35,11 @@ func (s *Sysctl) key() string {
 	return s.Key
 }
 
+var sysctlKeyRE = regexp.MustCompile(`^[A-Za-z0-9_-]+([./][A-Za-z0-9_*:@-]+)*$`)
+
 // Validate checks the key's shape and that a value is given.
 func (s *Sysctl) Validate() error {
-	if !regexp.MustCompile(`^[A-Za-z0-9_-]+([./][A-Za-z0-9_*:@-]+)*$`).MatchString(s.key()) || strings.Contains(s.key(), "..") {
+	if !sysctlKeyRE.MatchString(s.key()) || strings.Contains(s.key(), "..") {
 		return fieldErr("key", "%q is not a sysctl key", s.key())
 	}
 	if strings.TrimSpace(s.Value) == "" {

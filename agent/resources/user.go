@@ -1,6 +1,7 @@
 package resources
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"path/filepath"
@@ -33,11 +34,13 @@ type User struct {
 
 func (u *User) Kind() string { return "user" }
 
-func (u *User) name() string  { return orDefault(u.User, u.ResName) }
-func (u *User) state() string { return orDefault(u.State, StatePresent) }
+func (u *User) name() string  { return cmp.Or(u.User, u.ResName) }
+func (u *User) state() string { return cmp.Or(u.State, StatePresent) }
+
+var accountNameRE = regexp.MustCompile(`^[a-z_][a-z0-9_.-]*\$?$`)
 
 func validAccountName(s string) bool {
-	return len(s) <= 32 && regexp.MustCompile(`^[a-z_][a-z0-9_.-]*\$?$`).MatchString(s)
+	return len(s) <= 32 && accountNameRE.MatchString(s)
 }
 
 // Validate checks every parameter, naming the one at fault.
