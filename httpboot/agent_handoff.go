@@ -8,8 +8,8 @@ import (
 
 // AgentHandoff is what a freshly deployed host needs to run the config
 // agent: where this server is, which MAC the agent speaks for, and an
-// agent token. The installer writes it into the host's seed; agent/run's
-// UserData renders the cloud-init user-data that installs the agent.
+// agent token. The installer writes it into the host's seed, with the
+// cloud-init user-data agentUserData renders to install the agent.
 type AgentHandoff struct {
 	URL       string    `json:"url"`
 	MAC       string    `json:"mac"`

@@ -8,7 +8,6 @@ import (
 	"strings"
 
 	"github.com/go-chi/chi/v5"
-	"github.com/rackboot/rackboot/agent/run"
 	"github.com/rackboot/rackboot/images"
 	"github.com/rackboot/rackboot/images/testimage"
 	"github.com/rackboot/rackboot/inventory"
@@ -94,7 +93,7 @@ func (s *Server) seed(ctx context.Context, h *inventory.Host) (seedFiles, error)
 	if err := sd.Validate(); err != nil {
 		return seedFiles{}, fmt.Errorf("host %s: %w", h.MAC, err)
 	}
-	install, err := run.UserData(run.Handoff{URL: hand.URL, MAC: h.MAC, Token: hand.Token})
+	install, err := agentUserData(hand)
 	if err != nil {
 		return seedFiles{}, err
 	}
