@@ -103,8 +103,7 @@ func (s *Server) seed(ctx context.Context, h *inventory.Host) (seedFiles, error)
 
 // image streams the deploying host's image blob, as stored (compressed or
 // not), with Range support so an installer can resume.
-func (s *Server) image(w http.ResponseWriter, r *http.Request, _ string) error {
-	mac := r.Context().Value(macKey{}).(string)
+func (s *Server) image(w http.ResponseWriter, r *http.Request, mac string) error {
 	h, err := s.Store.Host(r.Context(), mac)
 	if err != nil {
 		return err

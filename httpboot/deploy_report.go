@@ -37,8 +37,7 @@ func (s *Server) decodeSmall(w http.ResponseWriter, r *http.Request, v any) erro
 }
 
 // deploying returns the host if it is deploying, for the deploy reports.
-func (s *Server) deploying(r *http.Request) (inventory.Host, error) {
-	mac := r.Context().Value(macKey{}).(string)
+func (s *Server) deploying(r *http.Request, mac string) (inventory.Host, error) {
 	h, err := s.Store.Host(r.Context(), mac)
 	if err == nil && h.State != inventory.StateDeploying {
 		err = errorf(http.StatusConflict, "host %s is %s, not deploying", mac, h.State)
@@ -48,8 +47,7 @@ func (s *Server) deploying(r *http.Request) (inventory.Host, error) {
 
 // wiping returns the host if it has a quick wipe to do, for the wipe
 // reports.
-func (s *Server) wiping(r *http.Request) (inventory.Host, error) {
-	mac := r.Context().Value(macKey{}).(string)
+func (s *Server) wiping(r *http.Request, mac string) (inventory.Host, error) {
 	h, err := s.Store.Host(r.Context(), mac)
 	if err == nil && h.Wipe == nil {
 		err = errorf(http.StatusConflict, "host %s has no wipe pending", mac)
@@ -72,7 +70,7 @@ type wipedReport struct {
 
 // wiped records a finished quick wipe and clears the request, which lets
 // the installer go on to what comes next (a deploy, or waiting).
-func (s *Server) wiped(w http.ResponseWriter, r *http.Request, _ string) error {
+func (s *Server) wiped(w http.ResponseWriter, r *http.Request, mac string) error {
 	var rep wipedReport
 	if err := s.decodeSmall(w, r, &rep); err != nil {
 		return err
@@ -80,7 +78,7 @@ func (s *Server) wiped(w http.ResponseWriter, r *http.Request, _ string) error {
 	if len(rep.Disks) == 0 {
 		return errorf(http.StatusBadRequest, "malformed report: no disks")
 	}
-	h, err := s.wiping(r)
+	h, err := s.wiping(r, mac)
 	if err != nil {
 		return err
 	}
@@ -112,7 +110,7 @@ type progressReport struct {
 
 // progress logs a deploy-progress event; the dashboard draws its bar from
 // the cause's "written N of M bytes".
-func (s *Server) progress(w http.ResponseWriter, r *http.Request, _ string) error {
+func (s *Server) progress(w http.ResponseWriter, r *http.Request, mac string) error {
 	var p progressReport
 	if err := s.decodeSmall(w, r, &p); err != nil {
 		return err
@@ -120,7 +118,7 @@ func (s *Server) progress(w http.ResponseWriter, r *http.Request, _ string) erro
 	if p.Written < 0 || p.Total <= 0 || p.Written > p.Total {
 		return errorf(http.StatusBadRequest, "malformed report: written %d of %d", p.Written, p.Total)
 	}
-	h, err := s.deploying(r)
+	h, err := s.deploying(r, mac)
 	if err != nil {
 		return err
 	}
@@ -137,12 +135,12 @@ type deployedReport struct {
 	Seconds float64 `json:"seconds"`
 }
 
-func (s *Server) deployed(w http.ResponseWriter, r *http.Request, _ string) error {
+func (s *Server) deployed(w http.ResponseWriter, r *http.Request, mac string) error {
 	var d deployedReport
 	if err := s.decodeSmall(w, r, &d); err != nil {
 		return err
 	}
-	h, err := s.deploying(r)
+	h, err := s.deploying(r, mac)
 	if err != nil {
 		return err
 	}
@@ -165,7 +163,7 @@ type failedReport struct {
 	Cause string `json:"cause"`
 }
 
-func (s *Server) failed(w http.ResponseWriter, r *http.Request, _ string) error {
+func (s *Server) failed(w http.ResponseWriter, r *http.Request, mac string) error {
 	var f failedReport
 	if err := s.decodeSmall(w, r, &f); err != nil {
 		return err
@@ -176,10 +174,10 @@ func (s *Server) failed(w http.ResponseWriter, r *http.Request, _ string) error 
 	// A failed wipe fails the host in the state it was in (ready, or
 	// deploying when a deploy waits behind the wipe); the request stays,
 	// so retry wipes again.
-	h, err := s.wiping(r)
+	h, err := s.wiping(r, mac)
 	what := "wipe"
 	if err != nil {
-		h, err = s.deploying(r)
+		h, err = s.deploying(r, mac)
 		what = "deploy"
 	}
 	if err != nil {

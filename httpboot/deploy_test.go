@@ -241,3 +241,35 @@ func TestDeployImageRemoved(t *testing.T) {
 		t.Fatalf("host %+v", h)
 	}
 }
+
+// TestInstallerRoutesNeedMACAndToken: every installer callback but inspect
+// wants ?mac= and a token minted for it; without either it is refused
+// (400 or 401) before its body is read, and the host is untouched.
+func TestInstallerRoutesNeedMACAndToken(t *testing.T) {
+	b := newBootTest(t, nil)
+	ctx := context.Background()
+	b.store.CreateHost(ctx, inventory.Host{MAC: testMAC, State: inventory.StateDeploying, Image: "x",
+		Wipe: &inventory.WipeRequest{Actor: "op"}}, "test")
+	before, _ := b.store.Host(ctx, testMAC)
+	tok := b.boot.Tokens.Mint(testMAC)
+	bodies := map[string]string{"progress": `{"written":1,"total":2}`, "deployed": `{"disk":"/dev/vda","written":1,"seconds":1}`,
+		"failed": `{"cause":"x"}`, "wiped": `{"disks":[{"disk":"/dev/vda"}],"seconds":1}`}
+	for route, body := range bodies {
+		for _, tc := range []struct {
+			name, query, token string
+			code               int
+		}{
+			{"no mac", "", tok, 400},
+			{"no mac, bad token", "", "garbage", 400}, // no MAC to check the token against
+			{"bad token", "?mac=" + testMAC, "garbage", 401},
+			{"another host's token", "?mac=" + testMAC, b.boot.Tokens.Mint("52:54:00:00:00:99"), 401},
+		} {
+			if code, out := b.post("/machine/v1/"+route+tc.query, tc.token, body); code != tc.code {
+				t.Errorf("%s, %s: %d %s, want %d", route, tc.name, code, out, tc.code)
+			}
+		}
+	}
+	if after, _ := b.store.Host(ctx, testMAC); after.Version != before.Version {
+		t.Errorf("refused callbacks changed the host: %+v", after)
+	}
+}

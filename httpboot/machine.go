@@ -13,28 +13,32 @@ import (
 	"github.com/rackboot/rackboot/inventory"
 )
 
-type macKey struct{}
+// bearer is the request's bearer token.
+func bearer(r *http.Request) (string, error) {
+	token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	if !ok {
+		return "", fmt.Errorf("no boot token: %w", ErrBadToken)
+	}
+	return token, nil
+}
 
-// machine authenticates an installer callback: the bearer token must have
-// been minted for the MAC the request names (?mac= or the report's mac).
+// machine authenticates an installer callback: the request names its MAC
+// (?mac=) and the bearer token must have been minted for it. The handler
+// gets the MAC, normalised.
 func (s *Server) machine(h func(http.ResponseWriter, *http.Request, string) error) func(http.ResponseWriter, *http.Request) error {
 	return func(w http.ResponseWriter, r *http.Request) error {
-		token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-		if !ok {
-			return fmt.Errorf("no boot token: %w", ErrBadToken)
+		token, err := bearer(r)
+		if err != nil {
+			return err
 		}
-		mac := r.URL.Query().Get("mac")
-		if mac == "" && r.Method == http.MethodPost {
-			return h(w, r, token) // the report names its MAC; inspect checks it
-		}
-		mac, err := inventory.NormalizeMAC(mac)
+		mac, err := inventory.NormalizeMAC(r.URL.Query().Get("mac"))
 		if err != nil {
 			return err
 		}
 		if err := s.Tokens.Verify(token, mac); err != nil {
 			return fmt.Errorf("host %s: %w", mac, err)
 		}
-		return h(w, r.WithContext(context.WithValue(r.Context(), macKey{}, mac)), token)
+		return h(w, r, mac)
 	}
 }
 
@@ -57,7 +61,15 @@ func (s *Server) decodeReport(w http.ResponseWriter, r *http.Request) (inspectRe
 
 // inspect takes the installer's report: the host's facts are stored and
 // it moves inspecting → ready (via inspecting when it was discovered).
-func (s *Server) inspect(w http.ResponseWriter, r *http.Request, token string) error {
+//
+// It authenticates on its own: an installer that could not tell its boot
+// NIC has no ?mac= to give, so the token is checked against the report's
+// MAC, before anything is stored.
+func (s *Server) inspect(w http.ResponseWriter, r *http.Request) error {
+	token, err := bearer(r)
+	if err != nil {
+		return err
+	}
 	rep, err := s.decodeReport(w, r)
 	if err != nil {
 		return err
@@ -134,8 +146,7 @@ type nextAction struct {
 // next tells a waiting installer what to do. It long-polls: while the
 // answer would be "wait", it waits (up to ?wait=, default 25 s) for the
 // host to change, so a new instruction reaches the installer at once.
-func (s *Server) next(w http.ResponseWriter, r *http.Request, _ string) error {
-	mac := r.Context().Value(macKey{}).(string)
+func (s *Server) next(w http.ResponseWriter, r *http.Request, mac string) error {
 	wait := 25 * time.Second
 	if v := r.URL.Query().Get("wait"); v != "" {
 		d, err := time.ParseDuration(v)

@@ -91,7 +91,7 @@ func (s *Server) Handler() (http.Handler, error) {
 	r.Get("/boot/ipxe/{name}", s.handle(s.ipxeFile))
 	r.Head("/boot/ipxe/{name}", s.handle(s.ipxeFile))
 	r.Get("/boot/installer/{name}", s.handle(s.installerFile))
-	r.Post("/machine/v1/inspect", s.handle(s.machine(s.inspect)))
+	r.Post("/machine/v1/inspect", s.handle(s.inspect))
 	r.Get("/machine/v1/next", s.handle(s.machine(s.next)))
 	s.agentRoutes(r)
 	s.deployRoutes(r)
