@@ -2,6 +2,7 @@ package httpboot
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"os"
@@ -18,6 +19,13 @@ type ImageSource interface {
 	Image(name string) (images.Image, error)
 	Open(name string) (*os.File, images.Image, error)
 }
+
+// cannotDeploy is a deploy that nothing but an operator can mend (its
+// image removed from the store, a seed value the format cannot carry):
+// the host fails at once with this cause rather than at its timeout.
+type cannotDeploy struct{ cause string }
+
+func (e *cannotDeploy) Error() string { return e.cause }
 
 // deploySpec tells the installer what to write where.
 type deploySpec struct {
@@ -58,6 +66,9 @@ func (s *Server) deployFor(ctx context.Context, h *inventory.Host) (*deploySpec,
 		return nil, errorf(http.StatusServiceUnavailable, "no image store configured")
 	}
 	img, err := s.Images.Image(h.Image)
+	if errors.Is(err, images.ErrNotFound) {
+		return nil, &cannotDeploy{fmt.Sprintf("image %q is no longer in the image store", h.Image)}
+	}
 	if err != nil {
 		return nil, fmt.Errorf("host %s: image %q: %w", h.MAC, h.Image, err)
 	}
@@ -91,7 +102,7 @@ func (s *Server) seed(ctx context.Context, h *inventory.Host) (seedFiles, error)
 		sd.SSHAuthorizedKeys = h.Deploy.SSHKeys
 	}
 	if err := sd.Validate(); err != nil {
-		return seedFiles{}, fmt.Errorf("host %s: %w", h.MAC, err)
+		return seedFiles{}, &cannotDeploy{err.Error()}
 	}
 	install, err := agentUserData(hand)
 	if err != nil {

@@ -273,3 +273,28 @@ func TestInstallerRoutesNeedMACAndToken(t *testing.T) {
 		t.Errorf("refused callbacks changed the host: %+v", after)
 	}
 }
+
+// TestDeployBadSeedValue: an SSH key the seed format cannot carry (stored
+// before the API refused such keys) fails the deploying host at the next
+// poll, naming the key, instead of a 500 on every poll until the timeout.
+func TestDeployBadSeedValue(t *testing.T) {
+	store, err := images.Open(t.TempDir(), images.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if _, err := store.Import(ctx, bytes.NewReader(mbrImage()), images.ImportOptions{Name: "testos"}); err != nil {
+		t.Fatal(err)
+	}
+	b := newBootTest(t, func(s *Server) { s.Images = store })
+	b.store.CreateHost(ctx, inventory.Host{MAC: testMAC, State: inventory.StateDeploying, Image: "testos",
+		Deploy: &inventory.DeployPlan{SSHKeys: []string{`ssh-ed25519 AAAA "quoted"`}}}, "test")
+	code, body := b.get("/machine/v1/next?wait=0s&mac="+testMAC, "Authorization", "Bearer "+b.boot.Tokens.Mint(testMAC))
+	if code != 200 || !strings.Contains(body, `"action":"wait"`) {
+		t.Fatalf("next: %d %s", code, body)
+	}
+	h, _ := b.store.Host(ctx, testMAC)
+	if h.State != inventory.StateFailed || !strings.Contains(h.Failure.Cause, "ssh key") {
+		t.Fatalf("host %+v", h)
+	}
+}

@@ -9,7 +9,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/rackboot/rackboot/images"
 	"github.com/rackboot/rackboot/inventory"
 )
 
@@ -186,14 +185,12 @@ func (s *Server) actionFor(ctx context.Context, h *inventory.Host) (nextAction, 
 		return a, nil
 	}
 	d, err := s.deployFor(ctx, h)
-	if errors.Is(err, images.ErrNotFound) {
-		// Removed from the store after the deploy was asked: nothing will
-		// bring it back, so the host fails now rather than at its timeout.
-		cause := fmt.Sprintf("image %q is no longer in the image store", h.Image)
-		if _, terr := s.Store.Transition(ctx, h.MAC, inventory.StateFailed, cause, "httpboot"); terr != nil {
+	var cd *cannotDeploy
+	if errors.As(err, &cd) {
+		if _, terr := s.Store.Transition(ctx, h.MAC, inventory.StateFailed, cd.cause, "httpboot"); terr != nil {
 			return a, terr
 		}
-		s.Logger.Warn("deploy failed", "mac", h.MAC, "image", h.Image, "cause", cause)
+		s.Logger.Warn("deploy failed", "mac", h.MAC, "image", h.Image, "cause", cd.cause)
 		a.State = string(inventory.StateFailed)
 		return a, nil
 	}
