@@ -139,15 +139,34 @@ func (s *Server) deleteImage(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	name := chi.URLParam(r, "name")
-	if err := s.refuseIfDeploying(r.Context(), name); err != nil {
+	if err := s.removeImage(r.Context(), st, chi.URLParam(r, "name")); err != nil {
 		return err
-	}
-	if err := st.Remove(r.Context(), name); err != nil {
-		return imageError(err)
 	}
 	w.WriteHeader(http.StatusNoContent)
 	return nil
+}
+
+// removeImage removes an image unless a host is being deployed with it:
+// the API's DELETE and the dashboard's button both come here.
+func (s *Server) removeImage(ctx context.Context, st ImageStore, name string) error {
+	if err := s.refuseIfDeploying(ctx, name); err != nil {
+		return err
+	}
+	if err := st.Remove(ctx, name); err != nil {
+		return imageError(err)
+	}
+	return nil
+}
+
+// dashboardImages is the image store as the dashboard uses it: its Remove
+// keeps the API's rule.
+type dashboardImages struct {
+	ImageStore
+	s *Server
+}
+
+func (d dashboardImages) Remove(ctx context.Context, name string) error {
+	return d.s.removeImage(ctx, d.ImageStore, name)
 }
 
 // refuseIfDeploying keeps an image that a host is being deployed with: a

@@ -205,10 +205,38 @@ func TestDeleteRefusesImageBeingDeployed(t *testing.T) {
 	}
 	h, err := a.store.CreateHost(context.Background(), inventory.Host{MAC: "52:54:00:00:00:09", State: inventory.StateDeploying, Image: "busy"}, "test")
 	if err != nil {
-		t.Skipf("cannot create a deploying host directly: %v", err)
+		t.Fatalf("create a deploying host: %v", err)
 	}
 	if code, body := a.call("DELETE", "/api/v1/images/busy", ""); code != 409 || !strings.Contains(body, h.MAC) {
 		t.Fatalf("delete while deploying: %d %s", code, body)
+	}
+}
+
+// TestDashboardRemoveRefusesImageBeingDeployed: the dashboard's image store
+// keeps the API's rule (its Remove is what the dashboard's button calls).
+func TestDashboardRemoveRefusesImageBeingDeployed(t *testing.T) {
+	dir := t.TempDir()
+	store, err := inventory.Open(dir, inventory.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	imgs, err := images.Open(filepath.Join(dir, "images"), images.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if _, err := imgs.Import(ctx, bytes.NewReader(testDisk("busy")), images.ImportOptions{Name: "busy"}); err != nil {
+		t.Fatal(err)
+	}
+	store.CreateHost(ctx, inventory.Host{MAC: "52:54:00:00:00:09", State: inventory.StateDeploying, Image: "busy"}, "test")
+	s := &Server{Store: store, Token: testToken, Images: imgs}
+	s.Handler()
+	if err := s.Dashboard.Images.Remove(ctx, "busy"); err == nil || !strings.Contains(err.Error(), "52:54:00:00:00:09") {
+		t.Fatalf("dashboard remove while deploying: %v", err)
+	}
+	if _, err := imgs.Image("busy"); err != nil {
+		t.Fatalf("image gone after a refused remove: %v", err)
 	}
 }
 

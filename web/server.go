@@ -56,7 +56,7 @@ func (s *Server) Handler() http.Handler {
 		r.Route("/api/v1", s.apiRoutes)
 	})
 	if s.Dashboard.Images == nil && s.Images != nil {
-		s.Dashboard.Images = s.Images
+		s.Dashboard.Images = dashboardImages{s.Images, s}
 	}
 	// The dashboard authenticates with its own session cookie; without
 	// one, every path it serves answers 401 with the login page.
