@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"strings"
 	"time"
@@ -92,15 +93,16 @@ type AgentGraphConfig struct {
 	Body    string `json:"body"`
 }
 
-// graphOf returns the graph of host mac as it is now.
-func (s *Server) graphOf(ctx context.Context, store AgentStore, mac string) (AgentGraph, error) {
+// graphOf returns the graph of host mac as it is now, and the labels it
+// was chosen by.
+func (s *Server) graphOf(ctx context.Context, store AgentStore, mac string) (AgentGraph, map[string]string, error) {
 	h, err := s.Store.Host(ctx, mac)
 	if err != nil {
-		return AgentGraph{}, err
+		return AgentGraph{}, nil, err
 	}
 	cs, err := store.AgentConfigsFor(ctx, h.Labels)
 	if err != nil {
-		return AgentGraph{}, err
+		return AgentGraph{}, nil, err
 	}
 	g := AgentGraph{Configs: make([]AgentGraphConfig, len(cs))}
 	sum := sha256.New()
@@ -109,14 +111,16 @@ func (s *Server) graphOf(ctx context.Context, store AgentStore, mac string) (Age
 		sum.Write(binary.BigEndian.AppendUint64([]byte(c.Name+"\x00"), c.Version))
 	}
 	g.Version = hex.EncodeToString(sum.Sum(nil)[:12])
-	return g, nil
+	return g, h.Labels, nil
 }
 
 // agentConfig answers an agent's poll for its graph. It long-polls: while
 // the graph is the version the agent runs (?version=), it waits (up to
-// ?wait=, default 25 s) for the host to change (its labels, or a config
-// that selects it, which the Store announces as a change of the host) and
-// answers 304 if nothing did.
+// ?wait=, default 25 s) for what can change the graph (a config that
+// selects the host, which the Store logs on the host as an agent-config
+// event, or the host's labels) and answers 304 if nothing did. Other
+// changes of the host, the agent's own status reports first among them,
+// do not make it read the configs again.
 func (s *Server) agentConfig(w http.ResponseWriter, r *http.Request, mac string) error {
 	store, _ := s.agentStore() // checked by agent
 	wait, err := waitParam(r)
@@ -128,19 +132,19 @@ func (s *Server) agentConfig(w http.ResponseWriter, r *http.Request, mac string)
 	defer cancel()
 	changes := s.Store.Subscribe(ctx) // before the read, so no change slips between
 	for {
-		g, err := s.graphOf(r.Context(), store, mac)
+		g, labels, err := s.graphOf(r.Context(), store, mac)
 		if err != nil {
 			return err
 		}
 		if g.Version != have {
 			return writeJSON(w, g)
 		}
-		if ctx.Err() != nil {
+		graphMayChange := func(c inventory.Change) bool {
+			return c.Deleted || c.Event.Type == inventory.EventAgentConfig || !maps.Equal(c.Host.Labels, labels)
+		}
+		if !s.waitForChange(ctx, &changes, mac, graphMayChange) {
 			w.WriteHeader(http.StatusNotModified)
 			return nil
-		}
-		if !waitForChange(ctx, changes, mac) && ctx.Err() == nil {
-			changes = s.Store.Subscribe(ctx) // dropped for falling behind: read again
 		}
 	}
 }

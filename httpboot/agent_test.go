@@ -114,6 +114,9 @@ func TestAgentConfigLongPoll(t *testing.T) {
 		if code != http.StatusOK || g2.Version == g.Version {
 			t.Fatalf("%s change: %d %+v", name, code, g2)
 		}
+		if took > 5*time.Second { // woken by the change, not by the end of its 10 s wait
+			t.Fatalf("%s change answered only after %v", name, took)
+		}
 		t.Logf("%s change answered %v after it was made", name, took)
 		g = g2
 	}

@@ -230,6 +230,20 @@ func TestNextLongPolls(t *testing.T) {
 	if code, _ := b.get("/machine/v1/next?mac="+testMAC, "Authorization", "Bearer "+b.boot.Tokens.Mint("52:54:00:00:00:01")); code != 401 {
 		t.Fatalf("next with another host's token: %d", code)
 	}
+	// A wipe asked while the poll waits answers it at once, not at the
+	// end of its 10 s.
+	go func() {
+		time.Sleep(100 * time.Millisecond)
+		b.store.UpdateHost(context.Background(), testMAC, 0, func(h *inventory.Host) error {
+			h.Wipe = &inventory.WipeRequest{Actor: "op"}
+			return nil
+		}, inventory.Event{Type: "wipe-requested"})
+	}()
+	start = time.Now()
+	code, body = b.get("/machine/v1/next?mac="+testMAC+"&wait=10s", "Authorization", "Bearer "+tok)
+	if code != 200 || !strings.Contains(body, `"action":"wipe"`) || time.Since(start) > 5*time.Second {
+		t.Fatalf("%d %s after %v, want the wipe as soon as it was asked", code, body, time.Since(start))
+	}
 }
 
 func TestInstallerFilesWithRange(t *testing.T) {

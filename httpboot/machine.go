@@ -146,17 +146,13 @@ type nextAction struct {
 // answer would be "wait", it waits (up to ?wait=, default 25 s) for the
 // host to change, so a new instruction reaches the installer at once.
 func (s *Server) next(w http.ResponseWriter, r *http.Request, mac string) error {
-	wait := 25 * time.Second
-	if v := r.URL.Query().Get("wait"); v != "" {
-		d, err := time.ParseDuration(v)
-		if err != nil || d < 0 || d > 60*time.Second {
-			return errorf(http.StatusBadRequest, "wait %q: want a duration up to 60s", v)
-		}
-		wait = d
+	wait, err := waitParam(r)
+	if err != nil {
+		return err
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), wait)
 	defer cancel()
-	changes := s.Store.Subscribe(ctx)
+	changes := s.Store.Subscribe(ctx) // before the read, so no change slips between
 	for {
 		h, err := s.Store.Host(r.Context(), mac)
 		if err != nil {
@@ -166,7 +162,7 @@ func (s *Server) next(w http.ResponseWriter, r *http.Request, mac string) error 
 		if err != nil {
 			return err
 		}
-		if a.Action != "wait" || !waitForChange(ctx, changes, mac) {
+		if a.Action != "wait" || !s.waitForChange(ctx, &changes, mac, nil) {
 			return writeJSON(w, a)
 		}
 	}
@@ -201,17 +197,24 @@ func (s *Server) actionFor(ctx context.Context, h *inventory.Host) (nextAction, 
 	return a, nil
 }
 
-// waitForChange reports whether mac changed before ctx ended.
-func waitForChange(ctx context.Context, changes <-chan inventory.Change, mac string) bool {
+// waitForChange waits for a change of mac that wake accepts (nil: any)
+// and reports whether one came before ctx ended. A feed dropped for
+// falling behind is replaced and counts as a change, since what it
+// missed is unknown.
+func (s *Server) waitForChange(ctx context.Context, changes *<-chan inventory.Change, mac string, wake func(inventory.Change) bool) bool {
 	for {
 		select {
 		case <-ctx.Done():
 			return false
-		case c, ok := <-changes:
+		case c, ok := <-*changes:
 			if !ok {
-				return false
+				if ctx.Err() != nil {
+					return false
+				}
+				*changes = s.Store.Subscribe(ctx)
+				return true
 			}
-			if c.Host.MAC == mac {
+			if c.Host.MAC == mac && (wake == nil || wake(c)) {
 				return true
 			}
 		}
