@@ -29,17 +29,6 @@ func (s *Server) agentBinary(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return fmt.Errorf("agent binary: %w", err)
 	}
-	f, err := os.Open(path)
-	if err != nil {
-		return fmt.Errorf("agent binary: %w", err)
-	}
-	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return fmt.Errorf("agent binary: %w", err)
-	}
-	w.Header().Set("Content-Type", "application/octet-stream")
 	w.Header().Set("Content-Disposition", `attachment; filename="rackboot"`)
-	http.ServeContent(w, r, "rackboot", fi.ModTime(), f)
-	return nil
+	return serveFile(w, r, "rackboot", path)
 }

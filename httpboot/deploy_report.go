@@ -1,40 +1,13 @@
 package httpboot
 
 import (
-	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"strings"
 	"time"
 
 	"github.com/rackboot/rackboot/inventory"
 )
-
-// decodeJSON reads one JSON value of at most limit bytes into v, refusing
-// unknown fields and trailing values; what names the body in the error
-// ("report", "agent report").
-func decodeJSON(w http.ResponseWriter, r *http.Request, limit int64, what string, v any) error {
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, limit))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			return err
-		}
-		return errorf(http.StatusBadRequest, "malformed %s: %v", what, err)
-	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return errorf(http.StatusBadRequest, "malformed %s: more than one JSON value", what)
-	}
-	return nil
-}
-
-// decodeSmall reads a small JSON report body strictly.
-func (s *Server) decodeSmall(w http.ResponseWriter, r *http.Request, v any) error {
-	return decodeJSON(w, r, 64<<10, "report", v)
-}
 
 // deploying returns the host if it is deploying, for the deploy reports.
 func (s *Server) deploying(r *http.Request, mac string) (inventory.Host, error) {
@@ -72,7 +45,7 @@ type wipedReport struct {
 // the installer go on to what comes next (a deploy, or waiting).
 func (s *Server) wiped(w http.ResponseWriter, r *http.Request, mac string) error {
 	var rep wipedReport
-	if err := s.decodeSmall(w, r, &rep); err != nil {
+	if err := decodeJSON(w, r, maxCallbackBytes, "report", &rep); err != nil {
 		return err
 	}
 	if len(rep.Disks) == 0 {
@@ -112,7 +85,7 @@ type progressReport struct {
 // the cause's "written N of M bytes".
 func (s *Server) progress(w http.ResponseWriter, r *http.Request, mac string) error {
 	var p progressReport
-	if err := s.decodeSmall(w, r, &p); err != nil {
+	if err := decodeJSON(w, r, maxCallbackBytes, "report", &p); err != nil {
 		return err
 	}
 	if p.Written < 0 || p.Total <= 0 || p.Written > p.Total {
@@ -123,7 +96,7 @@ func (s *Server) progress(w http.ResponseWriter, r *http.Request, mac string) er
 		return err
 	}
 	cause := fmt.Sprintf("written %d of %d bytes (%.1f MB/s)", p.Written, p.Total, p.RateBPS/1e6)
-	if err := s.Store.AppendEvent(r.Context(), h.MAC, inventory.Event{Type: "deploy-progress", Cause: cause, Actor: "installer"}); err != nil {
+	if err := s.Store.AppendEvent(r.Context(), h.MAC, inventory.Event{Type: inventory.EventDeployProgress, Cause: cause, Actor: "installer"}); err != nil {
 		return err
 	}
 	return writeJSON(w, map[string]string{"status": "ok"})
@@ -137,7 +110,7 @@ type deployedReport struct {
 
 func (s *Server) deployed(w http.ResponseWriter, r *http.Request, mac string) error {
 	var d deployedReport
-	if err := s.decodeSmall(w, r, &d); err != nil {
+	if err := decodeJSON(w, r, maxCallbackBytes, "report", &d); err != nil {
 		return err
 	}
 	h, err := s.deploying(r, mac)
@@ -165,7 +138,7 @@ type failedReport struct {
 
 func (s *Server) failed(w http.ResponseWriter, r *http.Request, mac string) error {
 	var f failedReport
-	if err := s.decodeSmall(w, r, &f); err != nil {
+	if err := decodeJSON(w, r, maxCallbackBytes, "report", &f); err != nil {
 		return err
 	}
 	if f.Cause == "" {
@@ -200,7 +173,7 @@ type firstBootReport struct {
 // token from its seed: the proof that the host booted from its own disk.
 func (s *Server) firstBoot(w http.ResponseWriter, r *http.Request, mac string) error {
 	var fb firstBootReport
-	if err := s.decodeSmall(w, r, &fb); err != nil {
+	if err := decodeJSON(w, r, maxCallbackBytes, "report", &fb); err != nil {
 		return err
 	}
 	cause := fmt.Sprintf("booted from its own disk (%s)", fb.Firmware)

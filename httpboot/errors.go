@@ -1,8 +1,10 @@
 package httpboot
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 
@@ -68,3 +70,27 @@ func (s *Server) handle(h func(http.ResponseWriter, *http.Request) error) http.H
 		http.Error(w, "rackboot: "+msg, code)
 	}
 }
+
+// decodeJSON reads one JSON value of at most limit bytes into v, refusing
+// unknown fields and trailing values; what names the body in the error
+// ("report", "agent report").
+func decodeJSON(w http.ResponseWriter, r *http.Request, limit int64, what string, v any) error {
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, limit))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return err
+		}
+		return errorf(http.StatusBadRequest, "malformed %s: %v", what, err)
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return errorf(http.StatusBadRequest, "malformed %s: more than one JSON value", what)
+	}
+	return nil
+}
+
+// maxCallbackBytes bounds the small installer callbacks (progress,
+// deployed, failed, wiped, firstboot); inspect and agent reports, which
+// carry facts and resource lists, are bounded by Server.MaxBodyBytes.
+const maxCallbackBytes = 64 << 10

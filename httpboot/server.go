@@ -56,7 +56,7 @@ type Server struct {
 	// to replace the built-in scripts.
 	TemplatesDir string
 	Logger       *slog.Logger // silent when nil
-	// MaxBodyBytes bounds installer reports; default 1 MiB.
+	// MaxBodyBytes bounds inspect and agent reports; default 1 MiB.
 	MaxBodyBytes int64
 
 	templates map[string]*template.Template

@@ -22,3 +22,8 @@ const (
 	EventTransition = "transition"
 	EventDeleted    = "deleted"
 )
+
+// EventDeployProgress is the type of the installer's progress reports
+// (httpboot logs them); the cause reads "written N of M bytes (R MB/s)",
+// from which the dashboard draws its bar.
+const EventDeployProgress = "deploy-progress"

@@ -267,7 +267,7 @@ func checkDeployEvents(t *testing.T, l *lab, v vm, seq uint64) {
 		if _, ok := times[eventStep(e)]; !ok {
 			times[eventStep(e)] = e.Time
 		}
-		if e.Type == "deploy-progress" {
+		if e.Type == inventory.EventDeployProgress {
 			t.Logf("%s: %s", v.mac, e.Cause)
 		}
 	}

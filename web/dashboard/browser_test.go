@@ -176,7 +176,7 @@ func TestDashboardInBrowser(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if err := db.AppendEvent(t.Context(), macOpen, inventory.Event{Type: dashboard.EventDeployProgress, Cause: "written 50 of 200 bytes"}); err != nil {
+	if err := db.AppendEvent(t.Context(), macOpen, inventory.Event{Type: inventory.EventDeployProgress, Cause: "written 50 of 200 bytes"}); err != nil {
 		t.Fatal(err)
 	}
 	do("live host update", waitJS(`document.getElementById('state-value').textContent === 'deploying'`),

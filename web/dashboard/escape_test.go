@@ -66,7 +66,7 @@ func TestHostTextIsEscaped(t *testing.T) {
 		h.Agent = &inventory.AgentStatus{Status: payload, Message: payload, LastCheckIn: time.Now()}
 		return nil
 	}, inventory.Event{Actor: "test"})
-	dt.store.AppendEvent(ctx, mac, inventory.Event{Type: EventDeployProgress, Cause: payload, Actor: payload})
+	dt.store.AppendEvent(ctx, mac, inventory.Event{Type: inventory.EventDeployProgress, Cause: payload, Actor: payload})
 	dt.login()
 	for _, path := range []string{"/ui/", "/ui/?partial=1", "/ui/hosts/" + mac, "/ui/?q=" + url.QueryEscape(payload)} {
 		_, body := dt.do("GET", path, nil)

@@ -95,11 +95,11 @@ func TestDeployProgress(t *testing.T) {
 		want   string
 	}{
 		{"none", nil, "<nil>"},
-		{"latest wins", []inventory.Event{ev(EventDeployProgress, "written 50 of 200 bytes"), ev(EventDeployProgress, "written 10 of 200 bytes")}, "50/200 25%"},
-		{"older deploy", []inventory.Event{ev(inventory.EventTransition, ""), ev(EventDeployProgress, "written 1 of 2 bytes")}, "<nil>"},
-		{"unreadable", []inventory.Event{ev(EventDeployProgress, "verifying checksum")}, "0/0 0%"},
-		{"over total", []inventory.Event{ev(EventDeployProgress, "written 5 of 2 bytes")}, "0/0 0%"},
-		{"huge", []inventory.Event{ev(EventDeployProgress, "written 99999999999999999999 of 1 bytes")}, "0/0 0%"},
+		{"latest wins", []inventory.Event{ev(inventory.EventDeployProgress, "written 50 of 200 bytes"), ev(inventory.EventDeployProgress, "written 10 of 200 bytes")}, "50/200 25%"},
+		{"older deploy", []inventory.Event{ev(inventory.EventTransition, ""), ev(inventory.EventDeployProgress, "written 1 of 2 bytes")}, "<nil>"},
+		{"unreadable", []inventory.Event{ev(inventory.EventDeployProgress, "verifying checksum")}, "0/0 0%"},
+		{"over total", []inventory.Event{ev(inventory.EventDeployProgress, "written 5 of 2 bytes")}, "0/0 0%"},
+		{"huge", []inventory.Event{ev(inventory.EventDeployProgress, "written 99999999999999999999 of 1 bytes")}, "0/0 0%"},
 	}
 	for _, c := range cases {
 		p := deployProgress(c.events)

@@ -7,10 +7,7 @@ import (
 	"github.com/rackboot/rackboot/inventory"
 )
 
-// EventDeployProgress is the event type the installer's progress reports
-// are logged under, with a cause like "written 123456 of 999999 bytes".
-const EventDeployProgress = "deploy-progress"
-
+// progressRE reads the cause of an inventory.EventDeployProgress event.
 var progressRE = regexp.MustCompile(`written (\d+) of (\d+) bytes`)
 
 // progress is the latest deploy progress report of a host.
@@ -28,7 +25,7 @@ func deployProgress(events []inventory.Event) *progress {
 		if e.Type == inventory.EventTransition {
 			return nil
 		}
-		if e.Type == EventDeployProgress {
+		if e.Type == inventory.EventDeployProgress {
 			return parseProgress(e.Cause)
 		}
 	}
