@@ -190,9 +190,9 @@ func (s *Server) refuseIfDeploying(ctx context.Context, name string) error {
 	}
 }
 
-// imageContent serves the stored blob (compressed as imported), with Range
-// requests, so an installer can resume. The headers say how to decode and
-// what to verify.
+// imageContent serves the stored blob (compressed as imported) to an
+// operator's tools, with Range requests. The headers say how to decode and
+// what to verify. (Installers fetch from httpboot's /machine/v1/image.)
 func (s *Server) imageContent(w http.ResponseWriter, r *http.Request) error {
 	st, err := s.imageStore()
 	if err != nil {
