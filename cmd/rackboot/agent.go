@@ -75,11 +75,9 @@ func (f *agentFlags) agent(cmd *cobra.Command) (*agentrun.Agent, error) {
 			return nil, err
 		}
 	}
-	hw, err := net.ParseMAC(mac)
-	if err != nil || len(hw) != 6 {
-		return nil, fmt.Errorf("--mac %q: not a 48-bit MAC address", mac)
+	if mac, err = inventory.NormalizeMAC(mac); err != nil {
+		return nil, fmt.Errorf("--mac: %w", err)
 	}
-	mac = hw.String()
 	c := &client.Client{URL: f.server, MAC: mac, Token: token, UserAgent: "rackboot-agent/" + version}
 	log.Info("rackboot agent starting", "version", version, "server", f.server, "mac", mac)
 	return &agentrun.Agent{Client: c, Logger: log, Quiet: f.quiet}, nil

@@ -6,7 +6,6 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -114,18 +113,9 @@ func printConfigTable(w io.Writer, cs []storedConfig) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "NAME\tVERSION\tSELECTOR\tHOSTS\tUPDATED")
 	for _, c := range cs {
-		fmt.Fprintf(tw, "%s\t%d\t%s\t%d\t%s\n", c.Name, c.Version, dash(selectorString(c.Selector)), c.SelectedHosts, c.UpdatedAt.Format(time.RFC3339))
+		fmt.Fprintf(tw, "%s\t%d\t%s\t%d\t%s\n", c.Name, c.Version, dash(labelString(c.Selector)), c.SelectedHosts, c.UpdatedAt.Format(time.RFC3339))
 	}
 	return tw.Flush()
-}
-
-func selectorString(sel map[string]string) string {
-	parts := make([]string, 0, len(sel))
-	for k, v := range sel {
-		parts = append(parts, k+"="+v)
-	}
-	sort.Strings(parts)
-	return strings.Join(parts, ",")
 }
 
 func newConfigShowCmd(cf *clientFlags) *cobra.Command {
@@ -147,7 +137,7 @@ func newConfigShowCmd(cf *clientFlags) *cobra.Command {
 			}
 			w := cmd.OutOrStdout()
 			fmt.Fprintf(w, "# config %s v%d, selector %s (%d hosts), updated %s\n", sc.Name, sc.Version,
-				dash(selectorString(sc.Selector)), sc.SelectedHosts, sc.UpdatedAt.Format(time.RFC3339))
+				dash(labelString(sc.Selector)), sc.SelectedHosts, sc.UpdatedAt.Format(time.RFC3339))
 			_, err = io.WriteString(w, sc.Body)
 			return err
 		},

@@ -10,8 +10,9 @@ import (
 	"github.com/spf13/cobra"
 )
 
-// hostAction posts a lifecycle action and prints the host's new state.
-func hostAction(cmd *cobra.Command, cf *clientFlags, mac, action string, body any) error {
+// hostAction posts a host action and prints the host it answers with:
+// JSON with -o json, else line(h), by default "MAC: state".
+func hostAction(cmd *cobra.Command, cf *clientFlags, mac, action string, body any, line ...func(inventory.Host) string) error {
 	c, err := cf.client()
 	if err != nil {
 		return err
@@ -22,6 +23,10 @@ func hostAction(cmd *cobra.Command, cf *clientFlags, mac, action string, body an
 	}
 	if cf.output == "json" {
 		return printJSON(cmd.OutOrStdout(), h)
+	}
+	if len(line) > 0 {
+		fmt.Fprintln(cmd.OutOrStdout(), line[0](h))
+		return nil
 	}
 	fmt.Fprintf(cmd.OutOrStdout(), "%s: %s\n", h.MAC, h.State)
 	return nil

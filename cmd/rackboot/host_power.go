@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"net/url"
 
 	"github.com/rackboot/rackboot/inventory"
 	"github.com/spf13/cobra"
@@ -20,23 +19,13 @@ func newHostPowerCmd(cf *clientFlags) *cobra.Command {
 			if !ok {
 				return fmt.Errorf("power %q: want on, off, cycle or status", args[1])
 			}
-			c, err := cf.client()
-			if err != nil {
-				return err
-			}
-			var h inventory.Host
-			if err := c.do(cmd.Context(), "POST", "/api/v1/hosts/"+url.PathEscape(args[0])+"/actions/"+op, nil, &h); err != nil {
-				return err
-			}
-			if cf.output == "json" {
-				return printJSON(cmd.OutOrStdout(), h)
-			}
-			state := "unknown"
-			if h.BMC != nil && h.BMC.PowerState != "" {
-				state = h.BMC.PowerState
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "%s: power %s\n", h.MAC, state)
-			return nil
+			return hostAction(cmd, cf, args[0], op, nil, func(h inventory.Host) string {
+				state := "unknown"
+				if h.BMC != nil && h.BMC.PowerState != "" {
+					state = h.BMC.PowerState
+				}
+				return h.MAC + ": power " + state
+			})
 		},
 	}
 }

@@ -67,7 +67,7 @@ func dhcpService(c dhcpConfig, bootURL string, noDiscovery bool, store *inventor
 		return nil, nil, err
 	}
 	reg.MustRegister(dhcpCollector{srv})
-	hl.dhcp, hl.dhcpMode = srv, string(mode)
+	hl.dhcp = srv
 	svc := func(ctx context.Context) error { return srv.Serve(ctx, conns...) }
 	return []service{svc}, []any{"dhcp", string(mode), "dhcp_interface", c.Interface, "dhcp_server_ip", srv.ServerIP.String()}, nil
 }

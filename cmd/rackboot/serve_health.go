@@ -17,7 +17,6 @@ import (
 // mode and leases, other DHCP servers seen, and TFTP and HTTP boot rates.
 // Parts that are off leave their field nil.
 type health struct {
-	dhcpMode  string
 	dhcp      *dhcp.Server
 	tftp      *tftp.Server
 	httpBytes atomic.Uint64
@@ -32,7 +31,7 @@ type health struct {
 func (h *health) Health() []dashboard.HealthItem {
 	items := []dashboard.HealthItem{{Name: "DHCP", Value: "off"}}
 	if h.dhcp != nil {
-		items[0].Value = fmt.Sprintf("%s, %d leases", h.dhcpMode, h.dhcp.Stats().ActiveLeases)
+		items[0].Value = fmt.Sprintf("%s, %d leases", h.dhcp.Mode, h.dhcp.Stats().ActiveLeases)
 		for _, o := range h.dhcp.OtherServers() {
 			items = append(items, dashboard.HealthItem{Name: "other DHCP server", Value: o.IP.String() + " answered", Warn: true})
 		}
