@@ -91,6 +91,9 @@ func TestCurlNegotiatesBlockSize(t *testing.T) {
 		t.Error("curl did not report blksize 1468 from the OACK")
 	}
 	packets := r.seen()
+	if len(packets) == 0 {
+		t.Fatal("the relay saw no packet from the server")
+	}
 	if opcode(packets[0]) != opOACK {
 		t.Fatalf("first packet from the server has opcode %d, want OACK", opcode(packets[0]))
 	}

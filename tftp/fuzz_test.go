@@ -26,7 +26,7 @@ func FuzzResolve(f *testing.F) {
 		realRoots = append(realRoots, real+string(filepath.Separator))
 	}
 	f.Fuzz(func(t *testing.T, name string) {
-		file, info, err := resolve(tr.roots, name)
+		file, info, err := (&source{roots: tr.roots}).open(name)
 		if err != nil {
 			if !errors.Is(err, errNotFound) && !errors.Is(err, errRefused) {
 				t.Fatalf("resolve(%q): unclassified error %v", name, err)

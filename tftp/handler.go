@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"net"
 	"strings"
 	"time"
 
@@ -50,11 +51,7 @@ func (h *handler) read(name string, rf io.ReaderFrom) error {
 // write refuses every write request: the boot loaders are installed by the
 // operator, never uploaded by a client.
 func (h *handler) write(name string, wt io.WriterTo) error {
-	client := ""
-	if it, ok := wt.(pintftp.IncomingTransfer); ok {
-		addr := it.RemoteAddr()
-		client = addr.String()
-	}
+	client := clientAddr(wt)
 	h.counters.refused.Add(1)
 	h.log.Info("tftp refused", "client", client, "file", name, "err", errReadOnly)
 	return errReadOnly
@@ -92,12 +89,13 @@ func wireError(err error) error {
 	return errRefused
 }
 
-func clientAddr(rf io.ReaderFrom) string {
-	ot, ok := rf.(pintftp.OutgoingTransfer)
+// clientAddr is the address of a transfer's client, either direction.
+func clientAddr(t any) string {
+	rt, ok := t.(interface{ RemoteAddr() net.UDPAddr })
 	if !ok {
 		return ""
 	}
-	addr := ot.RemoteAddr()
+	addr := rt.RemoteAddr()
 	return addr.String()
 }
 

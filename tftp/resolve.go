@@ -63,11 +63,8 @@ func (s *source) open(name string) (*os.File, fs.FileInfo, error) {
 // containment: ".." and symlinks are followed only while they stay beneath the
 // root, which also closes the race between checking a path and opening it.
 // A name that escapes is refused outright rather than tried in the next root.
-func resolve(roots []*os.Root, name string) (*os.File, fs.FileInfo, error) {
-	rel, err := cleanName(name)
-	if err != nil {
-		return nil, nil, err
-	}
+// rel is a name cleanName has passed.
+func resolve(roots []*os.Root, rel string) (*os.File, fs.FileInfo, error) {
 	for _, root := range roots {
 		f, info, err := openRegular(func() (*os.File, error) { return root.OpenFile(rel, openFlags, 0) })
 		if errors.Is(err, errNotFound) {
@@ -75,7 +72,7 @@ func resolve(roots []*os.Root, name string) (*os.File, fs.FileInfo, error) {
 		}
 		return f, info, err
 	}
-	return nil, nil, fmt.Errorf("resolve %q: %w", name, errNotFound)
+	return nil, nil, fmt.Errorf("resolve %q: %w", rel, errNotFound)
 }
 
 // cleanName turns a requested name into a path relative to a root. PXE ROMs

@@ -107,7 +107,7 @@ func TestResolve(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			start := time.Now()
-			f, _, err := resolve(tr.roots, tt.name)
+			f, _, err := (&source{roots: tr.roots}).open(tt.name)
 			if d := time.Since(start); d > time.Second {
 				t.Errorf("resolve took %v", d) // a FIFO open must not block
 			}

@@ -6,8 +6,9 @@
 // point out of one. It negotiates the blksize and tsize options (RFC 2348,
 // RFC 2349) through github.com/pin/tftp.
 //
-// Limits, all inherited from pin/tftp v3: no windowsize (RFC 7440), so every
-// transfer is lockstep, one block per round trip; every TFTP error goes out
+// Limits, all inherited from pin/tftp v3: no windowsize (RFC 7440), so a
+// transfer is lockstep, one block per round trip, unless Anticipate is set
+// (pin/tftp's own windowed sender); every TFTP error goes out
 // with code 1 whatever its cause (the message says which); per-transfer
 // sockets are bound to the request's destination address but not to the
 // listening socket's interface. TFTP is slow by nature: keep it to the
@@ -15,6 +16,7 @@
 package tftp
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"log/slog"
@@ -84,16 +86,6 @@ type Server struct {
 	counters counters
 }
 
-// ListenAndServe listens on the UDP address addr (all interfaces) and serves
-// until ctx is cancelled. Use Listen and Serve to bind to one interface.
-func (s *Server) ListenAndServe(ctx context.Context, addr string) error {
-	conn, err := Listen(ctx, "", addr)
-	if err != nil {
-		return err
-	}
-	return s.Serve(ctx, conn)
-}
-
 // Serve answers requests arriving on conn until ctx is cancelled, then returns
 // nil. conn should come from Listen (see there why). Cancelling also breaks
 // off transfers in flight at their next block (the client gets an error and
@@ -143,9 +135,9 @@ func (s *Server) validate() error {
 }
 
 func (s *Server) configure(ps *pintftp.Server) {
-	ps.SetBlockSize(orDefault(s.BlockSize, DefaultBlockSize))
-	ps.SetTimeout(orDefault(s.Timeout, DefaultTimeout))
-	ps.SetRetries(orDefault(s.Retries, DefaultRetries))
+	ps.SetBlockSize(cmp.Or(s.BlockSize, DefaultBlockSize))
+	ps.SetTimeout(cmp.Or(s.Timeout, DefaultTimeout))
+	ps.SetRetries(cmp.Or(s.Retries, DefaultRetries))
 	ps.SetAnticipate(s.Anticipate)
 }
 
@@ -168,12 +160,4 @@ func (s *Server) logger() *slog.Logger {
 		return slog.New(slog.DiscardHandler)
 	}
 	return s.Logger
-}
-
-func orDefault[T comparable](v, def T) T {
-	var zero T
-	if v == zero {
-		return def
-	}
-	return v
 }
