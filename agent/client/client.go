@@ -20,7 +20,7 @@ type Client struct {
 	URL   string // machine-facing base URL, e.g. http://10.0.0.1:8081
 	MAC   string // the host's MAC, lowercase and colon-separated
 	Token string // the host's agent token
-	// HTTP sends the requests; nil means a client of its own. Its Timeout
+	// HTTP sends the requests; nil means http.DefaultClient. Its Timeout
 	// must exceed Wait, or every long-poll fails.
 	HTTP *http.Client
 	// Wait is how long the appliance may hold a graph poll; 0 means its

@@ -70,7 +70,7 @@ func TestCycleRefusedOldGraphKept(t *testing.T) {
 	eventually(t, time.Second, "old graph still fixes b", b.isCorrect)
 }
 
-func TestApplyRefusesDanglingEdge(t *testing.T) {
+func TestValidateRefusesDanglingEdge(t *testing.T) {
 	g := graphOf(t, &Vertex{Res: newFake("a", nil)})
 	g.Connect(key("a"), key("zz"), false)
 	err := g.Validate()

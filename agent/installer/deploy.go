@@ -43,7 +43,7 @@ type SeedData struct {
 // StepError names the deploy step that failed; its text is the cause the
 // appliance records.
 type StepError struct {
-	Step string // disk, download, write, verify, seed
+	Step string // image, disk, download, write, verify, seed
 	Err  error
 }
 
@@ -90,7 +90,6 @@ func deploy(ctx context.Context, o Options, cl *Client, d *Deploy) {
 	}) {
 		return
 	}
-	unix.Sync()
 	if o.Reboot == nil {
 		o.Log.Info("not rebooting: not the ramdisk's PID 1")
 		return
@@ -101,8 +100,8 @@ func deploy(ctx context.Context, o Options, cl *Client, d *Deploy) {
 	}
 }
 
-// report posts a deploy outcome, retrying a few times: losing it would
-// leave the host deploying forever.
+// report posts the outcome of a deploy or wipe, retrying a few times:
+// losing it would leave the host deploying, or its wipe pending, for good.
 func report(ctx context.Context, o Options, what string, post func(context.Context) error) bool {
 	for attempt := 1; attempt <= 5; attempt++ {
 		err := post(ctx)

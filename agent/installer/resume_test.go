@@ -166,7 +166,7 @@ func TestImageResumeRefusals(t *testing.T) {
 			t.Fatalf("err %v, want the download ended (If-Range did not match)", err)
 		}
 	})
-	t.Run("short but clean stream is not resumed", func(t *testing.T) {
+	t.Run("the server's own short answer is not resumed", func(t *testing.T) {
 		s := &cutServer{blob: blob[:len(blob)/2], etag: `"b"`}
 		n, err := readImage(t, s)
 		if err != nil || n != len(blob)/2 || len(s.seen) != 1 {

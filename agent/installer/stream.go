@@ -82,11 +82,7 @@ type WriteStats struct {
 // WriteImageFile opens path (a block device, or a regular file standing in
 // for one) and writes the image to it with WriteImage, then syncs.
 func WriteImageFile(ctx context.Context, path string, r io.Reader, size int64, wo WriteOptions) (WriteStats, error) {
-	flags := os.O_RDWR
-	if fi, err := os.Stat(path); err == nil && fi.Mode()&os.ModeDevice != 0 {
-		flags |= unix.O_EXCL // refuse a disk that is mounted or in use
-	}
-	f, err := os.OpenFile(path, flags, 0)
+	f, _, err := openTarget(path)
 	if err != nil {
 		return WriteStats{}, stepErr("write", err)
 	}
@@ -253,6 +249,23 @@ func (w *extentWriter) flushZeros() error {
 		return nil
 	}
 	return zeroRange(w.f, w.blockDev, start, n)
+}
+
+// openTarget opens a disk (or an image file, in tests) for writing and
+// says whether it is a block device; a block device is opened O_EXCL, so
+// one that is mounted or in use is refused.
+func openTarget(path string) (*os.File, bool, error) {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return nil, false, err
+	}
+	blockDev := fi.Mode()&os.ModeDevice != 0
+	flags := os.O_RDWR
+	if blockDev {
+		flags |= unix.O_EXCL
+	}
+	f, err := os.OpenFile(path, flags, 0)
+	return f, blockDev, err
 }
 
 // zeroRange makes n bytes of f from start read as zeros: BLKZEROOUT on a

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -64,25 +63,14 @@ func QuickWipe(path string) (WipedDisk, error) {
 	}
 	res.Partitions = len(parts)
 
-	flags := os.O_RDWR
-	fi, err := os.Stat(path)
-	if err != nil {
-		return res, err
-	}
-	blockDev := fi.Mode()&os.ModeDevice != 0
-	if blockDev {
-		flags |= unix.O_EXCL
-	}
-	f, err := os.OpenFile(path, flags, 0)
+	f, blockDev, err := openTarget(path)
 	if err != nil {
 		return res, err
 	}
 	defer f.Close()
-	size := fi.Size()
-	if blockDev {
-		if size, err = deviceSize(f); err != nil {
-			return res, fmt.Errorf("%s: size: %w", path, err)
-		}
+	size, err := f.Seek(0, io.SeekEnd) // a file's size, and a block device's
+	if err != nil {
+		return res, fmt.Errorf("%s: size: %w", path, err)
 	}
 	res.Size = size
 	for _, r := range wipeRanges(size, parts) {
@@ -131,11 +119,6 @@ func wipeRanges(size int64, parts [][2]int64) [][2]int64 {
 		out = append(out, r)
 	}
 	return out
-}
-
-// deviceSize is a block device's size: seeking to its end says it.
-func deviceSize(f *os.File) (int64, error) {
-	return f.Seek(0, io.SeekEnd)
 }
 
 // wipeDisks quick-wipes every non-removable disk of the machine.
