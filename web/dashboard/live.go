@@ -21,9 +21,11 @@ const (
 
 // live streams server-sent events from the Store's change feed: for the
 // list, the changed rows rendered by the same template as the page, and the
-// counts; with ?mac=, the live sections and newest events of that host.
-// When the feed drops this subscriber for falling behind, the stream says
-// "resync" and ends; the browser reconnects and the page re-reads.
+// counts; with ?mac=, the live sections and newest events of that host,
+// sent once at the start too, so a page that reconnects is brought up to
+// date. When the feed drops this subscriber for falling behind, the stream
+// says "resync" and ends; the browser reconnects, and the list page reads
+// its rows again once the new stream is open.
 func (d *Dashboard) live(w http.ResponseWriter, r *http.Request) error {
 	s, err := d.newStream(w, r)
 	if err != nil {
@@ -31,13 +33,17 @@ func (d *Dashboard) live(w http.ResponseWriter, r *http.Request) error {
 	}
 	ctx := r.Context()
 	feed := d.cfg.Store.Subscribe(ctx)
-	flush := time.NewTicker(flushInterval)
-	defer flush.Stop()
+	if s.mac != "" {
+		if err := s.hostChange(ctx, inventory.Change{}); err != nil {
+			return err
+		}
+	}
 	alive := time.NewTicker(keepAlive)
 	defer alive.Stop()
 	health := time.NewTicker(healthInterval)
 	defer health.Stop()
 	pending := make(map[string]inventory.Change)
+	var flush <-chan time.Time // armed by the first pending change, so an idle stream sleeps
 	for {
 		select {
 		case <-ctx.Done():
@@ -46,16 +52,19 @@ func (d *Dashboard) live(w http.ResponseWriter, r *http.Request) error {
 			if !ok {
 				return s.send("resync", map[string]string{})
 			}
-			if s.wants(c.Host.MAC) {
-				pending[c.Host.MAC] = c
+			if !s.wants(c.Host.MAC) {
+				continue
 			}
-		case <-flush.C:
-			if len(pending) > 0 {
-				if err := s.changes(ctx, pending); err != nil {
-					return err
-				}
-				clear(pending)
+			pending[c.Host.MAC] = c
+			if flush == nil {
+				flush = time.After(flushInterval)
 			}
+		case <-flush:
+			flush = nil
+			if err := s.changes(ctx, pending); err != nil {
+				return err
+			}
+			clear(pending)
 		case <-health.C:
 			if err := s.health(); err != nil {
 				return err

@@ -2,6 +2,7 @@ package dashboard
 
 import (
 	"bufio"
+	"context"
 	"net/http"
 	"strings"
 	"testing"
@@ -42,4 +43,39 @@ func TestLiveStreamSendsChangedRow(t *testing.T) {
 		}
 	}
 	t.Fatalf("stream ended without the row: %v", sc.Err())
+}
+
+// TestLiveHostStreamStartsWithTheHost: a host page's stream sends the
+// host as it is when it opens, so a page that reconnects (after a resync
+// or a lost connection) catches up without any further change.
+func TestLiveHostStreamStartsWithTheHost(t *testing.T) {
+	dt := newDashTest(t, nil)
+	const mac = "52:54:00:00:00:01"
+	dt.addHost(inventory.Host{MAC: mac, Hostname: "web-01"})
+	dt.store.Transition(t.Context(), mac, inventory.StateInspecting, "pxe", "test") // before the stream opens
+	dt.login()
+	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second) // no message: the test fails, not hangs
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, "GET", dt.srv.URL+"/ui/live?mac="+mac, nil)
+	resp, err := dt.client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(nil, 1<<20)
+	event := ""
+	for sc.Scan() {
+		line := sc.Text()
+		if e, ok := strings.CutPrefix(line, "event: "); ok {
+			event = e
+		}
+		if data, ok := strings.CutPrefix(line, "data: "); ok && event == "host" {
+			if !strings.Contains(data, "inspecting") {
+				t.Errorf("first host message does not show the state: %s", data)
+			}
+			return
+		}
+	}
+	t.Fatalf("stream ended without the host: %v", sc.Err())
 }

@@ -21,11 +21,24 @@
     if (el && el.textContent !== text) el.textContent = text;
   }
 
+  // stream listens to url's events. After a "resync" or any lost
+  // connection, handlers.resync runs once the stream is open again, so
+  // nothing sent in between is missed.
   function stream(url, handlers) {
     var es = new EventSource(url);
-    es.onopen = function () { liveState('live'); };
-    es.onerror = function () { liveState(es.readyState === EventSource.CLOSED ? 'offline' : 'reconnecting'); };
+    var stale = false;
+    es.onopen = function () {
+      liveState('live');
+      if (stale && handlers.resync) handlers.resync();
+      stale = false;
+    };
+    es.onerror = function () {
+      stale = true;
+      liveState(es.readyState === EventSource.CLOSED ? 'offline' : 'reconnecting');
+    };
+    es.addEventListener('resync', function () { stale = true; });
     Object.keys(handlers).forEach(function (name) {
+      if (name === 'resync') return;
       es.addEventListener(name, function (ev) { handlers[name](JSON.parse(ev.data)); });
     });
     es.addEventListener('health', function (ev) { replaceInner('health', JSON.parse(ev.data).html); });
@@ -157,7 +170,7 @@
       var refetch = filters();
       stream(results.dataset.live, { rows: patchRows, resync: function () { if (refetch) refetch(true); } });
     } else if (host) {
-      stream(host.dataset.live, { host: patchHost, resync: function () {} });
+      stream(host.dataset.live, { host: patchHost }); // the stream sends the host when it opens
     }
   });
 })();
