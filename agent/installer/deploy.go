@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -162,75 +163,53 @@ func runDeploy(ctx context.Context, o Options, cl *Client, d *Deploy) (DeployRes
 }
 
 // progress posts the bytes written about once a second, from its own
-// goroutine so a slow appliance never stalls the disk.
+// goroutine so a slow appliance never stalls the disk. set records the
+// latest count; stop posts it one last time and waits for that.
 type progress struct {
 	set  func(int64)
 	stop func()
 }
 
 func newProgress(ctx context.Context, o Options, cl *Client, total int64) progress {
-	ctx, cancel := context.WithCancel(ctx)
-	ch := make(chan int64, 1)
-	done := make(chan struct{})
+	var written atomic.Int64
+	quit, done := make(chan struct{}), make(chan struct{})
 	start := time.Now()
 	go func() {
 		defer close(done)
-		var last int64 = -1
-		tick := time.NewTicker(time.Second)
-		defer tick.Stop()
-		var cur int64
+		last := int64(-1)
 		post := func() {
+			cur := written.Load()
 			if cur == last {
 				return
 			}
 			last = cur
-			el := time.Since(start)
 			rate := int64(0)
-			if el > 0 {
+			if el := time.Since(start); el > 0 {
 				rate = int64(float64(cur) / el.Seconds())
 			}
-			pctx, pcancel := context.WithTimeout(ctx, 5*time.Second)
-			defer pcancel()
+			pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+			defer cancel()
 			if err := cl.Progress(pctx, Progress{Written: cur, Total: total, RateBps: rate}); err != nil {
 				o.Log.Error("progress not posted", "err", err)
 			}
 		}
+		tick := time.NewTicker(time.Second)
+		defer tick.Stop()
 		for {
 			select {
-			case n, ok := <-ch:
-				if !ok {
-					post()
-					return
-				}
-				cur = n
 			case <-tick.C:
 				post()
+			case <-quit:
+				post()
+				return
 			case <-ctx.Done():
 				return
 			}
 		}
 	}()
-	var mu = make(chan struct{}, 1)
 	return progress{
-		set: func(n int64) {
-			select {
-			case <-ch: // drop the stale value
-			default:
-			}
-			select {
-			case ch <- n:
-			default:
-			}
-		},
-		stop: func() {
-			select {
-			case mu <- struct{}{}:
-				close(ch)
-				<-done
-				cancel()
-			default:
-			}
-		},
+		set:  written.Store,
+		stop: func() { close(quit); <-done },
 	}
 }
 
