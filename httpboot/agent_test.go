@@ -60,17 +60,18 @@ func TestAgentRoutesNeedAgentToken(t *testing.T) {
 	a.store.CreateHost(context.Background(), inventory.Host{MAC: "52:54:00:00:00:99"}, "test")
 	otherHost, _, _ := a.store.MintAgentToken(context.Background(), "52:54:00:00:00:99", false)
 	for name, tok := range map[string]string{"none": "", "boot token": boot, "garbage": "abc", "another host's": otherHost} {
-		for _, path := range []string{"/machine/v1/agent/config?wait=0s&mac=" + testMAC} {
-			hdr := []string{}
-			if tok != "" {
-				hdr = []string{"Authorization", "Bearer " + tok}
-			}
-			if code, body := a.get(path, hdr...); code != http.StatusUnauthorized {
-				t.Errorf("%s: %s: %d %s, want 401", name, path, code, body)
-			}
+		hdr := []string{}
+		if tok != "" {
+			hdr = []string{"Authorization", "Bearer " + tok}
+		}
+		if code, body := a.get("/machine/v1/agent/config?wait=0s&mac="+testMAC, hdr...); code != http.StatusUnauthorized {
+			t.Errorf("%s: graph poll: %d %s, want 401", name, code, body)
 		}
 		if code, _ := a.post("/machine/v1/agent/status?mac="+testMAC, tok, `{"status":"converged"}`); code != http.StatusUnauthorized {
 			t.Errorf("%s: status report: %d, want 401", name, code)
+		}
+		if code, _ := a.post("/machine/v1/firstboot?mac="+testMAC, tok, `{"mac":"`+testMAC+`","event":"first-boot","firmware":"bios"}`); code != http.StatusUnauthorized {
+			t.Errorf("%s: first-boot report: %d, want 401", name, code)
 		}
 	}
 	if code, _ := a.get("/machine/v1/agent/config?wait=0s&mac="+testMAC, "Authorization", "Bearer "+other); code != http.StatusOK {

@@ -2,6 +2,7 @@ package httpboot
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"io"
@@ -94,14 +95,16 @@ func TestScriptByState(t *testing.T) {
 		{inventory.StateFailed, []string{"waiting for an operator", "(disk on fire)", "chain --replace --autofree http://10.9.0.1:8081/boot.ipxe?mac=52%3A54%3A00%3A12%3A34%3A56"}, inventory.StateFailed},
 	}
 	for _, tc := range cases {
-		t.Run(string(tc.state)+"unknown", func(t *testing.T) {
+		t.Run(cmp.Or(string(tc.state), "unknown"), func(t *testing.T) {
 			b := newBootTest(t, nil)
 			if tc.state != "" {
 				h := inventory.Host{MAC: testMAC, State: tc.state}
 				if tc.state == inventory.StateFailed {
 					h.Failure = &inventory.Failure{Cause: "disk on fire", From: inventory.StateDeploying}
 				}
-				b.store.CreateHost(context.Background(), h, "test")
+				if _, err := b.store.CreateHost(context.Background(), h, "test"); err != nil {
+					t.Fatal(err)
+				}
 			}
 			code, script := b.get("/boot.ipxe?mac=52-54-00-12-34-56")
 			if code != 200 || !strings.HasPrefix(script, "#!ipxe\n") {
