@@ -23,26 +23,8 @@ import (
 // which the agent talks to.
 func startServeBoot(t *testing.T, dataDir string) (api, boot string, stop func() int) {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	var logs syncBuffer
-	done := make(chan int, 1)
-	go func() {
-		done <- run(ctx, append([]string{"serve", "--data-dir", dataDir}, loopbackAddrs...), &logs, &logs)
-	}()
-	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-		for _, line := range strings.Split(logs.String(), "\n") {
-			var l struct {
-				Msg, API string
-				BootURL  string `json:"boot_url"`
-			}
-			if json.Unmarshal([]byte(line), &l) == nil && l.Msg == "rackboot serving" {
-				return "http://" + l.API, l.BootURL, func() int { cancel(); return <-done }
-			}
-		}
-	}
-	cancel()
-	t.Fatalf("serve did not start: %s", logs.String())
-	return "", "", nil
+	sv, stop := startServeAt(t, dataDir)
+	return "http://" + sv.API, sv.BootURL, stop
 }
 
 // agentE2E is one appliance, one deployed host and its agent.

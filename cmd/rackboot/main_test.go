@@ -55,6 +55,22 @@ var loopbackAddrs = []string{"--api-addr", "127.0.0.1:0", "--http-addr", "127.0.
 // its API URL and a function that stops it and returns its exit code.
 func startServe(t *testing.T, dataDir string, extra ...string) (string, func() int) {
 	t.Helper()
+	sv, stop := startServeAt(t, dataDir, extra...)
+	return "http://" + sv.API, stop
+}
+
+// serving is what serve's "rackboot serving" log line says.
+type serving struct {
+	API     string
+	HTTP    string
+	BootURL string `json:"boot_url"`
+}
+
+// startServeAt runs serve in-process on loopback (extra flags override)
+// and returns what it reports serving, and a stop function that returns
+// its exit code.
+func startServeAt(t *testing.T, dataDir string, extra ...string) (serving, func() int) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	var logs syncBuffer
 	done := make(chan int, 1)
@@ -65,9 +81,12 @@ func startServe(t *testing.T, dataDir string, extra ...string) (string, func() i
 	deadline := time.Now().Add(10 * time.Second)
 	for time.Now().Before(deadline) {
 		for _, line := range strings.Split(logs.String(), "\n") {
-			var l struct{ Msg, API string }
+			var l struct {
+				Msg string
+				serving
+			}
 			if json.Unmarshal([]byte(line), &l) == nil && l.Msg == "rackboot serving" {
-				return "http://" + l.API, func() int { cancel(); return <-done }
+				return l.serving, func() int { cancel(); return <-done }
 			}
 		}
 		select {
@@ -78,7 +97,7 @@ func startServe(t *testing.T, dataDir string, extra ...string) (string, func() i
 	}
 	cancel()
 	t.Fatalf("serve did not start: %s", logs.String())
-	return "", nil
+	return serving{}, nil
 }
 
 func cli(t *testing.T, args ...string) (string, int) {
@@ -265,34 +284,11 @@ func TestHostReleaseWipe(t *testing.T) {
 // port; without an interface or --boot-url serve refuses to start, saying
 // what to set.
 func TestBootURLFromInterface(t *testing.T) {
-	dir := t.TempDir()
-	var logs syncBuffer
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan int, 1)
-	go func() {
-		done <- run(ctx, []string{"serve", "--data-dir", dir, "--api-addr", "127.0.0.1:0", "--tftp-addr", "",
-			"--http-addr", "0.0.0.0:0", "--interface", "lo", "--dhcp-mode", "off"}, &logs, &logs)
-	}()
-	defer func() { cancel(); <-done }()
-	var bootURL string
-	for deadline := time.Now().Add(10 * time.Second); bootURL == "" && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-		for _, line := range strings.Split(logs.String(), "\n") {
-			var l struct {
-				Msg     string
-				HTTP    string
-				BootURL string `json:"boot_url"`
-			}
-			if json.Unmarshal([]byte(line), &l) == nil && l.Msg == "rackboot serving" {
-				bootURL = l.BootURL
-				_, port, _ := net.SplitHostPort(l.HTTP)
-				if want := "http://127.0.0.1:" + port; port == "" || bootURL != want {
-					t.Errorf("boot URL %q, want %q (http %s)", bootURL, want, l.HTTP)
-				}
-			}
-		}
-	}
-	if bootURL == "" {
-		t.Fatalf("serve did not report a boot URL: %s", logs.String())
+	sv, stop := startServeAt(t, t.TempDir(), "--tftp-addr", "", "--http-addr", "0.0.0.0:0", "--interface", "lo", "--dhcp-mode", "off")
+	defer stop()
+	_, port, _ := net.SplitHostPort(sv.HTTP)
+	if want := "http://127.0.0.1:" + port; port == "" || sv.BootURL != want {
+		t.Errorf("boot URL %q, want %q (http %s)", sv.BootURL, want, sv.HTTP)
 	}
 
 	out, code := cli(t, "serve", "--data-dir", t.TempDir(), "--api-addr", "127.0.0.1:0", "--tftp-addr", "", "--http-addr", "0.0.0.0:0")
