@@ -71,8 +71,8 @@ func labServer(t *testing.T, set func(*Server)) (*lab, *Server, *inventory.DB) {
 	return l, s, db
 }
 
-// envFile runs a client whose hook script appends its environment to a
-// file, and returns the variables of the first "bound" call.
+// waitEnv polls path, where a DHCP client's hook script appends its
+// environment, and returns the variables of the first "bound" call.
 func waitEnv(t *testing.T, path string, timeout time.Duration) map[string]string {
 	t.Helper()
 	deadline := time.Now().Add(timeout)
