@@ -24,7 +24,7 @@ var lifecycleActions = map[string]func(h inventory.Host) inventory.State{
 	"retry":   func(h inventory.Host) inventory.State { return h.Failure.From },
 }
 
-// PowerControl runs power operations through hosts' BMCs; redfish.Fleet
+// PowerControl runs power operations through hosts' BMCs; bmc.Fleet
 // implements it.
 type PowerControl interface {
 	Power(ctx context.Context, mac, op, actor string) (inventory.Host, error)

@@ -6,8 +6,8 @@ import (
 	"fmt"
 	"net/http"
 
+	"github.com/rackboot/rackboot/bmc"
 	"github.com/rackboot/rackboot/inventory"
-	"github.com/rackboot/rackboot/redfish"
 )
 
 // httpError carries the status code a handler chose.
@@ -29,13 +29,13 @@ func withStatus(code int, err error) error { return &httpError{code: code, err: 
 func statusOf(err error) int {
 	var he *httpError
 	var mbe *http.MaxBytesError
-	var bmcErr *redfish.Error
+	var bmcErr *bmc.Error
 	switch {
 	case errors.As(err, &he):
 		return he.code
 	case errors.As(err, &mbe):
 		return http.StatusRequestEntityTooLarge
-	case errors.Is(err, redfish.ErrNoBMC):
+	case errors.Is(err, bmc.ErrNoBMC):
 		return http.StatusConflict
 	case errors.As(err, &bmcErr):
 		return http.StatusBadGateway // the BMC, not the request, failed

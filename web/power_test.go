@@ -7,25 +7,25 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rackboot/rackboot/redfish"
-	"github.com/rackboot/rackboot/redfish/virtual"
+	"github.com/rackboot/rackboot/bmc"
+	"github.com/rackboot/rackboot/bmc/virtual"
 )
 
 // TestPowerActions drives the power actions through a real Fleet and
 // Controller against a virtual Redfish BMC.
 func TestPowerActions(t *testing.T) {
 	machine := &virtual.Simulated{}
-	bmc, err := virtual.New(virtual.Config{Username: "admin", Password: "pw", Machine: machine})
+	vbmc, err := virtual.New(virtual.Config{Username: "admin", Password: "pw", Machine: machine})
 	if err != nil {
 		t.Fatal(err)
 	}
-	bmcSrv := httptest.NewServer(bmc)
+	bmcSrv := httptest.NewServer(vbmc)
 	defer bmcSrv.Close()
 
 	a := newAPITest(t)
-	ctl := redfish.New(redfish.Config{MinGap: time.Millisecond, ConfirmInterval: 5 * time.Millisecond, Timeout: 5 * time.Second,
+	ctl := bmc.New(bmc.Config{MinGap: time.Millisecond, ConfirmInterval: 5 * time.Millisecond, Timeout: 5 * time.Second,
 		Backoff: []time.Duration{10 * time.Millisecond}, MaxAttempts: 2})
-	fleet := &redfish.Fleet{Store: a.store, Controller: ctl}
+	fleet := &bmc.Fleet{Store: a.store, Controller: ctl}
 	s := &Server{Store: a.store, Token: testToken, Power: fleet}
 	a.srv.Config.Handler = s.Handler()
 

@@ -8,7 +8,7 @@
 // running one stays; the error is reported. When the appliance is away the
 // running graph keeps being enforced and the agent reconnects with backoff.
 //
-// It is not the installer (agent/installer) and it stores nothing on the
+// It is not the installer (installer) and it stores nothing on the
 // host: after a restart it fetches its graph again and every resource is
 // checked again.
 package run

@@ -1,7 +1,7 @@
 package main
 
 import (
-	"github.com/rackboot/rackboot/agent/installer"
+	"github.com/rackboot/rackboot/installer"
 	"github.com/spf13/cobra"
 )
 

@@ -9,7 +9,7 @@ import (
 	"os/signal"
 	"syscall"
 
-	"github.com/rackboot/rackboot/agent/installer"
+	"github.com/rackboot/rackboot/installer"
 	"github.com/spf13/cobra"
 )
 

@@ -4,8 +4,8 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/rackboot/rackboot/bmc"
 	"github.com/rackboot/rackboot/inventory"
-	"github.com/rackboot/rackboot/redfish"
 	"github.com/spf13/pflag"
 )
 
@@ -26,7 +26,7 @@ func addBMCFlags(f *pflag.FlagSet, c *bmcConfig) {
 
 // newFleet builds the power control that the API's actions and the poller
 // share, so the session cap and pacing hold across both.
-func newFleet(c bmcConfig, store *inventory.DB, log *slog.Logger) *redfish.Fleet {
-	ctl := redfish.New(redfish.Config{MaxSessions: c.MaxSessions, MinGap: c.MinGap, Timeout: c.Timeout, Logger: log.With("part", "bmc")})
-	return &redfish.Fleet{Store: store, Controller: ctl, PollInterval: c.PollInterval, Logger: log.With("part", "bmc")}
+func newFleet(c bmcConfig, store *inventory.DB, log *slog.Logger) *bmc.Fleet {
+	ctl := bmc.New(bmc.Config{MaxSessions: c.MaxSessions, MinGap: c.MinGap, Timeout: c.Timeout, Logger: log.With("part", "bmc")})
+	return &bmc.Fleet{Store: store, Controller: ctl, PollInterval: c.PollInterval, Logger: log.With("part", "bmc")}
 }

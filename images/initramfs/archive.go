@@ -14,7 +14,7 @@ import (
 )
 
 // LoadList is where the installer reads the modules to load, in order; the
-// installer declares the same path (agent/installer.LoadListPath).
+// installer declares the same path (installer.LoadListPath).
 const LoadList = "lib/modules/rackboot.load"
 
 // emptyDirs are mount points and scratch directories the installer expects.

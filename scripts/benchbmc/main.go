@@ -16,8 +16,8 @@ import (
 	"runtime"
 	"time"
 
-	"github.com/rackboot/rackboot/redfish"
-	"github.com/rackboot/rackboot/redfish/virtual"
+	"github.com/rackboot/rackboot/bmc"
+	"github.com/rackboot/rackboot/bmc/virtual"
 )
 
 type options struct {
@@ -59,7 +59,7 @@ func run(ctx context.Context, o options) error {
 	if err != nil {
 		return err
 	}
-	ctl := redfish.New(redfish.Config{MinGap: o.gap, MaxSessions: o.maxSessions,
+	ctl := bmc.New(bmc.Config{MinGap: o.gap, MaxSessions: o.maxSessions,
 		ConfirmInterval: 50 * time.Millisecond, Timeout: 10 * time.Minute})
 	fmt.Printf("%d virtual BMCs, backend %s, MinGap %v, MaxSessions %d, %d CPUs\n",
 		o.n, o.backend, o.gap, o.maxSessions, runtime.NumCPU())
@@ -105,7 +105,7 @@ func firstErr(errs []error) error {
 
 // fleet is the running virtual BMCs.
 type fleet struct {
-	targets []redfish.Target
+	targets []bmc.Target
 	servers []*virtual.Server
 	cancel  context.CancelFunc
 	done    chan error
@@ -132,7 +132,7 @@ func startFleet(ctx context.Context, o options, dir string) (*fleet, error) {
 			return f, err
 		}
 		f.servers = append(f.servers, s)
-		f.targets = append(f.targets, redfish.Target{Address: "http://127.0.0.1", Protocol: redfish.Redfish,
+		f.targets = append(f.targets, bmc.Target{Address: "http://127.0.0.1", Protocol: bmc.Redfish,
 			Port: l.Addr().(*net.TCPAddr).Port, Username: "admin", Password: "secret"})
 		go func() { f.done <- s.Serve(ctx, l) }()
 	}

@@ -1,4 +1,4 @@
-// Command benchdeploy runs the installer's image writer (agent/installer's
+// Command benchdeploy runs the installer's image writer (installer's
 // Decompress, WriteImageFile and VerifyFile, the code the ramdisk runs)
 // against a target device, fed over HTTP from a local server, and prints
 // one JSON line of figures. scripts/bench-deploy runs it next to dd.
@@ -15,7 +15,7 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/rackboot/rackboot/agent/installer"
+	"github.com/rackboot/rackboot/installer"
 )
 
 func main() {

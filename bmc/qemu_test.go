@@ -1,4 +1,4 @@
-package redfish
+package bmc
 
 import (
 	"os"
@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rackboot/rackboot/redfish/virtual"
+	"github.com/rackboot/rackboot/bmc/virtual"
 )
 
 // labVM is a diskless VM: it sits in SeaBIOS/iPXE, which is all a power

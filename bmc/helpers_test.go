@@ -1,4 +1,4 @@
-package redfish
+package bmc
 
 import (
 	"context"
@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rackboot/rackboot/redfish/virtual"
+	"github.com/rackboot/rackboot/bmc/virtual"
 )
 
 // fastConfig keeps tests quick: tiny gaps, short timeouts.

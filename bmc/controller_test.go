@@ -1,4 +1,4 @@
-package redfish
+package bmc
 
 import (
 	"context"
@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rackboot/rackboot/redfish/virtual"
+	"github.com/rackboot/rackboot/bmc/virtual"
 )
 
 func TestRedfishPowerAgainstVirtualBMC(t *testing.T) {

@@ -1,4 +1,4 @@
-package redfish
+package bmc
 
 import (
 	"context"
@@ -8,8 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rackboot/rackboot/bmc/virtual"
 	"github.com/rackboot/rackboot/inventory"
-	"github.com/rackboot/rackboot/redfish/virtual"
 )
 
 func fleetWithHost(t *testing.T, bmc *inventory.BMC) (*Fleet, *inventory.DB) {

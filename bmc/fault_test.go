@@ -1,4 +1,4 @@
-package redfish
+package bmc
 
 import (
 	"errors"
@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rackboot/rackboot/redfish/virtual"
+	"github.com/rackboot/rackboot/bmc/virtual"
 )
 
 // closedPort returns a loopback port nobody listens on.

@@ -1,4 +1,4 @@
-// Package redfish controls machines through their BMCs, over Redfish or
+// Package bmc controls machines through their BMCs, over Redfish or
 // IPMI, with bmclib doing the protocol work.
 //
 // A Controller adds what operators learned the hard way on top of bmclib:
@@ -12,4 +12,4 @@
 // The Controller knows nothing of the inventory: callers pass a Target per
 // call; Fleet is the layer that reads hosts and records events. The virtual
 // BMC used by the lab lives in the subpackage virtual.
-package redfish
+package bmc
