@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"testing"
 
@@ -140,6 +141,23 @@ func zstded(t testing.TB, b []byte) []byte {
 		t.Fatal(err)
 	}
 	return w.EncodeAll(b, nil)
+}
+
+// longZstded compresses b with the zstd command at --long=31 from a pipe:
+// the frame then declares a 2 GiB window whatever b's size, which a
+// decoder with the library's default limit (512 MiB) refuses.
+func longZstded(t testing.TB, b []byte) []byte {
+	t.Helper()
+	if _, err := exec.LookPath("zstd"); err != nil {
+		t.Fatal("no zstd command (scripts/ci-deps installs it)")
+	}
+	cmd := exec.Command("zstd", "--long=31", "-1", "-q", "-c")
+	cmd.Stdin = bytes.NewReader(b)
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
 }
 
 func sha(b []byte) string {

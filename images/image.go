@@ -1,6 +1,10 @@
 package images
 
-import "time"
+import (
+	"time"
+
+	"github.com/rackboot/rackboot/images/compression"
+)
 
 // Format is what an image holds once decompressed.
 type Format string
@@ -13,15 +17,16 @@ const (
 	FormatISO Format = "iso"
 )
 
-// Compression is how an image is stored (as it was imported).
-type Compression string
+// Compression is how an image is stored (as it was imported); the
+// package compression reads it, for the store and the installer alike.
+type Compression = compression.Kind
 
 // The compressions an import accepts, sniffed from magic bytes.
 const (
-	None Compression = "none"
-	Gzip Compression = "gzip"
-	XZ   Compression = "xz"
-	Zstd Compression = "zstd"
+	None = compression.None
+	Gzip = compression.Gzip
+	XZ   = compression.XZ
+	Zstd = compression.Zstd
 )
 
 // Image is the record of one named image. SHA256 and Size describe the
@@ -29,14 +34,18 @@ const (
 // StoredSHA256 and StoredSize describe the blob as imported, which is what
 // is served.
 type Image struct {
-	Name         string      `json:"name"`
-	Format       Format      `json:"format"`
-	Compression  Compression `json:"compression"`
-	SHA256       string      `json:"sha256"`
-	Size         int64       `json:"size"`
-	StoredSHA256 string      `json:"stored_sha256"`
-	StoredSize   int64       `json:"stored_size"`
-	Created      time.Time   `json:"created"`
+	Name        string      `json:"name"`
+	Format      Format      `json:"format"`
+	Compression Compression `json:"compression"`
+	// DecodeWindow is the memory a decoder needs for the blob (a zstd
+	// frame's window; 0 when small and fixed): a machine with less cannot
+	// deploy it.
+	DecodeWindow uint64    `json:"decode_window,omitempty"`
+	SHA256       string    `json:"sha256"`
+	Size         int64     `json:"size"`
+	StoredSHA256 string    `json:"stored_sha256"`
+	StoredSize   int64     `json:"stored_size"`
+	Created      time.Time `json:"created"`
 	// Source is the file name the operator imported it from, for the record.
 	Source string `json:"source,omitempty"`
 	// Kernel and Initrd are set for ISO images: the files extracted from it.

@@ -22,6 +22,7 @@ func TestImportCompressions(t *testing.T) {
 		{"gzip", gzipped(t, disk), images.Gzip},
 		{"xz", xzed(t, disk), images.XZ},
 		{"zstd", zstded(t, disk), images.Zstd},
+		{"zstd-long31", longZstded(t, disk), images.Zstd},
 		{"mbr", mbrDisk(t, "mbr"), images.None},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -38,6 +39,9 @@ func TestImportCompressions(t *testing.T) {
 			if img.Format != images.FormatRaw || img.Compression != tc.comp || img.SHA256 != sha(want) || img.Size != int64(len(want)) ||
 				img.StoredSHA256 != sha(tc.stored) || img.StoredSize != int64(len(tc.stored)) || img.Source != "disk.img" || img.Created.IsZero() {
 				t.Fatalf("record: %+v", img)
+			}
+			if tc.name == "zstd-long31" && img.DecodeWindow != 1<<31 {
+				t.Fatalf("decode window %d, want the 2 GiB that --long=31 declares", img.DecodeWindow)
 			}
 			f, got, err := s.Open(tc.name)
 			if err != nil {

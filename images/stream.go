@@ -10,6 +10,8 @@ import (
 	"hash"
 	"io"
 	"os"
+
+	"github.com/rackboot/rackboot/images/compression"
 )
 
 // copyBuf is the size of the reads and writes of an import: large enough
@@ -29,6 +31,10 @@ func (st *staged) stream(ctx context.Context, r io.Reader, blob *os.File, opts I
 		return "", p.cause(err, None)
 	}
 	comp := compressionOf(Sniff(head))
+	window, err := compression.Window(comp, head)
+	if err != nil {
+		return "", fmt.Errorf("%w: %v", ErrCorrupt, err)
+	}
 	stored, storedSum := &counter{}, sha256.New()
 	bw := bufio.NewWriterSize(p.blobFile, copyBuf)
 	var compressed io.Reader = io.TeeReader(in, io.MultiWriter(bw, storedSum, stored))
@@ -47,7 +53,7 @@ func (st *staged) stream(ctx context.Context, r io.Reader, blob *os.File, opts I
 	if err := blob.Sync(); err != nil {
 		return "", err
 	}
-	st.img = Image{Format: format, Compression: comp, Size: p.size.n,
+	st.img = Image{Format: format, Compression: comp, DecodeWindow: window, Size: p.size.n,
 		StoredSHA256: hex.EncodeToString(storedSum.Sum(nil)), StoredSize: stored.n}
 	st.img.SHA256 = st.img.StoredSHA256
 	if p.rawSum != nil {
@@ -79,7 +85,7 @@ type pass struct {
 // copied to a scratch file, since extracting its boot files needs random
 // access.
 func (p *pass) decode(compressed io.Reader, comp Compression, wantISO bool) (Format, error) {
-	dec, err := Decompress(compressed, comp)
+	dec, err := compression.NewReader(compressed, comp)
 	if err != nil {
 		return "", p.cause(err, comp)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/rackboot/rackboot/images/compression"
 	"sync/atomic"
 	"time"
 
@@ -138,7 +139,7 @@ func runDeploy(ctx context.Context, o Options, cl *Client, d *Deploy) (DeployRes
 		return DeployResult{}, stepErr("download", err)
 	}
 	defer body.Close()
-	src, err := Decompress(body, d.Compression)
+	src, err := compression.NewReader(body, compression.Kind(d.Compression))
 	if err != nil {
 		return DeployResult{}, stepErr("download", err)
 	}

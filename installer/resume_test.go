@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/rackboot/rackboot/images/compression"
 	"io"
 	"math/rand/v2"
 	"net/http"
@@ -99,7 +100,7 @@ func TestImageResumesAfterBrokenConnection(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer body.Close()
-	src, err := Decompress(body, "gzip")
+	src, err := compression.NewReader(body, compression.Kind("gzip"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,7 +2,6 @@ package installer
 
 import (
 	"bytes"
-	"compress/gzip"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -13,8 +12,7 @@ import (
 	"time"
 	"unsafe"
 
-	"github.com/klauspost/compress/zstd"
-	"github.com/ulikunitz/xz"
+	"github.com/rackboot/rackboot/images/compression"
 	"golang.org/x/sys/unix"
 )
 
@@ -24,44 +22,6 @@ const (
 	BlockSize = 4 << 20
 	ChunkSize = 64 << 10
 )
-
-// Decompress wraps r in the decompressor the image's compression names.
-// Closing the result closes only the decompressor, not r.
-func Decompress(r io.Reader, compression string) (io.ReadCloser, error) {
-	switch compression {
-	case "", "none", "raw":
-		return io.NopCloser(r), nil
-	case "gzip":
-		z, err := gzip.NewReader(r)
-		if err != nil {
-			return nil, fmt.Errorf("gzip: %w", truncated(err))
-		}
-		return z, nil
-	case "xz":
-		z, err := xz.NewReader(r)
-		if err != nil {
-			return nil, fmt.Errorf("xz: %w", truncated(err))
-		}
-		return io.NopCloser(z), nil
-	case "zstd":
-		z, err := zstd.NewReader(r, zstd.WithDecoderConcurrency(1))
-		if err != nil {
-			return nil, fmt.Errorf("zstd: %w", err)
-		}
-		return z.IOReadCloser(), nil
-	}
-	return nil, fmt.Errorf("unknown compression %q", compression)
-}
-
-// ErrTruncated is a stream that ended before the image's size.
-var ErrTruncated = errors.New("truncated image stream")
-
-func truncated(err error) error {
-	if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
-		return fmt.Errorf("%w: %v", ErrTruncated, err)
-	}
-	return err
-}
 
 // WriteOptions tune WriteImage.
 type WriteOptions struct {
@@ -147,12 +107,12 @@ func WriteImage(ctx context.Context, dst *os.File, r io.Reader, size int64, wo W
 				continue
 			case errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF):
 				if got < size {
-					readErr <- fmt.Errorf("%w: ended after %d of %d bytes", ErrTruncated, got, size)
+					readErr <- fmt.Errorf("%w: ended after %d of %d bytes", compression.ErrTruncated, got, size)
 				} else {
 					readErr <- nil
 				}
 			default:
-				readErr <- truncated(err)
+				readErr <- compression.Truncated(err)
 			}
 			return
 		}

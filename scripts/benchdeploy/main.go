@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"github.com/rackboot/rackboot/images/compression"
 	"io"
 	"log"
 	"net"
@@ -20,7 +21,7 @@ import (
 
 func main() {
 	image := flag.String("image", "", "image file to serve (as stored: raw or compressed)")
-	compression := flag.String("compression", "none", "none, gzip, xz or zstd")
+	kind := flag.String("compression", "none", "none, gzip, xz or zstd")
 	size := flag.Int64("size", 0, "uncompressed size in bytes")
 	sum := flag.String("sha256", "", "sha256 of the uncompressed content")
 	dev := flag.String("dev", "", "target block device or file")
@@ -43,7 +44,7 @@ func main() {
 		log.Fatal(err)
 	}
 	defer resp.Body.Close()
-	src, err := installer.Decompress(resp.Body, *compression)
+	src, err := compression.NewReader(resp.Body, compression.Kind(*kind))
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -61,7 +62,7 @@ func main() {
 	verify := time.Since(vstart)
 	io.Copy(io.Discard, resp.Body)
 	out, _ := json.Marshal(map[string]any{
-		"compression": *compression, "assume_blank": *assumeBlank,
+		"compression": *kind, "assume_blank": *assumeBlank,
 		"bytes": st.Written, "zero_skipped": st.Zeroed,
 		"write_s": wrote.Seconds(), "write_mb_s": float64(st.Written) / wrote.Seconds() / 1e6,
 		"verify_s": verify.Seconds(), "total_s": wrote.Seconds() + verify.Seconds(),
