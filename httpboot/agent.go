@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"github.com/rackboot/rackboot/machineapi"
 	"maps"
 	"net/http"
 	"strings"
@@ -76,38 +77,21 @@ func agentAuthError(mac string, err error) error {
 	return fmt.Errorf("host %s: agent token: %w", mac, err)
 }
 
-// AgentGraph is the answer to an agent's config poll: every config that
-// selects the host, ordered by name, and a version that names this set.
-// The agent parses each config on its own and merges them; a resource in
-// two configs is its error to report. Each config was validated on its own
-// when stored, so references never cross configs.
-type AgentGraph struct {
-	Version string             `json:"version"`
-	Configs []AgentGraphConfig `json:"configs"`
-}
-
-// AgentGraphConfig is one config of an AgentGraph.
-type AgentGraphConfig struct {
-	Name    string `json:"name"`
-	Version uint64 `json:"version"`
-	Body    string `json:"body"`
-}
-
 // graphOf returns the graph of host mac as it is now, and the labels it
 // was chosen by.
-func (s *Server) graphOf(ctx context.Context, store AgentStore, mac string) (AgentGraph, map[string]string, error) {
+func (s *Server) graphOf(ctx context.Context, store AgentStore, mac string) (machineapi.Graph, map[string]string, error) {
 	h, err := s.Store.Host(ctx, mac)
 	if err != nil {
-		return AgentGraph{}, nil, err
+		return machineapi.Graph{}, nil, err
 	}
 	cs, err := store.AgentConfigsFor(ctx, h.Labels)
 	if err != nil {
-		return AgentGraph{}, nil, err
+		return machineapi.Graph{}, nil, err
 	}
-	g := AgentGraph{Configs: make([]AgentGraphConfig, len(cs))}
+	g := machineapi.Graph{Configs: make([]machineapi.GraphConfig, len(cs))}
 	sum := sha256.New()
 	for i, c := range cs {
-		g.Configs[i] = AgentGraphConfig{Name: c.Name, Version: c.Version, Body: c.Body}
+		g.Configs[i] = machineapi.GraphConfig{Name: c.Name, Version: c.Version, Body: c.Body}
 		sum.Write(binary.BigEndian.AppendUint64([]byte(c.Name+"\x00"), c.Version))
 	}
 	g.Version = hex.EncodeToString(sum.Sum(nil)[:12])

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/rackboot/rackboot/machineapi"
 	"net/http"
 	"strings"
 	"time"
@@ -11,23 +12,13 @@ import (
 	"github.com/rackboot/rackboot/inventory"
 )
 
-// AgentReport is what the agent posts whenever its graph converges or
-// stops being converged, and (debounced) when a resource's state changes.
-type AgentReport struct {
-	Status        string                     `json:"status"` // converged or unconverged
-	Message       string                     `json:"message,omitempty"`
-	ConfigVersion string                     `json:"config_version,omitempty"`
-	ConfigError   string                     `json:"config_error,omitempty"`
-	Resources     []inventory.ResourceStatus `json:"resources,omitempty"`
-}
-
 // maxStoredResources bounds the per-resource statuses kept on a host: every
 // host record is in memory and in every host listing, so a graph of
 // thousands of resources keeps only the ones that are not ok.
 const maxStoredResources = 256
 
-func (s *Server) decodeAgentReport(w http.ResponseWriter, r *http.Request) (AgentReport, error) {
-	var rep AgentReport
+func (s *Server) decodeAgentReport(w http.ResponseWriter, r *http.Request) (machineapi.AgentReport, error) {
+	var rep machineapi.AgentReport
 	if err := decodeJSON(w, r, s.MaxBodyBytes, "agent report", &rep); err != nil {
 		return rep, err
 	}
@@ -45,11 +36,11 @@ func (s *Server) agentStatus(w http.ResponseWriter, r *http.Request, mac string)
 	if err != nil {
 		return err
 	}
-	st := rep.status(time.Now().UTC())
+	st := agentStatusOf(&rep, time.Now().UTC())
 	h, err := s.Store.UpdateHost(r.Context(), mac, 0, func(h *inventory.Host) error {
 		h.Agent = &st
 		return nil
-	}, inventory.Event{Type: "agent", Cause: rep.summary(), Actor: "agent"})
+	}, inventory.Event{Type: "agent", Cause: agentSummary(&rep), Actor: "agent"})
 	if err != nil {
 		return err
 	}
@@ -75,7 +66,7 @@ func (s *Server) activate(ctx context.Context, h inventory.Host) (inventory.Host
 	return next, err
 }
 
-func (rep *AgentReport) status(now time.Time) inventory.AgentStatus {
+func agentStatusOf(rep *machineapi.AgentReport, now time.Time) inventory.AgentStatus {
 	st := inventory.AgentStatus{Status: rep.Status, Message: rep.Message, LastCheckIn: now,
 		ConfigVersion: rep.ConfigVersion, ConfigError: rep.ConfigError, Resources: rep.Resources}
 	if len(st.Resources) > maxStoredResources {
@@ -90,8 +81,8 @@ func (rep *AgentReport) status(now time.Time) inventory.AgentStatus {
 	return st
 }
 
-// summary is the report as one line of the host's event log.
-func (rep *AgentReport) summary() string {
+// agentSummary is the report as one line of the host's event log.
+func agentSummary(rep *machineapi.AgentReport) string {
 	n := map[string]int{}
 	first := ""
 	for _, rs := range rep.Resources {

@@ -3,6 +3,7 @@ package httpboot
 import (
 	"context"
 	"encoding/json"
+	"github.com/rackboot/rackboot/machineapi"
 	"io"
 	"net/http"
 	"os"
@@ -41,10 +42,10 @@ func (a *agentTest) putConfig(name, role, body string) {
 	}
 }
 
-func (a *agentTest) poll(version, wait string) (int, AgentGraph) {
+func (a *agentTest) poll(version, wait string) (int, machineapi.Graph) {
 	a.t.Helper()
 	code, body := a.get("/machine/v1/agent/config?mac="+testMAC+"&version="+version+"&wait="+wait, "Authorization", "Bearer "+a.token)
-	var g AgentGraph
+	var g machineapi.Graph
 	if code == http.StatusOK {
 		if err := json.Unmarshal([]byte(body), &g); err != nil {
 			a.t.Fatalf("%v: %s", err, body)
@@ -156,7 +157,7 @@ func TestAgentStatusActivates(t *testing.T) {
 }
 
 func TestAgentStatusKeepsFewResources(t *testing.T) {
-	rep := AgentReport{Status: "converged"}
+	rep := machineapi.AgentReport{Status: "converged"}
 	for i := range maxStoredResources + 10 {
 		st := "ok"
 		if i%100 == 0 {
@@ -164,7 +165,7 @@ func TestAgentStatusKeepsFewResources(t *testing.T) {
 		}
 		rep.Resources = append(rep.Resources, inventory.ResourceStatus{Resource: "file:/" + string(rune('a'+i%26)), State: st})
 	}
-	st := rep.status(time.Now())
+	st := agentStatusOf(&rep, time.Now())
 	if len(st.Resources) != 3 || !strings.Contains(st.Message, "266 resources") {
 		t.Fatalf("kept %d resources, message %q", len(st.Resources), st.Message)
 	}

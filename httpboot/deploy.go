@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/rackboot/rackboot/machineapi"
 	"net/http"
 	"os"
 	"strings"
@@ -27,28 +28,6 @@ type cannotDeploy struct{ cause string }
 
 func (e *cannotDeploy) Error() string { return e.cause }
 
-// deploySpec tells the installer what to write where.
-type deploySpec struct {
-	ImageURL    string    `json:"image_url"`
-	SHA256      string    `json:"sha256"`
-	Size        int64     `json:"size"`
-	Compression string    `json:"compression"`
-	Disk        diskHint  `json:"disk"`
-	Seed        seedFiles `json:"seed"`
-}
-
-type diskHint struct {
-	Path    string `json:"path"`
-	Serial  string `json:"serial"`
-	MinSize uint64 `json:"min_size"`
-}
-
-// seedFiles are written verbatim into the CIDATA partition of the image.
-type seedFiles struct {
-	MetaData string `json:"meta_data"`
-	UserData string `json:"user_data"`
-}
-
 func (s *Server) deployRoutes(r chi.Router) {
 	r.Get("/machine/v1/image", s.handle(s.machine(s.image)))
 	r.Post("/machine/v1/progress", s.handle(s.machine(s.progress)))
@@ -61,7 +40,7 @@ func (s *Server) deployRoutes(r chi.Router) {
 // deployFor builds the installer's instructions for a deploying host. The
 // seed carries a fresh agent token (older ones are revoked) so the new OS
 // can run the agent and check in.
-func (s *Server) deployFor(ctx context.Context, h *inventory.Host) (*deploySpec, error) {
+func (s *Server) deployFor(ctx context.Context, h *inventory.Host) (*machineapi.Deploy, error) {
 	if s.Images == nil {
 		return nil, errorf(http.StatusServiceUnavailable, "no image store configured")
 	}
@@ -76,10 +55,10 @@ func (s *Server) deployFor(ctx context.Context, h *inventory.Host) (*deploySpec,
 	if err != nil {
 		return nil, err
 	}
-	d := &deploySpec{ImageURL: s.URL + "/machine/v1/image?mac=" + h.MAC, SHA256: img.SHA256, Size: img.Size,
+	d := &machineapi.Deploy{ImageURL: s.URL + "/machine/v1/image?mac=" + h.MAC, SHA256: img.SHA256, Size: img.Size,
 		Compression: string(img.Compression), Seed: seed}
 	if p := h.Deploy; p != nil {
-		d.Disk = diskHint{Path: p.DiskPath, Serial: p.DiskSerial, MinSize: p.DiskMinSize}
+		d.Disk = machineapi.DiskHint{Path: p.DiskPath, Serial: p.DiskSerial, MinSize: p.DiskMinSize}
 	}
 	return d, nil
 }
@@ -88,10 +67,10 @@ func (s *Server) deployFor(ctx context.Context, h *inventory.Host) (*deploySpec,
 // rackboot image (images/testimage: hostname, SSH keys and the rackboot
 // mapping, in the line format its README fixes), then cloud-init's
 // instructions to install the agent as a service.
-func (s *Server) seed(ctx context.Context, h *inventory.Host) (seedFiles, error) {
+func (s *Server) seed(ctx context.Context, h *inventory.Host) (machineapi.Seed, error) {
 	hand, err := s.AgentHandoff(ctx, h.MAC)
 	if err != nil {
-		return seedFiles{}, err
+		return machineapi.Seed{}, err
 	}
 	sd := testimage.Seed{Hostname: h.Hostname, URL: hand.URL, Token: hand.Token, MAC: h.MAC,
 		Agent: hand.URL + "/machine/v1/agent/binary?mac=" + h.MAC}
@@ -102,14 +81,14 @@ func (s *Server) seed(ctx context.Context, h *inventory.Host) (seedFiles, error)
 		sd.SSHAuthorizedKeys = h.Deploy.SSHKeys
 	}
 	if err := sd.Validate(); err != nil {
-		return seedFiles{}, &cannotDeploy{err.Error()}
+		return machineapi.Seed{}, &cannotDeploy{err.Error()}
 	}
 	install, err := agentUserData(hand)
 	if err != nil {
-		return seedFiles{}, err
+		return machineapi.Seed{}, err
 	}
 	user := string(sd.UserData()) + strings.TrimPrefix(install, "#cloud-config\n")
-	return seedFiles{MetaData: string(sd.MetaData()), UserData: user}, nil
+	return machineapi.Seed{MetaData: string(sd.MetaData()), UserData: user}, nil
 }
 
 // image streams the deploying host's image blob, as stored (compressed or

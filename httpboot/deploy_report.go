@@ -2,6 +2,7 @@ package httpboot
 
 import (
 	"fmt"
+	"github.com/rackboot/rackboot/machineapi"
 	"net/http"
 	"strings"
 	"time"
@@ -28,23 +29,10 @@ func (s *Server) wiping(r *http.Request, mac string) (inventory.Host, error) {
 	return h, err
 }
 
-type wipedDisk struct {
-	Disk       string `json:"disk"`
-	Size       int64  `json:"size"`
-	Table      string `json:"table"`
-	Partitions int    `json:"partitions"`
-	Zeroed     int64  `json:"zeroed"`
-}
-
-type wipedReport struct {
-	Disks   []wipedDisk `json:"disks"`
-	Seconds float64     `json:"seconds"`
-}
-
 // wiped records a finished quick wipe and clears the request, which lets
 // the installer go on to what comes next (a deploy, or waiting).
 func (s *Server) wiped(w http.ResponseWriter, r *http.Request, mac string) error {
-	var rep wipedReport
+	var rep machineapi.Wiped
 	if err := decodeJSON(w, r, maxCallbackBytes, "report", &rep); err != nil {
 		return err
 	}
@@ -75,16 +63,10 @@ func (s *Server) wiped(w http.ResponseWriter, r *http.Request, mac string) error
 	return writeJSON(w, map[string]string{"status": "wiped"})
 }
 
-type progressReport struct {
-	Written int64   `json:"written"`
-	Total   int64   `json:"total"`
-	RateBPS float64 `json:"rate_bps"`
-}
-
 // progress logs a deploy-progress event; the dashboard draws its bar from
 // the cause's "written N of M bytes".
 func (s *Server) progress(w http.ResponseWriter, r *http.Request, mac string) error {
-	var p progressReport
+	var p machineapi.Progress
 	if err := decodeJSON(w, r, maxCallbackBytes, "report", &p); err != nil {
 		return err
 	}
@@ -95,21 +77,15 @@ func (s *Server) progress(w http.ResponseWriter, r *http.Request, mac string) er
 	if err != nil {
 		return err
 	}
-	cause := fmt.Sprintf("written %d of %d bytes (%.1f MB/s)", p.Written, p.Total, p.RateBPS/1e6)
+	cause := fmt.Sprintf("written %d of %d bytes (%.1f MB/s)", p.Written, p.Total, float64(p.RateBPS)/1e6)
 	if err := s.Store.AppendEvent(r.Context(), h.MAC, inventory.Event{Type: inventory.EventDeployProgress, Cause: cause, Actor: "installer"}); err != nil {
 		return err
 	}
 	return writeJSON(w, map[string]string{"status": "ok"})
 }
 
-type deployedReport struct {
-	Disk    string  `json:"disk"`
-	Written int64   `json:"written"`
-	Seconds float64 `json:"seconds"`
-}
-
 func (s *Server) deployed(w http.ResponseWriter, r *http.Request, mac string) error {
-	var d deployedReport
+	var d machineapi.Deployed
 	if err := decodeJSON(w, r, maxCallbackBytes, "report", &d); err != nil {
 		return err
 	}
@@ -132,12 +108,8 @@ func (s *Server) deployed(w http.ResponseWriter, r *http.Request, mac string) er
 	return writeJSON(w, map[string]string{"status": "deployed"})
 }
 
-type failedReport struct {
-	Cause string `json:"cause"`
-}
-
 func (s *Server) failed(w http.ResponseWriter, r *http.Request, mac string) error {
-	var f failedReport
+	var f machineapi.Failed
 	if err := decodeJSON(w, r, maxCallbackBytes, "report", &f); err != nil {
 		return err
 	}
@@ -163,16 +135,10 @@ func (s *Server) failed(w http.ResponseWriter, r *http.Request, mac string) erro
 	return writeJSON(w, map[string]string{"status": "failed"})
 }
 
-type firstBootReport struct {
-	MAC      string `json:"mac"`
-	Event    string `json:"event"`
-	Firmware string `json:"firmware"`
-}
-
 // firstBoot records the installed OS's first report, made with the agent
 // token from its seed: the proof that the host booted from its own disk.
 func (s *Server) firstBoot(w http.ResponseWriter, r *http.Request, mac string) error {
-	var fb firstBootReport
+	var fb machineapi.FirstBoot
 	if err := decodeJSON(w, r, maxCallbackBytes, "report", &fb); err != nil {
 		return err
 	}

@@ -5,6 +5,7 @@ import (
 	"compress/gzip"
 	"context"
 	"encoding/json"
+	"github.com/rackboot/rackboot/machineapi"
 	"strings"
 	"testing"
 
@@ -42,7 +43,7 @@ func TestDeployFlow(t *testing.T) {
 	auth := []string{"Authorization", "Bearer " + tok}
 
 	code, body := b.get("/machine/v1/next?mac="+testMAC, auth...)
-	var a nextAction
+	var a machineapi.Next
 	if err := json.Unmarshal([]byte(body), &a); code != 200 || err != nil || a.Action != "deploy" || a.Deploy == nil {
 		t.Fatalf("next: %d %s", code, body)
 	}
@@ -74,7 +75,7 @@ func TestDeployFlow(t *testing.T) {
 	if code, _ := b.get("/machine/v1/image?mac="+testMAC, "Authorization", "Bearer "+b.boot.Tokens.Mint("52:54:00:00:00:99")); code != 401 {
 		t.Fatalf("image with another host's token: %d", code)
 	}
-	if code, body := b.post("/machine/v1/progress?mac="+testMAC, tok, `{"written":512,"total":1024,"rate_bps":2e6}`); code != 200 {
+	if code, body := b.post("/machine/v1/progress?mac="+testMAC, tok, `{"written":512,"total":1024,"rate_bps":2000000}`); code != 200 {
 		t.Fatalf("progress: %d %s", code, body)
 	}
 	if code, _ := b.post("/machine/v1/progress?mac="+testMAC, tok, `{"written":2048,"total":1024}`); code != 400 {
@@ -142,10 +143,10 @@ func TestWipeFlow(t *testing.T) {
 	b.store.CreateHost(ctx, inventory.Host{MAC: testMAC, State: inventory.StateReady,
 		Wipe: &inventory.WipeRequest{Actor: "op"}}, "test")
 	tok := b.boot.Tokens.Mint(testMAC)
-	next := func() nextAction {
+	next := func() machineapi.Next {
 		t.Helper()
 		code, body := b.get("/machine/v1/next?wait=0s&mac="+testMAC, "Authorization", "Bearer "+tok)
-		var a nextAction
+		var a machineapi.Next
 		if err := json.Unmarshal([]byte(body), &a); code != 200 || err != nil {
 			t.Fatalf("next: %d %s", code, body)
 		}
@@ -232,7 +233,7 @@ func TestDeployImageRemoved(t *testing.T) {
 		t.Fatal(err)
 	}
 	code, body := b.get("/machine/v1/next?wait=0s&mac="+testMAC, "Authorization", "Bearer "+b.boot.Tokens.Mint(testMAC))
-	var a nextAction
+	var a machineapi.Next
 	if err := json.Unmarshal([]byte(body), &a); code != 200 || err != nil || a.Action != "wait" || a.State != "failed" {
 		t.Fatalf("next: %d %s", code, body)
 	}

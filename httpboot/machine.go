@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/rackboot/rackboot/machineapi"
 	"net/http"
 	"strings"
 	"time"
@@ -41,14 +42,8 @@ func (s *Server) machine(h func(http.ResponseWriter, *http.Request, string) erro
 	}
 }
 
-// inspectReport is what the installer posts after looking at the machine.
-type inspectReport struct {
-	MAC   string           `json:"mac"`
-	Facts *inventory.Facts `json:"facts"`
-}
-
-func (s *Server) decodeReport(w http.ResponseWriter, r *http.Request) (inspectReport, error) {
-	var rep inspectReport
+func (s *Server) decodeReport(w http.ResponseWriter, r *http.Request) (machineapi.InspectReport, error) {
+	var rep machineapi.InspectReport
 	if err := decodeJSON(w, r, s.MaxBodyBytes, "report", &rep); err != nil {
 		return rep, err
 	}
@@ -135,13 +130,6 @@ func firstOf(a, b string) string {
 	return b
 }
 
-// nextAction is the installer's instruction.
-type nextAction struct {
-	Action string      `json:"action"` // "wait", "wipe" or "deploy"
-	State  string      `json:"state"`
-	Deploy *deploySpec `json:"deploy,omitempty"`
-}
-
 // next tells a waiting installer what to do. It long-polls: while the
 // answer would be "wait", it waits (up to ?wait=, default 25 s) for the
 // host to change, so a new instruction reaches the installer at once.
@@ -171,8 +159,8 @@ func (s *Server) next(w http.ResponseWriter, r *http.Request, mac string) error 
 // actionFor is the instruction for a host in its state: a quick wipe asked
 // with release comes first (before a deploy too), then a deploying host
 // deploys; every other one waits.
-func (s *Server) actionFor(ctx context.Context, h *inventory.Host) (nextAction, error) {
-	a := nextAction{Action: "wait", State: string(h.State)}
+func (s *Server) actionFor(ctx context.Context, h *inventory.Host) (machineapi.Next, error) {
+	a := machineapi.Next{Action: "wait", State: string(h.State)}
 	if h.Wipe != nil && (h.State == inventory.StateReady || h.State == inventory.StateDeploying) {
 		a.Action = "wipe"
 		return a, nil

@@ -6,9 +6,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/rackboot/rackboot/machineapi"
 	"io"
 	"net/http"
-	"net/url"
+	"strings"
 	"time"
 )
 
@@ -34,25 +35,6 @@ func (e *StatusError) Error() string {
 	return fmt.Sprintf("appliance answered %d: %s", e.Code, e.Body)
 }
 
-// Actions the appliance may answer on /machine/v1/next.
-const (
-	ActionWait = "wait"
-)
-
-// Report is the body of POST /machine/v1/inspect.
-type Report struct {
-	MAC   string `json:"mac"`
-	Facts Facts  `json:"facts"`
-}
-
-// Next is the answer of GET /machine/v1/next; a deploy action carries
-// the image to write.
-type Next struct {
-	Action string  `json:"action"`
-	State  string  `json:"state,omitempty"` // the host's state, for the log
-	Deploy *Deploy `json:"deploy,omitempty"`
-}
-
 // Client speaks the appliance's machine API with the host's boot token.
 type Client struct {
 	BaseURL string // from rackboot.url, no trailing slash
@@ -75,22 +57,22 @@ const nextTimeout = 35 * time.Second
 const reportTimeout = 30 * time.Second
 
 // Report posts the facts; nil means the appliance accepted them (200).
-func (c *Client) Report(ctx context.Context, f Facts) error {
-	return c.postWithin(ctx, reportTimeout, "inspect", Report{MAC: c.MAC, Facts: f})
+func (c *Client) Report(ctx context.Context, f machineapi.Facts) error {
+	return c.postWithin(ctx, reportTimeout, machineapi.PathInspect, machineapi.InspectReport{MAC: c.MAC, Facts: &f})
 }
 
 // Next asks the appliance what to do now.
-func (c *Client) Next(ctx context.Context) (Next, error) {
+func (c *Client) Next(ctx context.Context) (machineapi.Next, error) {
 	ctx, cancel := context.WithTimeout(ctx, nextTimeout)
 	defer cancel()
-	u := c.BaseURL + "/machine/v1/next?mac=" + url.QueryEscape(c.MAC)
+	u := machineapi.URL(c.BaseURL, machineapi.PathNext, c.MAC)
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
-		return Next{}, fmt.Errorf("next: %w", err)
+		return machineapi.Next{}, fmt.Errorf("next: %w", err)
 	}
-	var n Next
+	var n machineapi.Next
 	if err := c.do(req, &n); err != nil {
-		return Next{}, fmt.Errorf("next: %w", err)
+		return machineapi.Next{}, fmt.Errorf("next: %w", err)
 	}
 	return n, nil
 }
@@ -144,58 +126,44 @@ func readSome(r io.Reader) string {
 	return string(bytes.TrimSpace(b))
 }
 
-// Progress is the body of POST /machine/v1/progress.
-type Progress struct {
-	Written int64 `json:"written"`
-	Total   int64 `json:"total"`
-	RateBps int64 `json:"rate_bps"`
-}
-
-// Deployed is the body of POST /machine/v1/deployed.
-type Deployed struct {
-	Disk    string  `json:"disk"`
-	Written int64   `json:"written"`
-	Seconds float64 `json:"seconds"`
-}
-
 // postTimeout bounds one deploy or wipe report.
 const postTimeout = 15 * time.Second
 
 // Progress reports the bytes written so far.
-func (c *Client) Progress(ctx context.Context, p Progress) error {
-	return c.post(ctx, "progress", p)
+func (c *Client) Progress(ctx context.Context, p machineapi.Progress) error {
+	return c.post(ctx, machineapi.PathProgress, p)
 }
 
 // Deployed reports the image written, verified and seeded.
-func (c *Client) Deployed(ctx context.Context, d Deployed) error {
-	return c.post(ctx, "deployed", d)
+func (c *Client) Deployed(ctx context.Context, d machineapi.Deployed) error {
+	return c.post(ctx, machineapi.PathDeployed, d)
 }
 
 // Failed reports a deploy that failed, with its cause.
 func (c *Client) Failed(ctx context.Context, cause string) error {
-	return c.post(ctx, "failed", struct {
-		Cause string `json:"cause"`
-	}{cause})
+	return c.post(ctx, machineapi.PathFailed, machineapi.Failed{Cause: cause})
 }
 
 // Wiped reports a finished quick wipe.
-func (c *Client) Wiped(ctx context.Context, w Wiped) error {
-	return c.post(ctx, "wiped", w)
+func (c *Client) Wiped(ctx context.Context, w machineapi.Wiped) error {
+	return c.post(ctx, machineapi.PathWiped, w)
 }
 
-func (c *Client) post(ctx context.Context, what string, v any) error {
-	return c.postWithin(ctx, postTimeout, what, v)
+func (c *Client) post(ctx context.Context, path string, v any) error {
+	return c.postWithin(ctx, postTimeout, path, v)
 }
 
-// postWithin posts v as JSON to /machine/v1/WHAT?mac=… within timeout.
-func (c *Client) postWithin(ctx context.Context, timeout time.Duration, what string, v any) error {
+// postWithin posts v as JSON to the machine API's path, for the host,
+// within timeout.
+func (c *Client) postWithin(ctx context.Context, timeout time.Duration, path string, v any) error {
+	what := strings.TrimPrefix(path, "/machine/v1/")
 	body, err := json.Marshal(v)
 	if err != nil {
 		return fmt.Errorf("%s: %w", what, err)
 	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	u := c.BaseURL + "/machine/v1/" + what + "?mac=" + url.QueryEscape(c.MAC)
+	u := machineapi.URL(c.BaseURL, path, c.MAC)
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, bytes.NewReader(body))
 	if err != nil {
 		return fmt.Errorf("%s: %w", what, err)

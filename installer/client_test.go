@@ -4,13 +4,14 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"github.com/rackboot/rackboot/machineapi"
 	"net/http"
 	"net/http/httptest"
 	"testing"
 )
 
 func TestClientReport(t *testing.T) {
-	var got Report
+	var got machineapi.InspectReport
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodPost || r.URL.Path != "/machine/v1/inspect" {
 			t.Errorf("%s %s", r.Method, r.URL.Path)
@@ -24,7 +25,7 @@ func TestClientReport(t *testing.T) {
 	}))
 	defer srv.Close()
 	c := &Client{BaseURL: srv.URL, Token: "tok", MAC: "52:54:00:00:00:01"}
-	f := Facts{UUID: "u", MemoryBytes: 512 << 20, Disks: []Disk{{Name: "vda", SizeBytes: 1 << 30}}}
+	f := machineapi.Facts{UUID: "u", MemoryBytes: 512 << 20, Disks: []machineapi.Disk{{Name: "vda", SizeBytes: 1 << 30}}}
 	if err := c.Report(context.Background(), f); err != nil {
 		t.Fatal(err)
 	}
@@ -34,8 +35,8 @@ func TestClientReport(t *testing.T) {
 }
 
 func TestClientReportJSONNames(t *testing.T) {
-	b, err := json.Marshal(Report{MAC: "m", Facts: Facts{CPUModel: "x", MemoryBytes: 1, Firmware: "bios",
-		Disks: []Disk{{Name: "vda", SizeBytes: 2}}, NICs: []NIC{{Name: "eth0", MAC: "m", Up: true}}}})
+	b, err := json.Marshal(machineapi.InspectReport{MAC: "m", Facts: &machineapi.Facts{CPUModel: "x", MemoryBytes: 1, Firmware: "bios",
+		Disks: []machineapi.Disk{{Name: "vda", SizeBytes: 2}}, NICs: []machineapi.NIC{{Name: "eth0", MAC: "m", Up: true}}}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -59,7 +60,7 @@ func TestClientStatuses(t *testing.T) {
 			http.Error(w, `{"error":"no"}`, tt.code)
 		}))
 		c := &Client{BaseURL: srv.URL, Token: "bad", MAC: "m"}
-		if err := c.Report(context.Background(), Facts{}); !errors.Is(err, tt.want) {
+		if err := c.Report(context.Background(), machineapi.Facts{}); !errors.Is(err, tt.want) {
 			t.Errorf("%d: err = %v, want %v", tt.code, err, tt.want)
 		}
 		srv.Close()
@@ -85,7 +86,7 @@ func TestClientNext(t *testing.T) {
 	defer srv.Close()
 	c := &Client{BaseURL: srv.URL, Token: "t", MAC: "52:54:00:00:00:01"}
 	n, err := c.Next(context.Background())
-	if err != nil || n.Action != ActionWait {
+	if err != nil || n.Action != machineapi.ActionWait {
 		t.Fatalf("next = %+v, %v", n, err)
 	}
 }
@@ -96,7 +97,7 @@ func TestClientConflict(t *testing.T) {
 	}))
 	defer srv.Close()
 	c := &Client{BaseURL: srv.URL, Token: "t", MAC: "m"}
-	if err := c.Report(context.Background(), Facts{}); !errors.Is(err, ErrConflict) {
+	if err := c.Report(context.Background(), machineapi.Facts{}); !errors.Is(err, ErrConflict) {
 		t.Errorf("err = %v, want ErrConflict", err)
 	}
 }

@@ -3,6 +3,7 @@ package installer
 import (
 	"errors"
 	"fmt"
+	"github.com/rackboot/rackboot/machineapi"
 	"net"
 	"net/netip"
 	"net/url"
@@ -46,11 +47,11 @@ func ParseCmdline(s string) (Cmdline, error) {
 func (c *Cmdline) set(key, val string) error {
 	var err error
 	switch key {
-	case "rackboot.url":
+	case machineapi.CmdlineURL:
 		c.URL, err = parseBaseURL(val)
-	case "rackboot.mac":
+	case machineapi.CmdlineMAC:
 		c.MAC, err = normalizeMAC(val)
-	case "rackboot.token":
+	case machineapi.CmdlineToken:
 		c.Token = val
 	case "rackboot.ip":
 		c.IP, err = netip.ParsePrefix(val)

@@ -5,42 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"github.com/rackboot/rackboot/images/compression"
+	"github.com/rackboot/rackboot/machineapi"
 	"sync/atomic"
 	"time"
 
 	"golang.org/x/sys/unix"
 )
-
-// ActionDeploy asks the installer to write an image to the machine's disk.
-const ActionDeploy = "deploy"
-
-// Deploy is what the appliance sends with a deploy action: where to fetch
-// the image, what its uncompressed content must hash to, how it is
-// compressed, which disk to write, and the seed to write after it.
-type Deploy struct {
-	ImageURL string `json:"image_url"`
-	// SHA256 (hex) and Size are of the uncompressed content.
-	SHA256      string   `json:"sha256"`
-	Size        int64    `json:"size"`
-	Compression string   `json:"compression"` // none, gzip, xz or zstd
-	Disk        DiskHint `json:"disk"`
-	Seed        SeedData `json:"seed"`
-}
-
-// DiskHint narrows the target disk; the zero hint means the first
-// non-removable disk that fits.
-type DiskHint struct {
-	Path    string `json:"path,omitempty"`
-	Serial  string `json:"serial,omitempty"`
-	MinSize int64  `json:"min_size,omitempty"`
-}
-
-// SeedData is the NoCloud seed, written as given into the image's CIDATA
-// partition.
-type SeedData struct {
-	MetaData string `json:"meta_data"`
-	UserData string `json:"user_data"`
-}
 
 // StepError names the deploy step that failed; its text is the cause the
 // appliance records.
@@ -70,7 +40,7 @@ type DeployResult struct {
 // deploy runs one deploy action to its end: on success the host is
 // reported deployed and rebooted; on failure it is reported failed with
 // the cause, and the caller goes back to polling.
-func deploy(ctx context.Context, o Options, cl *Client, d *Deploy) {
+func deploy(ctx context.Context, o Options, cl *Client, d *machineapi.Deploy) {
 	if d == nil {
 		o.Log.Error("deploy action without a deploy spec")
 		report(ctx, o, "failed", func(ctx context.Context) error {
@@ -88,7 +58,7 @@ func deploy(ctx context.Context, o Options, cl *Client, d *Deploy) {
 	o.Log.Info("deploy done", "disk", res.Disk, "written", res.Written, "zero_skipped", res.Zeroed,
 		"seconds", res.Elapsed.Seconds(), "mb_per_s", mbps(res.Written, res.Elapsed))
 	if !report(ctx, o, "deployed", func(ctx context.Context) error {
-		return cl.Deployed(ctx, Deployed{Disk: res.Disk, Written: res.Written, Seconds: res.Elapsed.Seconds()})
+		return cl.Deployed(ctx, machineapi.Deployed{Disk: res.Disk, Written: res.Written, Seconds: res.Elapsed.Seconds()})
 	}) {
 		return
 	}
@@ -124,7 +94,7 @@ func report(ctx context.Context, o Options, what string, post func(context.Conte
 
 // runDeploy picks the disk, streams the image onto it, verifies it and
 // writes the seed. Every error is a *StepError.
-func runDeploy(ctx context.Context, o Options, cl *Client, d *Deploy) (DeployResult, error) {
+func runDeploy(ctx context.Context, o Options, cl *Client, d *machineapi.Deploy) (DeployResult, error) {
 	start := time.Now()
 	if d.Size <= 0 || len(d.SHA256) != 64 {
 		return DeployResult{}, stepErr("image", fmt.Errorf("bad spec: size %d, sha256 %q", d.Size, d.SHA256))
@@ -190,7 +160,7 @@ func newProgress(ctx context.Context, o Options, cl *Client, total int64) progre
 			}
 			pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 			defer cancel()
-			if err := cl.Progress(pctx, Progress{Written: cur, Total: total, RateBps: rate}); err != nil {
+			if err := cl.Progress(pctx, machineapi.Progress{Written: cur, Total: total, RateBPS: rate}); err != nil {
 				o.Log.Error("progress not posted", "err", err)
 			}
 		}

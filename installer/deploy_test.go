@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"github.com/rackboot/rackboot/images/compression"
+	"github.com/rackboot/rackboot/machineapi"
 	"io"
 	"math/rand/v2"
 	"net/http"
@@ -232,19 +233,19 @@ func TestPickDisk(t *testing.T) {
 		"sr0":   "size=999999999,removable=1", // optical
 	})
 	for _, tc := range []struct {
-		hint DiskHint
+		hint machineapi.DiskHint
 		size int64
 		want string
 		err  string
 	}{
-		{DiskHint{}, 1 << 20, "vda", ""},
-		{DiskHint{}, 3 << 20, "vdb", ""},
-		{DiskHint{MinSize: 5 << 20}, 1 << 20, "vdc", ""},
-		{DiskHint{Serial: "S-VDC"}, 1 << 20, "vdc", ""},
-		{DiskHint{Path: "/dev/vdb"}, 1 << 20, "vdb", ""},
-		{DiskHint{Path: "/dev/vda"}, 3 << 20, "", "larger than disk"},
-		{DiskHint{Path: "/dev/nvme0n1"}, 1, "", "no disk /dev/nvme0n1"},
-		{DiskHint{}, 9 << 20, "", "larger than every disk"},
+		{machineapi.DiskHint{}, 1 << 20, "vda", ""},
+		{machineapi.DiskHint{}, 3 << 20, "vdb", ""},
+		{machineapi.DiskHint{MinSize: 5 << 20}, 1 << 20, "vdc", ""},
+		{machineapi.DiskHint{Serial: "S-VDC"}, 1 << 20, "vdc", ""},
+		{machineapi.DiskHint{Path: "/dev/vdb"}, 1 << 20, "vdb", ""},
+		{machineapi.DiskHint{Path: "/dev/vda"}, 3 << 20, "", "larger than disk"},
+		{machineapi.DiskHint{Path: "/dev/nvme0n1"}, 1, "", "no disk /dev/nvme0n1"},
+		{machineapi.DiskHint{}, 9 << 20, "", "larger than every disk"},
 	} {
 		d, err := pickDisk(root, tc.hint, tc.size)
 		if tc.err != "" {
@@ -308,7 +309,7 @@ func readSeed(t *testing.T, dev, name string) string {
 	return string(b)
 }
 
-var testSeed = SeedData{
+var testSeed = machineapi.Seed{
 	MetaData: "instance-id: rackboot-525400123456\nlocal-hostname: node-7\n",
 	UserData: "#cloud-config\nhostname: node-7\nrackboot:\n  url: \"http://10.0.0.1:8081\"\n  token: \"tok\"\n  mac: \"52:54:00:12:34:56\"\n",
 }
@@ -319,7 +320,7 @@ func TestWriteSeed(t *testing.T) {
 	os.WriteFile(dev, img, 0o644)
 	// Twice: the second must replace the first, including a longer file
 	// by a shorter one.
-	if err := WriteSeed(dev, SeedData{MetaData: strings.Repeat("x", 9000), UserData: "old"}); err != nil {
+	if err := WriteSeed(dev, machineapi.Seed{MetaData: strings.Repeat("x", 9000), UserData: "old"}); err != nil {
 		t.Fatal(err)
 	}
 	if err := WriteSeed(dev, testSeed); err != nil {
@@ -354,12 +355,12 @@ func TestWriteSeedRefusesOtherLabel(t *testing.T) {
 // records the installer's reports.
 type deployAppliance struct {
 	mu        sync.Mutex
-	next      Next
+	next      machineapi.Next
 	blob      []byte
-	progress  []Progress
-	deployed  []Deployed
+	progress  []machineapi.Progress
+	deployed  []machineapi.Deployed
 	failed    []string
-	wiped     []Wiped
+	wiped     []machineapi.Wiped
 	cancel    context.CancelFunc
 	afterPoll int
 }
@@ -374,8 +375,8 @@ func (a *deployAppliance) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch r.URL.Path {
 	case "/machine/v1/next":
 		json.NewEncoder(w).Encode(a.next)
-		if a.next.Action != ActionWait {
-			a.next = Next{Action: ActionWait}
+		if a.next.Action != machineapi.ActionWait {
+			a.next = machineapi.Next{Action: machineapi.ActionWait}
 		} else if a.afterPoll++; a.afterPoll >= 2 {
 			a.cancel()
 		}
@@ -383,15 +384,15 @@ func (a *deployAppliance) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Length", itoa(len(a.blob)))
 		w.Write(a.blob)
 	case "/machine/v1/progress":
-		var p Progress
+		var p machineapi.Progress
 		json.NewDecoder(r.Body).Decode(&p)
 		a.progress = append(a.progress, p)
 	case "/machine/v1/deployed":
-		var d Deployed
+		var d machineapi.Deployed
 		json.NewDecoder(r.Body).Decode(&d)
 		a.deployed = append(a.deployed, d)
 	case "/machine/v1/wiped":
-		var wd Wiped
+		var wd machineapi.Wiped
 		json.NewDecoder(r.Body).Decode(&wd)
 		a.wiped = append(a.wiped, wd)
 	case "/machine/v1/failed":
@@ -406,7 +407,7 @@ func (a *deployAppliance) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func itoa(n int) string { b, _ := json.Marshal(n); return string(b) }
 
 // runDeployOnce runs poll against a fake appliance that says deploy once.
-func runDeployOnce(t *testing.T, img []byte, blob []byte, how string, diskSize int64, mutate func(*Deploy)) (*deployAppliance, string, int) {
+func runDeployOnce(t *testing.T, img []byte, blob []byte, how string, diskSize int64, mutate func(*machineapi.Deploy)) (*deployAppliance, string, int) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -417,11 +418,11 @@ func runDeployOnce(t *testing.T, img []byte, blob []byte, how string, diskSize i
 	app := &deployAppliance{blob: blob, cancel: cancel}
 	srv := httptest.NewServer(app)
 	defer srv.Close()
-	d := &Deploy{ImageURL: srv.URL + "/machine/v1/image?mac=m", SHA256: sum(img), Size: int64(len(img)), Compression: how, Seed: testSeed}
+	d := &machineapi.Deploy{ImageURL: srv.URL + "/machine/v1/image?mac=m", SHA256: sum(img), Size: int64(len(img)), Compression: how, Seed: testSeed}
 	if mutate != nil {
 		mutate(d)
 	}
-	app.next = Next{Action: ActionDeploy, State: "deploying", Deploy: d}
+	app.next = machineapi.Next{Action: machineapi.ActionDeploy, State: "deploying", Deploy: d}
 	reboots := 0
 	var log bytes.Buffer
 	o := Options{Root: root, Log: NewConsoleLogger(&log), Reboot: func() error { reboots++; return nil },
@@ -459,14 +460,14 @@ func TestDeployFailures(t *testing.T) {
 		blob     []byte
 		how      string
 		diskSize int64
-		mutate   func(*Deploy)
+		mutate   func(*machineapi.Deploy)
 		cause    string
 	}{
-		{"checksum", img, "none", 128 << 20, func(d *Deploy) { d.SHA256 = strings.Repeat("0", 64) }, "verify: checksum mismatch: wrote " + sum(img)},
+		{"checksum", img, "none", 128 << 20, func(d *machineapi.Deploy) { d.SHA256 = strings.Repeat("0", 64) }, "verify: checksum mismatch: wrote " + sum(img)},
 		{"truncated gzip", gz[:len(gz)/2], "gzip", 128 << 20, nil, "download: truncated"},
 		{"truncated raw", img[:len(img)-4096], "none", 128 << 20, nil, "download: truncated image stream: ended after"},
 		{"disk too small", gz, "gzip", 64 << 20, nil, "disk: image of 83886080 bytes is larger than every disk"},
-		{"no seed partition", make([]byte, 4<<20), "none", 128 << 20, func(d *Deploy) { d.SHA256 = sum(make([]byte, 4<<20)); d.Size = 4 << 20 }, "seed: "},
+		{"no seed partition", make([]byte, 4<<20), "none", 128 << 20, func(d *machineapi.Deploy) { d.SHA256 = sum(make([]byte, 4<<20)); d.Size = 4 << 20 }, "seed: "},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			app, _, reboots := runDeployOnce(t, img, tc.blob, tc.how, tc.diskSize, tc.mutate)

@@ -2,13 +2,15 @@ package installer
 
 import (
 	"fmt"
+	"github.com/rackboot/rackboot/machineapi"
+	"math"
 	"path/filepath"
 	"strings"
 )
 
 // TargetDisk is the disk a deploy writes.
 type TargetDisk struct {
-	Disk
+	machineapi.Disk
 	Path string // the device node, e.g. /dev/vda
 }
 
@@ -16,12 +18,14 @@ type TargetDisk struct {
 // the hint's path or serial when given, else the first non-removable disk
 // (by name) at least as large as the image and the hint's minimum. An
 // image larger than the chosen disk is an error that says both sizes.
-func pickDisk(root string, hint DiskHint, size int64) (TargetDisk, error) {
+func pickDisk(root string, hint machineapi.DiskHint, size int64) (TargetDisk, error) {
 	all, err := disks(root)
 	if err != nil {
 		return TargetDisk{}, err
 	}
-	dev := func(d Disk) TargetDisk { return TargetDisk{Disk: d, Path: filepath.Join(root, "dev", d.Name)} }
+	dev := func(d machineapi.Disk) TargetDisk {
+		return TargetDisk{Disk: d, Path: filepath.Join(root, "dev", d.Name)}
+	}
 	fits := func(t TargetDisk) error {
 		if int64(t.SizeBytes) < size {
 			return fmt.Errorf("image of %d bytes is larger than disk %s of %d bytes", size, t.Path, t.SizeBytes)
@@ -47,8 +51,8 @@ func pickDisk(root string, hint DiskHint, size int64) (TargetDisk, error) {
 		}
 		return TargetDisk{}, fmt.Errorf("no disk with serial %q (have %s)", hint.Serial, names(all))
 	}
-	need := max(size, hint.MinSize)
-	var largest *Disk
+	need := max(size, int64(min(hint.MinSize, math.MaxInt64)))
+	var largest *machineapi.Disk
 	for i, d := range all {
 		if d.Removable || d.SizeBytes == 0 {
 			continue
@@ -66,7 +70,7 @@ func pickDisk(root string, hint DiskHint, size int64) (TargetDisk, error) {
 	return TargetDisk{}, fmt.Errorf("no non-removable disk (have %s)", names(all))
 }
 
-func names(ds []Disk) string {
+func names(ds []machineapi.Disk) string {
 	if len(ds) == 0 {
 		return "none"
 	}

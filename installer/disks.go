@@ -2,6 +2,7 @@ package installer
 
 import (
 	"fmt"
+	"github.com/rackboot/rackboot/machineapi"
 	"os"
 	"path/filepath"
 	"sort"
@@ -14,13 +15,13 @@ import (
 var skippedDisks = []string{"loop", "ram", "sr", "zram", "fd"}
 
 // disks lists the block devices in /sys/block, sorted by name.
-func disks(root string) ([]Disk, error) {
+func disks(root string) ([]machineapi.Disk, error) {
 	dir := filepath.Join(root, "sys/block")
 	entries, err := os.ReadDir(dir)
 	if err != nil {
 		return nil, fmt.Errorf("disks: %w", err)
 	}
-	var out []Disk
+	var out []machineapi.Disk
 	for _, e := range entries {
 		if skipDisk(e.Name()) {
 			continue
@@ -46,13 +47,13 @@ func skipDisk(name string) bool {
 
 // readDisk reads one /sys/block/<name> directory. The size attribute counts
 // 512-byte sectors whatever the device's own sector size.
-func readDisk(dir string) (Disk, error) {
+func readDisk(dir string) (machineapi.Disk, error) {
 	name := filepath.Base(dir)
 	sectors, err := strconv.ParseUint(readTrim(filepath.Join(dir, "size")), 10, 64)
 	if err != nil {
-		return Disk{}, fmt.Errorf("%s: size: %w", name, err)
+		return machineapi.Disk{}, fmt.Errorf("%s: size: %w", name, err)
 	}
-	return Disk{
+	return machineapi.Disk{
 		Name:      name,
 		SizeBytes: sectors * 512,
 		Model:     readTrim(filepath.Join(dir, "device/model")),

@@ -1,6 +1,7 @@
 package installer
 
 import (
+	"github.com/rackboot/rackboot/machineapi"
 	"reflect"
 	"strings"
 	"testing"
@@ -48,7 +49,7 @@ func TestGatherQEMU(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := Facts{
+	want := machineapi.Facts{
 		Vendor:      "QEMU",
 		Product:     "Standard PC (i440FX + PIIX, 1996)",
 		Serial:      "SN-0001",
@@ -57,11 +58,11 @@ func TestGatherQEMU(t *testing.T) {
 		CPUs:        2,
 		CPUModel:    "QEMU Virtual CPU version 2.5+",
 		MemoryBytes: 512 << 20,
-		Disks: []Disk{
+		Disks: []machineapi.Disk{
 			{Name: "sda", SizeBytes: 2 << 30, Model: "QEMU HARDDISK", Serial: "QM01", Removable: true},
 			{Name: "vda", SizeBytes: 1 << 30, Serial: "disk-serial-1"},
 		},
-		NICs: []NIC{
+		NICs: []machineapi.NIC{
 			{Name: "eth0", MAC: "52:54:00:12:34:56", Driver: "virtio_net", Up: true},
 			{Name: "eth1", MAC: "52:54:00:12:34:57", Driver: "e1000"},
 		},

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/rackboot/rackboot/machineapi"
 	"log/slog"
 	"net/http"
 	"os"
@@ -137,7 +138,7 @@ func loadRamdiskModules(o Options) {
 }
 
 // reportUntilAccepted posts the facts until the appliance answers 200.
-func reportUntilAccepted(ctx context.Context, o Options, cl *Client, f Facts) error {
+func reportUntilAccepted(ctx context.Context, o Options, cl *Client, f machineapi.Facts) error {
 	for attempt := 1; ; attempt++ {
 		err := cl.Report(ctx, f)
 		if err == nil {
@@ -177,7 +178,7 @@ func poll(ctx context.Context, o Options, cl *Client) error {
 		if err == nil {
 			act(ctx, o, cl, n)
 		}
-		if err == nil && n.Action == ActionWait && time.Since(began) >= o.PollEvery {
+		if err == nil && n.Action == machineapi.ActionWait && time.Since(began) >= o.PollEvery {
 			continue // a long poll that waited: ask again at once
 		}
 		if err := o.Sleep(ctx, o.PollEvery); err != nil {
@@ -189,10 +190,10 @@ func poll(ctx context.Context, o Options, cl *Client) error {
 // act is the switch point for what the appliance asks. A deploy runs to
 // its end here (reported deployed and rebooted, or reported failed), then
 // polling goes on.
-func act(ctx context.Context, o Options, cl *Client, n Next) {
+func act(ctx context.Context, o Options, cl *Client, n machineapi.Next) {
 	switch n.Action {
-	case ActionWait:
-	case ActionDeploy:
+	case machineapi.ActionWait:
+	case machineapi.ActionDeploy:
 		deploy(ctx, o, cl, n.Deploy)
 	case ActionWipe:
 		wipe(ctx, o, cl)

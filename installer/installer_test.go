@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/rackboot/rackboot/machineapi"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -17,7 +18,7 @@ import (
 // answers wait to every poll, cancelling the run after three.
 type fakeAppliance struct {
 	mu      sync.Mutex
-	reports []Report
+	reports []machineapi.InspectReport
 	polls   int
 	cancel  context.CancelFunc
 }
@@ -27,7 +28,7 @@ func (a *fakeAppliance) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	defer a.mu.Unlock()
 	switch r.URL.Path {
 	case "/machine/v1/inspect":
-		var rep Report
+		var rep machineapi.InspectReport
 		json.NewDecoder(r.Body).Decode(&rep)
 		a.reports = append(a.reports, rep)
 		if len(a.reports) == 1 {

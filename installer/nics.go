@@ -2,6 +2,7 @@ package installer
 
 import (
 	"fmt"
+	"github.com/rackboot/rackboot/machineapi"
 	"os"
 	"path/filepath"
 	"sort"
@@ -10,13 +11,13 @@ import (
 // nics lists the physical network interfaces in /sys/class/net, sorted by
 // name. An interface without a device link (loopback, bridges, bonds,
 // VLANs) is virtual and not a fact about the machine.
-func nics(root string) ([]NIC, error) {
+func nics(root string) ([]machineapi.NIC, error) {
 	dir := filepath.Join(root, "sys/class/net")
 	entries, err := os.ReadDir(dir)
 	if err != nil {
 		return nil, fmt.Errorf("nics: %w", err)
 	}
-	var out []NIC
+	var out []machineapi.NIC
 	for _, e := range entries {
 		p := filepath.Join(dir, e.Name())
 		if _, err := os.Stat(filepath.Join(p, "device")); err != nil {
@@ -31,8 +32,8 @@ func nics(root string) ([]NIC, error) {
 // readNIC reads one /sys/class/net/<name> directory. Up means the link has
 // carrier: operstate is "up", or "unknown" (drivers that do not report it)
 // with carrier 1.
-func readNIC(dir string) NIC {
-	n := NIC{
+func readNIC(dir string) machineapi.NIC {
+	n := machineapi.NIC{
 		Name: filepath.Base(dir),
 		MAC:  readTrim(filepath.Join(dir, "address")),
 	}

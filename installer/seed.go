@@ -3,6 +3,7 @@ package installer
 import (
 	"errors"
 	"fmt"
+	"github.com/rackboot/rackboot/machineapi"
 	"os"
 	"strings"
 
@@ -20,7 +21,7 @@ const (
 // WriteSeed writes the seed's meta-data and user-data, byte for byte as
 // the appliance sent them, into the CIDATA partition of the disk at path,
 // replacing files already there, then syncs the disk.
-func WriteSeed(path string, s SeedData) (err error) {
+func WriteSeed(path string, s machineapi.Seed) (err error) {
 	d, err := diskfs.Open(path, diskfs.WithOpenMode(diskfs.ReadWrite))
 	if err != nil {
 		return fmt.Errorf("open %s: %w", path, err)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/rackboot/rackboot/machineapi"
 	"io"
 	"path/filepath"
 	"slices"
@@ -29,26 +30,11 @@ const (
 	WipePartEdge = 1 << 20
 )
 
-// WipedDisk is what a quick wipe did to one disk.
-type WipedDisk struct {
-	Disk       string `json:"disk"`
-	Size       int64  `json:"size"`
-	Table      string `json:"table,omitempty"` // partition table found: gpt, mbr or ""
-	Partitions int    `json:"partitions"`
-	Zeroed     int64  `json:"zeroed"` // bytes made zero
-}
-
-// Wiped is the installer's report of a finished quick wipe.
-type Wiped struct {
-	Disks   []WipedDisk `json:"disks"`
-	Seconds float64     `json:"seconds"`
-}
-
 // QuickWipe wipes the disk (or image file) at path as described above,
 // syncs it and, for a block device, asks the kernel to forget its
 // partitions. It refuses a disk in use (mounted, or a partition open).
-func QuickWipe(path string) (WipedDisk, error) {
-	res := WipedDisk{Disk: path}
+func QuickWipe(path string) (machineapi.WipedDisk, error) {
+	res := machineapi.WipedDisk{Disk: path}
 	var parts [][2]int64 // start, size in bytes
 	if d, err := diskfs.Open(path, diskfs.WithOpenMode(diskfs.ReadOnly)); err == nil {
 		if t, err := d.GetPartitionTable(); err == nil {
@@ -122,13 +108,13 @@ func wipeRanges(size int64, parts [][2]int64) [][2]int64 {
 }
 
 // wipeDisks quick-wipes every non-removable disk of the machine.
-func wipeDisks(root string) (Wiped, error) {
+func wipeDisks(root string) (machineapi.Wiped, error) {
 	start := time.Now()
 	all, err := disks(root)
 	if err != nil {
-		return Wiped{}, err
+		return machineapi.Wiped{}, err
 	}
-	var out Wiped
+	var out machineapi.Wiped
 	var errs []error
 	for _, d := range all {
 		if d.Removable || d.SizeBytes == 0 {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"github.com/rackboot/rackboot/machineapi"
 	"net/http/httptest"
 	"os"
 	"os/exec"
@@ -201,7 +202,7 @@ func TestWipeAction(t *testing.T) {
 	for _, n := range []string{"vda", "sda"} {
 		writeFile(t, filepath.Join(root, "dev", n), string(img))
 	}
-	app := &deployAppliance{cancel: cancel, next: Next{Action: ActionWipe, State: "ready"}}
+	app := &deployAppliance{cancel: cancel, next: machineapi.Next{Action: ActionWipe, State: "ready"}}
 	srv := httptest.NewServer(app)
 	defer srv.Close()
 	var log bytes.Buffer

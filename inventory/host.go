@@ -1,6 +1,7 @@
 package inventory
 
 import (
+	"github.com/rackboot/rackboot/machineapi"
 	"net"
 	"net/netip"
 	"regexp"
@@ -73,37 +74,15 @@ type WipeRequest struct {
 	Actor       string    `json:"actor,omitempty"`
 }
 
-// Facts are what the installer found on the machine.
-type Facts struct {
-	Vendor      string    `json:"vendor,omitempty"`
-	Product     string    `json:"product,omitempty"`
-	Serial      string    `json:"serial,omitempty"`
-	UUID        string    `json:"uuid,omitempty"`
-	Firmware    string    `json:"firmware,omitempty"` // "bios" or "uefi"
-	CPUs        int       `json:"cpus,omitempty"`
-	CPUModel    string    `json:"cpu_model,omitempty"`
-	MemoryBytes uint64    `json:"memory_bytes,omitempty"`
-	Disks       []Disk    `json:"disks,omitempty"`
-	NICs        []NIC     `json:"nics,omitempty"`
-	InspectedAt time.Time `json:"inspected_at,omitzero"`
-}
+// Facts are what the installer found on the machine, stored as the
+// installer reported them (the wire type is the record: one declaration).
+type Facts = machineapi.Facts
 
-// Disk is one block device found by the installer.
-type Disk struct {
-	Name      string `json:"name"`
-	SizeBytes uint64 `json:"size_bytes"`
-	Model     string `json:"model,omitempty"`
-	Serial    string `json:"serial,omitempty"`
-	Removable bool   `json:"removable,omitempty"`
-}
-
-// NIC is one network interface found by the installer.
-type NIC struct {
-	Name   string `json:"name"`
-	MAC    string `json:"mac"`
-	Driver string `json:"driver,omitempty"`
-	Up     bool   `json:"up,omitempty"`
-}
+// Disk and NIC are the parts of Facts.
+type (
+	Disk = machineapi.Disk
+	NIC  = machineapi.NIC
+)
 
 // AgentStatus is what the config agent on an installed host last reported.
 type AgentStatus struct {
@@ -116,13 +95,7 @@ type AgentStatus struct {
 }
 
 // ResourceStatus is one resource of the agent's graph, as last reported.
-type ResourceStatus struct {
-	Resource   string    `json:"resource"` // kind:name
-	State      string    `json:"state"`    // pending, applying, ok, drift or failed
-	Error      string    `json:"error,omitempty"`
-	LastChange time.Time `json:"last_change,omitzero"` // last real change the agent made
-	Applies    int       `json:"applies,omitempty"`
-}
+type ResourceStatus = machineapi.ResourceStatus
 
 // NormalizeMAC parses s as a 48-bit MAC address and returns it lowercase and
 // colon-separated, the one form rackboot uses everywhere.

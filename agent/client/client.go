@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/rackboot/rackboot/machineapi"
 	"io"
 	"net/http"
 	"net/url"
@@ -68,7 +69,7 @@ func (c *Client) do(ctx context.Context, method, path string, q url.Values, body
 	if q == nil {
 		q = url.Values{}
 	}
-	q.Set("mac", c.MAC)
+	q.Set(machineapi.ParamMAC, c.MAC)
 	u := strings.TrimRight(c.URL, "/") + path + "?" + q.Encode()
 	req, err := http.NewRequestWithContext(ctx, method, u, bytes.NewReader(body))
 	if err != nil {

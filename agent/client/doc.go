@@ -3,7 +3,6 @@
 // download the rackboot binary. Every request carries the host's agent
 // token and MAC.
 //
-// It speaks HTTP only and imports nothing of the appliance, so the wire
-// types are declared here again; the end-to-end test in cmd/rackboot keeps
-// the two sides in step. It does not retry: the caller owns backoff.
+// It speaks HTTP only and imports nothing of the appliance but the wire
+// contract, package machineapi. It does not retry: the caller owns backoff.
 package client

@@ -4,44 +4,27 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/rackboot/rackboot/machineapi"
 	"io"
 	"net/http"
 	"time"
 )
 
-// Report is the agent's status as the appliance stores it on the host.
-type Report struct {
-	Status        string           `json:"status"` // converged or unconverged
-	Message       string           `json:"message,omitempty"`
-	ConfigVersion string           `json:"config_version,omitempty"` // the graph running
-	ConfigError   string           `json:"config_error,omitempty"`   // why a newer one is not
-	Resources     []ResourceStatus `json:"resources,omitempty"`
-}
-
-// ResourceStatus is one resource of the running graph.
-type ResourceStatus struct {
-	Resource   string    `json:"resource"` // kind:name
-	State      string    `json:"state"`    // pending, applying, ok, drift, failed
-	Error      string    `json:"error,omitempty"`
-	LastChange time.Time `json:"last_change,omitzero"`
-	Applies    int       `json:"applies,omitempty"`
-}
-
 // Report posts the agent's status and returns the host's lifecycle state
 // as the appliance now has it (a deployed host's first report makes it
 // active).
-func (c *Client) Report(ctx context.Context, r Report) (string, error) {
+func (c *Client) Report(ctx context.Context, r machineapi.AgentReport) (string, error) {
 	body, err := json.Marshal(r)
 	if err != nil {
 		return "", fmt.Errorf("report status: %w", err)
 	}
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	resp, err := c.do(ctx, http.MethodPost, "/machine/v1/agent/status", nil, body)
+	resp, err := c.do(ctx, http.MethodPost, machineapi.PathAgentStatus, nil, body)
 	if err != nil {
 		return "", fmt.Errorf("report status: %w", err)
 	}
-	var ans struct{ State string }
+	var ans machineapi.AgentState
 	if err := decode(resp, &ans); err != nil {
 		return "", fmt.Errorf("report status: %w", err)
 	}
@@ -50,7 +33,7 @@ func (c *Client) Report(ctx context.Context, r Report) (string, error) {
 
 // Binary writes the appliance's rackboot executable to w.
 func (c *Client) Binary(ctx context.Context, w io.Writer) error {
-	resp, err := c.do(ctx, http.MethodGet, "/machine/v1/agent/binary", nil, nil)
+	resp, err := c.do(ctx, http.MethodGet, machineapi.PathAgentBinary, nil, nil)
 	if err != nil {
 		return fmt.Errorf("download binary: %w", err)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/rackboot/rackboot/machineapi"
 	"log/slog"
 	"time"
 
@@ -109,7 +110,7 @@ type graphRunner struct {
 
 // apply merges and applies g; on failure the running graph stays and the
 // error is reported.
-func (gr *graphRunner) apply(ctx context.Context, log *slog.Logger, g client.Graph) {
+func (gr *graphRunner) apply(ctx context.Context, log *slog.Logger, g machineapi.Graph) {
 	graph, err := merge(g.Configs)
 	if err == nil {
 		// One inotify instance for every file resource: the kernel allows

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/rackboot/rackboot/machineapi"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -22,14 +23,14 @@ import (
 // restarts.
 type fakeAppliance struct {
 	mu      sync.Mutex
-	graph   client.Graph
+	graph   machineapi.Graph
 	changed chan struct{}
-	reports []client.Report
+	reports []machineapi.AgentReport
 	down    bool
 }
 
 func newFakeAppliance(t *testing.T) (*fakeAppliance, *client.Client) {
-	f := &fakeAppliance{changed: make(chan struct{}), graph: client.Graph{Version: "empty"}}
+	f := &fakeAppliance{changed: make(chan struct{}), graph: machineapi.Graph{Version: "empty"}}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /machine/v1/agent/config", f.config)
 	mux.HandleFunc("POST /machine/v1/agent/status", f.status)
@@ -38,7 +39,7 @@ func newFakeAppliance(t *testing.T) (*fakeAppliance, *client.Client) {
 	return f, &client.Client{URL: srv.URL, MAC: "52:54:00:00:00:01", Token: "t", Wait: 2 * time.Second}
 }
 
-func (f *fakeAppliance) set(g client.Graph) {
+func (f *fakeAppliance) set(g machineapi.Graph) {
 	f.mu.Lock()
 	f.graph = g
 	close(f.changed)
@@ -75,7 +76,7 @@ func (f *fakeAppliance) config(w http.ResponseWriter, r *http.Request) {
 }
 
 func (f *fakeAppliance) status(w http.ResponseWriter, r *http.Request) {
-	var rep client.Report
+	var rep machineapi.AgentReport
 	json.NewDecoder(r.Body).Decode(&rep)
 	f.mu.Lock()
 	f.reports = append(f.reports, rep)
@@ -84,17 +85,17 @@ func (f *fakeAppliance) status(w http.ResponseWriter, r *http.Request) {
 }
 
 // last returns the newest report, if any.
-func (f *fakeAppliance) last() (client.Report, bool) {
+func (f *fakeAppliance) last() (machineapi.AgentReport, bool) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if len(f.reports) == 0 {
-		return client.Report{}, false
+		return machineapi.AgentReport{}, false
 	}
 	return f.reports[len(f.reports)-1], true
 }
 
-func fileConfig(name, path, content string) client.Config {
-	return client.Config{Name: name, Version: 1, Body: "- kind: file\n  name: " + path + "\n  content: " + content + "\n"}
+func fileConfig(name, path, content string) machineapi.GraphConfig {
+	return machineapi.GraphConfig{Name: name, Version: 1, Body: "- kind: file\n  name: " + path + "\n  content: " + content + "\n"}
 }
 
 func eventually(t *testing.T, what string, cond func() bool) {
@@ -130,15 +131,15 @@ func TestBadGraphKeepsRunningGraph(t *testing.T) {
 	f, c := newFakeAppliance(t)
 	dir := t.TempDir()
 	a, b := filepath.Join(dir, "a"), filepath.Join(dir, "b")
-	f.set(client.Graph{Version: "v1", Configs: []client.Config{fileConfig("one", a, "A")}})
+	f.set(machineapi.Graph{Version: "v1", Configs: []machineapi.GraphConfig{fileConfig("one", a, "A")}})
 	startAgent(t, c)
 	eventually(t, "v1 converged", func() bool { r, ok := f.last(); return ok && r.Status == "converged" && r.ConfigVersion == "v1" })
 
-	for version, g := range map[string][]client.Config{
+	for version, g := range map[string][]machineapi.GraphConfig{
 		"dup": {fileConfig("one", a, "A"), fileConfig("two", a, "other")},
 		"bad": {{Name: "one", Version: 2, Body: "- kind: nope\n  name: x\n"}},
 	} {
-		f.set(client.Graph{Version: version, Configs: g})
+		f.set(machineapi.Graph{Version: version, Configs: g})
 		eventually(t, version+" reported", func() bool { r, _ := f.last(); return r.ConfigError != "" })
 		r, _ := f.last()
 		if r.ConfigVersion != "v1" || !strings.Contains(r.ConfigError, "config") {
@@ -146,10 +147,10 @@ func TestBadGraphKeepsRunningGraph(t *testing.T) {
 		}
 		os.WriteFile(a, []byte("drift"), 0o644)
 		eventually(t, "v1's file restored", func() bool { got, _ := os.ReadFile(a); return string(got) == "A" })
-		f.set(client.Graph{Version: "v1", Configs: []client.Config{fileConfig("one", a, "A")}})
+		f.set(machineapi.Graph{Version: "v1", Configs: []machineapi.GraphConfig{fileConfig("one", a, "A")}})
 		eventually(t, "error cleared", func() bool { r, _ := f.last(); return r.ConfigError == "" })
 	}
-	f.set(client.Graph{Version: "v3", Configs: []client.Config{fileConfig("one", a, "A"), fileConfig("two", b, "B")}})
+	f.set(machineapi.Graph{Version: "v3", Configs: []machineapi.GraphConfig{fileConfig("one", a, "A"), fileConfig("two", b, "B")}})
 	eventually(t, "two configs merged", func() bool { got, _ := os.ReadFile(b); return string(got) == "B" })
 }
 
@@ -158,11 +159,11 @@ func TestBadGraphKeepsRunningGraph(t *testing.T) {
 func TestReconnects(t *testing.T) {
 	f, c := newFakeAppliance(t)
 	a := filepath.Join(t.TempDir(), "a")
-	f.set(client.Graph{Version: "v1", Configs: []client.Config{fileConfig("one", a, "A")}})
+	f.set(machineapi.Graph{Version: "v1", Configs: []machineapi.GraphConfig{fileConfig("one", a, "A")}})
 	startAgent(t, c)
 	eventually(t, "v1 converged", func() bool { r, ok := f.last(); return ok && r.Status == "converged" })
 	f.setDown(true)
-	f.set(client.Graph{Version: "v2", Configs: []client.Config{fileConfig("one", a, "A2")}}) // wakes the poll into a 503
+	f.set(machineapi.Graph{Version: "v2", Configs: []machineapi.GraphConfig{fileConfig("one", a, "A2")}}) // wakes the poll into a 503
 	time.Sleep(100 * time.Millisecond)
 	os.WriteFile(a, []byte("drift"), 0o644)
 	eventually(t, "restored while the appliance is away", func() bool { got, _ := os.ReadFile(a); return string(got) == "A" })
@@ -193,7 +194,7 @@ func TestManyFiles(t *testing.T) {
 		fmt.Fprintf(&body, "- kind: file\n  name: %s/f%04d\n  content: \"%d\"\n", dir, i, i)
 	}
 	start := time.Now()
-	f.set(client.Graph{Version: "v1", Configs: []client.Config{{Name: "many", Version: 1, Body: body.String()}}})
+	f.set(machineapi.Graph{Version: "v1", Configs: []machineapi.GraphConfig{{Name: "many", Version: 1, Body: body.String()}}})
 	startAgent(t, c)
 	eventually(t, "1,000 files converged", func() bool {
 		r, ok := f.last()

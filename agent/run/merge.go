@@ -3,8 +3,8 @@ package run
 import (
 	"errors"
 	"fmt"
+	"github.com/rackboot/rackboot/machineapi"
 
-	"github.com/rackboot/rackboot/agent/client"
 	"github.com/rackboot/rackboot/agent/config"
 	"github.com/rackboot/rackboot/agent/engine"
 )
@@ -18,7 +18,7 @@ var ErrConflict = errors.New("resource in two configs")
 // is all or nothing: one config that fails, or one resource claimed by two
 // configs, refuses the whole graph, so a host never runs half of what its
 // operator wrote.
-func merge(configs []client.Config) (*engine.Graph, error) {
+func merge(configs []machineapi.GraphConfig) (*engine.Graph, error) {
 	out := engine.NewGraph()
 	owner := map[engine.Key]string{}
 	for _, c := range configs {

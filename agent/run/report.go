@@ -3,6 +3,7 @@ package run
 import (
 	"context"
 	"errors"
+	"github.com/rackboot/rackboot/machineapi"
 	"log/slog"
 	"sort"
 	"sync"
@@ -48,7 +49,7 @@ func newReporter(c *client.Client, log *slog.Logger, debounce time.Duration, bo 
 // that replaced it while it was in flight.
 type queued struct {
 	seq uint64
-	rep client.Report
+	rep machineapi.AgentReport
 }
 
 // onEvent is the engine's OnEvent.
@@ -92,13 +93,13 @@ func (r *reporter) applied(version string, keys []engine.Key, err error) {
 
 // enqueue snapshots the state into a report; r.mu is held.
 func (r *reporter) enqueue() {
-	rep := client.Report{Status: "unconverged", ConfigVersion: r.version, ConfigError: r.configErr,
-		Resources: make([]client.ResourceStatus, 0, len(r.statuses))}
+	rep := machineapi.AgentReport{Status: "unconverged", ConfigVersion: r.version, ConfigError: r.configErr,
+		Resources: make([]machineapi.ResourceStatus, 0, len(r.statuses))}
 	if r.converged {
 		rep.Status = "converged"
 	}
 	for _, s := range r.statuses {
-		rs := client.ResourceStatus{Resource: s.Key.String(), State: string(s.State), LastChange: s.LastChange, Applies: s.Applies}
+		rs := machineapi.ResourceStatus{Resource: s.Key.String(), State: string(s.State), LastChange: s.LastChange, Applies: s.Applies}
 		if s.Err != nil {
 			rs.Error = s.Err.Error()
 		}
