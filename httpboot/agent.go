@@ -7,14 +7,15 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"github.com/rackboot/rackboot/machineapi"
 	"maps"
 	"net/http"
 	"strings"
 	"time"
 
 	"github.com/go-chi/chi/v5"
+	"github.com/rackboot/rackboot/httperr"
 	"github.com/rackboot/rackboot/inventory"
+	"github.com/rackboot/rackboot/machineapi"
 )
 
 // AgentStore is what the agent routes need of the Store beyond the Store
@@ -30,7 +31,7 @@ func (s *Server) agentStore() (AgentStore, error) {
 	if a, ok := s.Store.(AgentStore); ok {
 		return a, nil
 	}
-	return nil, errorf(http.StatusNotImplemented, "this appliance's store keeps no agent configs")
+	return nil, httperr.Errorf(http.StatusNotImplemented, "this appliance's store keeps no agent configs")
 }
 
 // agentRoutes adds the routes of the config agent on installed hosts.
@@ -64,7 +65,7 @@ func (s *Server) agent(h func(http.ResponseWriter, *http.Request, string) error)
 func agentCredentials(r *http.Request) (mac, token string, err error) {
 	token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 	if !ok {
-		return "", "", errorf(http.StatusUnauthorized, "no agent token (Authorization: Bearer …)")
+		return "", "", httperr.Errorf(http.StatusUnauthorized, "no agent token (Authorization: Bearer …)")
 	}
 	mac, err = inventory.NormalizeMAC(r.URL.Query().Get("mac"))
 	return mac, token, err
@@ -72,7 +73,7 @@ func agentCredentials(r *http.Request) (mac, token string, err error) {
 
 func agentAuthError(mac string, err error) error {
 	if errors.Is(err, inventory.ErrBadAgentToken) {
-		return errorf(http.StatusUnauthorized, "host %s: %v", mac, err)
+		return httperr.Errorf(http.StatusUnauthorized, "host %s: %v", mac, err)
 	}
 	return fmt.Errorf("host %s: agent token: %w", mac, err)
 }
@@ -142,7 +143,7 @@ func waitParam(r *http.Request) (time.Duration, error) {
 	}
 	d, err := time.ParseDuration(v)
 	if err != nil || d < 0 || d > 60*time.Second {
-		return 0, errorf(http.StatusBadRequest, "wait %q: want a duration up to 60s", v)
+		return 0, httperr.Errorf(http.StatusBadRequest, "wait %q: want a duration up to 60s", v)
 	}
 	return d, nil
 }

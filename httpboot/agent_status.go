@@ -4,12 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/rackboot/rackboot/machineapi"
 	"net/http"
 	"strings"
 	"time"
 
+	"github.com/rackboot/rackboot/httperr"
 	"github.com/rackboot/rackboot/inventory"
+	"github.com/rackboot/rackboot/machineapi"
 )
 
 // maxStoredResources bounds the per-resource statuses kept on a host: every
@@ -23,7 +24,7 @@ func (s *Server) decodeAgentReport(w http.ResponseWriter, r *http.Request) (mach
 		return rep, err
 	}
 	if rep.Status != "converged" && rep.Status != "unconverged" {
-		return rep, errorf(http.StatusBadRequest, "agent report: status %q is not converged or unconverged", rep.Status)
+		return rep, httperr.Errorf(http.StatusBadRequest, "agent report: status %q is not converged or unconverged", rep.Status)
 	}
 	return rep, nil
 }

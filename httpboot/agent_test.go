@@ -3,7 +3,6 @@ package httpboot
 import (
 	"context"
 	"encoding/json"
-	"github.com/rackboot/rackboot/machineapi"
 	"io"
 	"net/http"
 	"os"
@@ -12,6 +11,7 @@ import (
 	"time"
 
 	"github.com/rackboot/rackboot/inventory"
+	"github.com/rackboot/rackboot/machineapi"
 )
 
 // agentTest is a boot server with one deployed host labelled role=web and

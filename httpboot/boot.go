@@ -8,6 +8,7 @@ import (
 	"os"
 
 	"github.com/go-chi/chi/v5"
+	"github.com/rackboot/rackboot/httperr"
 	"github.com/rackboot/rackboot/inventory"
 )
 
@@ -84,7 +85,7 @@ func (s *Server) ipxeFile(w http.ResponseWriter, r *http.Request) error {
 	name := chi.URLParam(r, "name")
 	path, ok := s.IPXEFiles[name]
 	if !ok {
-		return errorf(http.StatusNotFound, "no iPXE binary named %q", name)
+		return httperr.Errorf(http.StatusNotFound, "no iPXE binary named %q", name)
 	}
 	return serveFile(w, r, name, path)
 }
@@ -98,10 +99,10 @@ func (s *Server) installerFile(w http.ResponseWriter, r *http.Request) error {
 	case "initrd.cpio.gz":
 		path = s.InstallerInitrd
 	default:
-		return errorf(http.StatusNotFound, "no installer file named %q (vmlinuz, initrd.cpio.gz)", name)
+		return httperr.Errorf(http.StatusNotFound, "no installer file named %q (vmlinuz, initrd.cpio.gz)", name)
 	}
 	if path == "" {
-		return errorf(http.StatusNotFound, "installer %s not configured (see --installer-kernel and --installer-initrd)", name)
+		return httperr.Errorf(http.StatusNotFound, "installer %s not configured (see --installer-kernel and --installer-initrd)", name)
 	}
 	return serveFile(w, r, name, path)
 }
@@ -111,12 +112,12 @@ func (s *Server) installerFile(w http.ResponseWriter, r *http.Request) error {
 func serveFile(w http.ResponseWriter, r *http.Request, name, path string) error {
 	f, err := os.Open(path)
 	if err != nil {
-		return errorf(http.StatusNotFound, "%s: %v", name, err)
+		return httperr.Errorf(http.StatusNotFound, "%s: %v", name, err)
 	}
 	defer f.Close()
 	fi, err := f.Stat()
 	if err != nil || !fi.Mode().IsRegular() {
-		return errorf(http.StatusNotFound, "%s: not a regular file", name)
+		return httperr.Errorf(http.StatusNotFound, "%s: not a regular file", name)
 	}
 	w.Header().Set("Content-Type", "application/octet-stream")
 	http.ServeContent(w, r, name, fi.ModTime(), f)

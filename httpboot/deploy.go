@@ -4,15 +4,16 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/rackboot/rackboot/machineapi"
 	"net/http"
 	"os"
 	"strings"
 
 	"github.com/go-chi/chi/v5"
+	"github.com/rackboot/rackboot/httperr"
 	"github.com/rackboot/rackboot/images"
 	"github.com/rackboot/rackboot/images/testimage"
 	"github.com/rackboot/rackboot/inventory"
+	"github.com/rackboot/rackboot/machineapi"
 )
 
 // ImageSource is what deploys need of the image store.
@@ -42,7 +43,7 @@ func (s *Server) deployRoutes(r chi.Router) {
 // can run the agent and check in.
 func (s *Server) deployFor(ctx context.Context, h *inventory.Host) (*machineapi.Deploy, error) {
 	if s.Images == nil {
-		return nil, errorf(http.StatusServiceUnavailable, "no image store configured")
+		return nil, httperr.Errorf(http.StatusServiceUnavailable, "no image store configured")
 	}
 	img, err := s.Images.Image(h.Image)
 	if errors.Is(err, images.ErrNotFound) {
@@ -99,11 +100,11 @@ func (s *Server) image(w http.ResponseWriter, r *http.Request, mac string) error
 		return err
 	}
 	if h.State != inventory.StateDeploying || s.Images == nil {
-		return errorf(http.StatusConflict, "host %s is %s: no image to serve", mac, h.State)
+		return httperr.Errorf(http.StatusConflict, "host %s is %s: no image to serve", mac, h.State)
 	}
 	f, img, err := s.Images.Open(h.Image)
 	if err != nil {
-		return errorf(http.StatusNotFound, "host %s: image %q: %v", mac, h.Image, err)
+		return httperr.Errorf(http.StatusNotFound, "host %s: image %q: %v", mac, h.Image, err)
 	}
 	defer f.Close()
 	w.Header().Set("Content-Type", "application/octet-stream")

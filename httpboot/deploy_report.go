@@ -2,19 +2,20 @@ package httpboot
 
 import (
 	"fmt"
-	"github.com/rackboot/rackboot/machineapi"
 	"net/http"
 	"strings"
 	"time"
 
+	"github.com/rackboot/rackboot/httperr"
 	"github.com/rackboot/rackboot/inventory"
+	"github.com/rackboot/rackboot/machineapi"
 )
 
 // deploying returns the host if it is deploying, for the deploy reports.
 func (s *Server) deploying(r *http.Request, mac string) (inventory.Host, error) {
 	h, err := s.Store.Host(r.Context(), mac)
 	if err == nil && h.State != inventory.StateDeploying {
-		err = errorf(http.StatusConflict, "host %s is %s, not deploying", mac, h.State)
+		err = httperr.Errorf(http.StatusConflict, "host %s is %s, not deploying", mac, h.State)
 	}
 	return h, err
 }
@@ -24,7 +25,7 @@ func (s *Server) deploying(r *http.Request, mac string) (inventory.Host, error) 
 func (s *Server) wiping(r *http.Request, mac string) (inventory.Host, error) {
 	h, err := s.Store.Host(r.Context(), mac)
 	if err == nil && h.Wipe == nil {
-		err = errorf(http.StatusConflict, "host %s has no wipe pending", mac)
+		err = httperr.Errorf(http.StatusConflict, "host %s has no wipe pending", mac)
 	}
 	return h, err
 }
@@ -37,7 +38,7 @@ func (s *Server) wiped(w http.ResponseWriter, r *http.Request, mac string) error
 		return err
 	}
 	if len(rep.Disks) == 0 {
-		return errorf(http.StatusBadRequest, "malformed report: no disks")
+		return httperr.Errorf(http.StatusBadRequest, "malformed report: no disks")
 	}
 	h, err := s.wiping(r, mac)
 	if err != nil {
@@ -71,7 +72,7 @@ func (s *Server) progress(w http.ResponseWriter, r *http.Request, mac string) er
 		return err
 	}
 	if p.Written < 0 || p.Total <= 0 || p.Written > p.Total {
-		return errorf(http.StatusBadRequest, "malformed report: written %d of %d", p.Written, p.Total)
+		return httperr.Errorf(http.StatusBadRequest, "malformed report: written %d of %d", p.Written, p.Total)
 	}
 	h, err := s.deploying(r, mac)
 	if err != nil {
@@ -94,7 +95,7 @@ func (s *Server) deployed(w http.ResponseWriter, r *http.Request, mac string) er
 		return err
 	}
 	if h.Wipe != nil {
-		return errorf(http.StatusConflict, "host %s has a quick wipe pending: a deploy cannot have run yet", h.MAC)
+		return httperr.Errorf(http.StatusConflict, "host %s has a quick wipe pending: a deploy cannot have run yet", h.MAC)
 	}
 	rate := 0.0
 	if d.Seconds > 0 {
@@ -114,7 +115,7 @@ func (s *Server) failed(w http.ResponseWriter, r *http.Request, mac string) erro
 		return err
 	}
 	if f.Cause == "" {
-		return errorf(http.StatusBadRequest, "malformed report: no cause")
+		return httperr.Errorf(http.StatusBadRequest, "malformed report: no cause")
 	}
 	// A failed wipe fails the host in the state it was in (ready, or
 	// deploying when a deploy waits behind the wipe); the request stays,

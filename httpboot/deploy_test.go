@@ -5,12 +5,12 @@ import (
 	"compress/gzip"
 	"context"
 	"encoding/json"
-	"github.com/rackboot/rackboot/machineapi"
 	"strings"
 	"testing"
 
 	"github.com/rackboot/rackboot/images"
 	"github.com/rackboot/rackboot/inventory"
+	"github.com/rackboot/rackboot/machineapi"
 )
 
 // mbrImage is the smallest thing the image store takes for a disk: a

@@ -5,12 +5,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/rackboot/rackboot/machineapi"
 	"net/http"
 	"strings"
 	"time"
 
+	"github.com/rackboot/rackboot/httperr"
 	"github.com/rackboot/rackboot/inventory"
+	"github.com/rackboot/rackboot/machineapi"
 )
 
 // bearer is the request's bearer token.
@@ -48,7 +49,7 @@ func (s *Server) decodeReport(w http.ResponseWriter, r *http.Request) (machineap
 		return rep, err
 	}
 	if rep.Facts == nil {
-		return rep, errorf(http.StatusBadRequest, "malformed report: no facts")
+		return rep, httperr.Errorf(http.StatusBadRequest, "malformed report: no facts")
 	}
 	return rep, nil
 }
@@ -80,7 +81,7 @@ func (s *Server) inspect(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if h.State != inventory.StateInspecting {
-		return errorf(http.StatusConflict, "host %s is %s, not inspecting: report ignored", mac, h.State)
+		return httperr.Errorf(http.StatusConflict, "host %s is %s, not inspecting: report ignored", mac, h.State)
 	}
 	facts := *rep.Facts
 	facts.InspectedAt = time.Now().UTC()
@@ -112,7 +113,7 @@ func (s *Server) reporting(ctx context.Context, mac string) (inventory.Host, err
 			return inventory.Host{}, err
 		}
 		if b == nil {
-			return inventory.Host{}, errorf(http.StatusNotFound, "host %s is not enrolled and discovery is off", mac)
+			return inventory.Host{}, httperr.Errorf(http.StatusNotFound, "host %s is not enrolled and discovery is off", mac)
 		}
 		return *b, nil
 	}

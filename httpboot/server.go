@@ -9,6 +9,7 @@ import (
 	"text/template"
 
 	"github.com/go-chi/chi/v5"
+	"github.com/rackboot/rackboot/httperr"
 	"github.com/rackboot/rackboot/inventory"
 )
 
@@ -96,7 +97,7 @@ func (s *Server) Handler() (http.Handler, error) {
 	s.agentRoutes(r)
 	s.deployRoutes(r)
 	r.NotFound(s.handle(func(w http.ResponseWriter, r *http.Request) error {
-		return errorf(http.StatusNotFound, "no such boot resource: %s", r.URL.Path)
+		return httperr.Errorf(http.StatusNotFound, "no such boot resource: %s", r.URL.Path)
 	}))
 	return r, nil
 }

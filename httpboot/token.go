@@ -5,8 +5,10 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/binary"
-	"errors"
+	"fmt"
 	"time"
+
+	"github.com/rackboot/rackboot/inventory"
 )
 
 // Tokens mints and checks per-host boot tokens. A token is bound to one MAC
@@ -20,7 +22,7 @@ type Tokens struct {
 
 // ErrBadToken is returned for a token that is malformed, expired or minted
 // for another MAC.
-var ErrBadToken = errors.New("bad boot token")
+var ErrBadToken = fmt.Errorf("bad boot token: %w", inventory.ErrUnauthorized)
 
 func (t *Tokens) now() time.Time {
 	if t.Now != nil {

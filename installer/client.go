@@ -6,11 +6,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/rackboot/rackboot/machineapi"
 	"io"
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/rackboot/rackboot/machineapi"
 )
 
 // Errors the appliance answers with that the installer branches on.

@@ -4,10 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"github.com/rackboot/rackboot/machineapi"
 	"net/http"
 	"net/http/httptest"
 	"testing"
+
+	"github.com/rackboot/rackboot/machineapi"
 )
 
 func TestClientReport(t *testing.T) {

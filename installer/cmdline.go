@@ -3,11 +3,12 @@ package installer
 import (
 	"errors"
 	"fmt"
-	"github.com/rackboot/rackboot/machineapi"
 	"net"
 	"net/netip"
 	"net/url"
 	"strings"
+
+	"github.com/rackboot/rackboot/machineapi"
 )
 
 // ErrNoURL means the kernel command line has no rackboot.url: the installer

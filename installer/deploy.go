@@ -4,11 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/rackboot/rackboot/images/compression"
-	"github.com/rackboot/rackboot/machineapi"
 	"sync/atomic"
 	"time"
 
+	"github.com/rackboot/rackboot/images/compression"
+	"github.com/rackboot/rackboot/machineapi"
 	"golang.org/x/sys/unix"
 )
 

@@ -8,8 +8,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
-	"github.com/rackboot/rackboot/images/compression"
-	"github.com/rackboot/rackboot/machineapi"
 	"io"
 	"math/rand/v2"
 	"net/http"
@@ -28,6 +26,8 @@ import (
 	"github.com/diskfs/go-diskfs/filesystem"
 	"github.com/diskfs/go-diskfs/partition/gpt"
 	"github.com/klauspost/compress/zstd"
+	"github.com/rackboot/rackboot/images/compression"
+	"github.com/rackboot/rackboot/machineapi"
 	"github.com/ulikunitz/xz"
 )
 

@@ -2,10 +2,11 @@ package installer
 
 import (
 	"fmt"
-	"github.com/rackboot/rackboot/machineapi"
 	"math"
 	"path/filepath"
 	"strings"
+
+	"github.com/rackboot/rackboot/machineapi"
 )
 
 // TargetDisk is the disk a deploy writes.

@@ -2,12 +2,13 @@ package installer
 
 import (
 	"fmt"
-	"github.com/rackboot/rackboot/machineapi"
 	"os"
 	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/rackboot/rackboot/machineapi"
 )
 
 // skippedDisks are block devices that are never an install target: loop

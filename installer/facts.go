@@ -2,10 +2,11 @@ package installer
 
 import (
 	"errors"
-	"github.com/rackboot/rackboot/machineapi"
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/rackboot/rackboot/machineapi"
 )
 
 // Gather reads every fact it can under root ("/" on a real machine). A part

@@ -1,10 +1,11 @@
 package installer
 
 import (
-	"github.com/rackboot/rackboot/machineapi"
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/rackboot/rackboot/machineapi"
 )
 
 // qemuRoot is what a QEMU VM (-m 512, one virtio NIC, one 1 GiB virtio

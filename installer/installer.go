@@ -4,13 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/rackboot/rackboot/machineapi"
 	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
 	"runtime/debug"
 	"time"
+
+	"github.com/rackboot/rackboot/machineapi"
 )
 
 // Retry pacing. A refused token or a rejected report will not fix itself

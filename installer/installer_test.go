@@ -5,13 +5,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/rackboot/rackboot/machineapi"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/rackboot/rackboot/machineapi"
 )
 
 // fakeAppliance refuses the first report (401), accepts the second, and

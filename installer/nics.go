@@ -2,10 +2,11 @@ package installer
 
 import (
 	"fmt"
-	"github.com/rackboot/rackboot/machineapi"
 	"os"
 	"path/filepath"
 	"sort"
+
+	"github.com/rackboot/rackboot/machineapi"
 )
 
 // nics lists the physical network interfaces in /sys/class/net, sorted by

@@ -6,7 +6,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/rackboot/rackboot/images/compression"
 	"io"
 	"math/rand/v2"
 	"net/http"
@@ -18,6 +17,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/rackboot/rackboot/images/compression"
 )
 
 // cutServer serves a blob with ETag and Range (http.ServeContent), except

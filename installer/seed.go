@@ -3,12 +3,12 @@ package installer
 import (
 	"errors"
 	"fmt"
-	"github.com/rackboot/rackboot/machineapi"
 	"os"
 	"strings"
 
 	diskfs "github.com/diskfs/go-diskfs"
 	"github.com/diskfs/go-diskfs/filesystem"
+	"github.com/rackboot/rackboot/machineapi"
 )
 
 // The seed partition of a rackboot image (images/testimage/README.md):

@@ -6,7 +6,6 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"time"
 
@@ -20,7 +19,7 @@ const AgentTokenTTL = 365 * 24 * time.Hour
 
 // ErrBadAgentToken is returned for an agent token that is malformed,
 // expired, revoked, minted for another MAC, or older than its host.
-var ErrBadAgentToken = errors.New("bad agent token")
+var ErrBadAgentToken = fmt.Errorf("bad agent token: %w", ErrUnauthorized)
 
 // bucketAgentTokens holds each host's token generation (MAC → uint64).
 // A token carries the generation it was minted under; bumping it revokes

@@ -14,6 +14,10 @@ var (
 	ErrTransition = errors.New("transition not allowed")
 	ErrInvalid    = errors.New("invalid")
 	ErrLocked     = errors.New("data dir is in use")
+	// ErrUnauthorized is a machine credential (a boot or agent token) that
+	// the host's record does not honour: malformed, for another host, or
+	// of an earlier generation.
+	ErrUnauthorized = errors.New("credential refused")
 )
 
 // InvalidError names the field that failed validation and why.

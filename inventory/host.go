@@ -1,12 +1,13 @@
 package inventory
 
 import (
-	"github.com/rackboot/rackboot/machineapi"
 	"net"
 	"net/netip"
 	"regexp"
 	"strings"
 	"time"
+
+	"github.com/rackboot/rackboot/machineapi"
 )
 
 // Host is one machine rackboot knows about, keyed by the MAC address of the

@@ -2,11 +2,14 @@ package web
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"slices"
 	"time"
 
 	"github.com/go-chi/chi/v5"
+	"github.com/rackboot/rackboot/bmc"
+	"github.com/rackboot/rackboot/httperr"
 	"github.com/rackboot/rackboot/inventory"
 )
 
@@ -65,10 +68,10 @@ func (s *Server) hostAction(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if name == "retry" && (h.State != inventory.StateFailed || h.Failure == nil) {
-		return errorf(http.StatusConflict, "host %s is %s: retry applies only to failed hosts", mac, h.State)
+		return httperr.Errorf(http.StatusConflict, "host %s is %s: retry applies only to failed hosts", mac, h.State)
 	}
 	if b.Wipe && name != "release" {
-		return errorf(http.StatusBadRequest, "request body: field \"wipe\" applies only to release")
+		return httperr.Errorf(http.StatusBadRequest, "request body: field \"wipe\" applies only to release")
 	}
 	cause := name
 	if b.Cause != "" {
@@ -98,11 +101,11 @@ func (s *Server) hostAction(w http.ResponseWriter, r *http.Request) error {
 
 func (s *Server) powerAction(w http.ResponseWriter, r *http.Request, mac, op string) error {
 	if s.Power == nil {
-		return errorf(http.StatusNotImplemented, "power control is not configured on this appliance")
+		return httperr.Errorf(http.StatusNotImplemented, "power control is not configured on this appliance")
 	}
 	h, err := s.Power.Power(r.Context(), mac, op, actor(r))
 	if err != nil {
-		return err
+		return bmcError(err)
 	}
 	return writeHost(w, http.StatusOK, h)
 }
@@ -121,4 +124,17 @@ func (s *Server) netbootLater(h inventory.Host, actor string) {
 			s.Logger.Warn("netboot after release failed", "mac", h.MAC, "err", err)
 		}
 	}()
+}
+
+// bmcError gives a power failure its status: a host without a BMC is the
+// request's fault (409); a BMC that failed is a peer's (502, naming it).
+func bmcError(err error) error {
+	var be *bmc.Error
+	switch {
+	case errors.Is(err, bmc.ErrNoBMC):
+		return httperr.Wrap(http.StatusConflict, err)
+	case errors.As(err, &be):
+		return httperr.Wrap(http.StatusBadGateway, err)
+	}
+	return err
 }

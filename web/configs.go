@@ -8,6 +8,7 @@ import (
 
 	"github.com/go-chi/chi/v5"
 	"github.com/rackboot/rackboot/agent/config"
+	"github.com/rackboot/rackboot/httperr"
 	"github.com/rackboot/rackboot/inventory"
 )
 
@@ -27,7 +28,7 @@ func (s *Server) agentConfigs() (AgentConfigs, error) {
 	if a, ok := s.Store.(AgentConfigs); ok {
 		return a, nil
 	}
-	return nil, errorf(http.StatusNotImplemented, "this appliance's store keeps no agent configs")
+	return nil, httperr.Errorf(http.StatusNotImplemented, "this appliance's store keeps no agent configs")
 }
 
 // agentRoutes adds the config routes and agent-token minting to /api/v1.
@@ -65,11 +66,11 @@ func (s *Server) decodeConfig(w http.ResponseWriter, r *http.Request, name strin
 		return inventory.AgentConfig{}, err
 	}
 	if name != "" && b.Name != "" && b.Name != name {
-		return inventory.AgentConfig{}, errorf(http.StatusBadRequest, "request body: name %q differs from the path's %q", b.Name, name)
+		return inventory.AgentConfig{}, httperr.Errorf(http.StatusBadRequest, "request body: name %q differs from the path's %q", b.Name, name)
 	}
 	c := inventory.AgentConfig{Name: cmp.Or(name, b.Name), Selector: b.Selector, Body: b.Body}
 	if _, err := config.Parse([]byte(b.Body)); err != nil {
-		return c, errorf(http.StatusBadRequest, "config %s: %v", c.Name, err)
+		return c, httperr.Errorf(http.StatusBadRequest, "config %s: %v", c.Name, err)
 	}
 	return c, nil
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 
+	"github.com/rackboot/rackboot/httperr"
 	"github.com/rackboot/rackboot/images"
 	"github.com/rackboot/rackboot/images/testimage"
 	"github.com/rackboot/rackboot/inventory"
@@ -30,13 +31,13 @@ func (s *Server) deployAction(w http.ResponseWriter, r *http.Request, mac string
 		return err
 	}
 	if b.Image == "" {
-		return errorf(http.StatusBadRequest, "request body: field \"image\" is required")
+		return httperr.Errorf(http.StatusBadRequest, "request body: field \"image\" is required")
 	}
 	if s.Images == nil {
-		return errorf(http.StatusNotImplemented, "no image store is configured on this appliance")
+		return httperr.Errorf(http.StatusNotImplemented, "no image store is configured on this appliance")
 	}
 	if _, err := s.Images.Image(b.Image); errors.Is(err, images.ErrNotFound) {
-		return errorf(http.StatusNotFound, "image %q not found (rackboot image list)", b.Image)
+		return httperr.Errorf(http.StatusNotFound, "image %q not found (rackboot image list)", b.Image)
 	} else if err != nil {
 		return err
 	}
@@ -45,11 +46,11 @@ func (s *Server) deployAction(w http.ResponseWriter, r *http.Request, mac string
 		return err
 	}
 	if h.State != inventory.StateReady {
-		return errorf(http.StatusConflict, "host %s is %s: deploy needs a ready host (release it first, or retry a failed one)", mac, h.State)
+		return httperr.Errorf(http.StatusConflict, "host %s is %s: deploy needs a ready host (release it first, or retry a failed one)", mac, h.State)
 	}
 	for i, k := range b.SSHKeys {
 		if err := testimage.CheckValue(k); err != nil {
-			return errorf(http.StatusBadRequest, "request body: ssh_keys[%d]: %v (the seed's format takes no escapes)", i, err)
+			return httperr.Errorf(http.StatusBadRequest, "request body: ssh_keys[%d]: %v (the seed's format takes no escapes)", i, err)
 		}
 	}
 	plan := &inventory.DeployPlan{DiskPath: b.Disk.Path, DiskSerial: b.Disk.Serial, DiskMinSize: b.Disk.MinSize, SSHKeys: b.SSHKeys}

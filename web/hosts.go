@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/go-chi/chi/v5"
+	"github.com/rackboot/rackboot/httperr"
 	"github.com/rackboot/rackboot/inventory"
 )
 
@@ -42,7 +43,7 @@ func (s *Server) createHost(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if b.MAC == "" {
-		return errorf(http.StatusBadRequest, "request body: field \"mac\" is required")
+		return httperr.Errorf(http.StatusBadRequest, "request body: field \"mac\" is required")
 	}
 	h := inventory.Host{MAC: b.MAC, UUID: b.UUID, Serial: b.Serial, Hostname: b.Hostname, IP: b.IP,
 		Labels: b.Labels, State: inventory.State(b.State), Image: b.Image, BMC: b.BMC.toBMC()}
@@ -105,7 +106,7 @@ func parseQuery(r *http.Request) (inventory.Query, error) {
 	if l := v.Get("limit"); l != "" {
 		n, err := strconv.Atoi(l)
 		if err != nil || n < 1 || n > inventory.MaxLimit {
-			return q, errorf(http.StatusBadRequest, "limit %q: want a number from 1 to %d", l, inventory.MaxLimit)
+			return q, httperr.Errorf(http.StatusBadRequest, "limit %q: want a number from 1 to %d", l, inventory.MaxLimit)
 		}
 		q.Limit = n
 	}
@@ -132,7 +133,7 @@ func (s *Server) hostEvents(w http.ResponseWriter, r *http.Request) error {
 	limit := 100
 	if l := r.URL.Query().Get("limit"); l != "" {
 		if limit, err = strconv.Atoi(l); err != nil || limit < 1 {
-			return errorf(http.StatusBadRequest, "limit %q: want a positive number", l)
+			return httperr.Errorf(http.StatusBadRequest, "limit %q: want a positive number", l)
 		}
 	}
 	ev, err := s.Store.Events(r.Context(), mac, limit)
@@ -158,11 +159,11 @@ func ifMatch(r *http.Request) (uint64, bool, error) {
 	}
 	v, err := strconv.ParseUint(strings.Trim(strings.TrimPrefix(h, "W/"), `"`), 10, 64)
 	if err != nil {
-		return 0, false, errorf(http.StatusBadRequest, "If-Match %q: want the ETag of a host (a quoted version number)", h)
+		return 0, false, httperr.Errorf(http.StatusBadRequest, "If-Match %q: want the ETag of a host (a quoted version number)", h)
 	}
 	return v, true, nil
 }
 
 func badAction(name string, valid []string) error {
-	return errorf(http.StatusNotFound, "unknown action %q (want one of %s)", name, strings.Join(valid, ", "))
+	return httperr.Errorf(http.StatusNotFound, "unknown action %q (want one of %s)", name, strings.Join(valid, ", "))
 }

@@ -13,6 +13,7 @@ import (
 	"syscall"
 
 	"github.com/go-chi/chi/v5"
+	"github.com/rackboot/rackboot/httperr"
 	"github.com/rackboot/rackboot/images"
 	"github.com/rackboot/rackboot/inventory"
 )
@@ -43,7 +44,7 @@ func (s *Server) imageRoutes(r chi.Router) {
 // on an appliance configured without one.
 func (s *Server) imageStore() (ImageStore, error) {
 	if s.Images == nil {
-		return nil, errorf(http.StatusNotImplemented, "this appliance has no image store")
+		return nil, httperr.Errorf(http.StatusNotImplemented, "this appliance has no image store")
 	}
 	return s.Images, nil
 }
@@ -86,7 +87,7 @@ func (s *Server) importImage(w http.ResponseWriter, r *http.Request) error {
 	img, err := st.Import(r.Context(), body, opts)
 	if err != nil {
 		if body.err != nil {
-			return errorf(http.StatusBadRequest, "upload ended after %d bytes: %v; nothing was stored", body.n, body.err)
+			return httperr.Errorf(http.StatusBadRequest, "upload ended after %d bytes: %v; nothing was stored", body.n, body.err)
 		}
 		return imageError(err)
 	}
@@ -100,16 +101,16 @@ func importOptions(r *http.Request) (images.ImportOptions, error) {
 	opts := images.ImportOptions{Name: q.Get("name"), Source: q.Get("source"),
 		KernelPath: q.Get("kernel-path"), InitrdPath: q.Get("initrd-path")}
 	if opts.Name == "" {
-		return opts, errorf(http.StatusBadRequest, "query parameter \"name\" is required: POST /api/v1/images?name=NAME with the image as the body")
+		return opts, httperr.Errorf(http.StatusBadRequest, "query parameter \"name\" is required: POST /api/v1/images?name=NAME with the image as the body")
 	}
 	if ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); ct == "application/json" || ct == "multipart/form-data" {
-		return opts, errorf(http.StatusUnsupportedMediaType, "Content-Type %s: send the image itself as the body, with Content-Type application/octet-stream", ct)
+		return opts, httperr.Errorf(http.StatusUnsupportedMediaType, "Content-Type %s: send the image itself as the body, with Content-Type application/octet-stream", ct)
 	}
 	for key, dst := range map[string]*bool{"replace": &opts.Replace, "iso": &opts.ISO} {
 		if v := q.Get(key); v != "" {
 			b, err := strconv.ParseBool(v)
 			if err != nil {
-				return opts, errorf(http.StatusBadRequest, "query parameter %q: %q is not true or false", key, v)
+				return opts, httperr.Errorf(http.StatusBadRequest, "query parameter %q: %q is not true or false", key, v)
 			}
 			*dst = b
 		}
@@ -180,7 +181,7 @@ func (s *Server) refuseIfDeploying(ctx context.Context, name string) error {
 		}
 		for _, h := range page.Hosts {
 			if h.Image == name {
-				return errorf(http.StatusConflict, "image %q is being deployed to %s; remove it when that deploy has ended", name, h.MAC)
+				return httperr.Errorf(http.StatusConflict, "image %q is being deployed to %s; remove it when that deploy has ended", name, h.MAC)
 			}
 		}
 		if page.Next == "" {
@@ -229,7 +230,7 @@ func (s *Server) imageBootFile(w http.ResponseWriter, r *http.Request) error {
 		bf = img.Initrd
 	}
 	if bf == nil {
-		return errorf(http.StatusNotFound, "image %q has no %s (only ISO imports do)", img.Name, which)
+		return httperr.Errorf(http.StatusNotFound, "image %q has no %s (only ISO imports do)", img.Name, which)
 	}
 	f, err := st.OpenBlob(bf.SHA256)
 	if err != nil {
@@ -242,20 +243,11 @@ func (s *Server) imageBootFile(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// imageError gives the store's errors the status that names them.
+// imageError says what a full disk means for an import; the store's other
+// errors carry their status through httperr.
 func imageError(err error) error {
-	var fe *images.FormatError
-	switch {
-	case errors.Is(err, images.ErrNotFound):
-		return withStatus(http.StatusNotFound, err)
-	case errors.Is(err, images.ErrExists):
-		return withStatus(http.StatusConflict, err)
-	case errors.As(err, &fe):
-		return withStatus(http.StatusUnsupportedMediaType, err)
-	case errors.Is(err, images.ErrInvalid), errors.Is(err, images.ErrCorrupt):
-		return withStatus(http.StatusBadRequest, err)
-	case errors.Is(err, syscall.ENOSPC):
-		return withStatus(http.StatusInsufficientStorage, fmt.Errorf("the appliance's disk is full; nothing was stored: %w", err))
+	if errors.Is(err, syscall.ENOSPC) {
+		return httperr.Wrap(http.StatusInsufficientStorage, fmt.Errorf("the appliance's disk is full; nothing was stored: %w", err))
 	}
 	return err
 }

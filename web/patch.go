@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 
+	"github.com/rackboot/rackboot/httperr"
 	"github.com/rackboot/rackboot/inventory"
 )
 
@@ -47,11 +48,11 @@ func (s *Server) patchHost(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if p.State.Set {
-		return errorf(http.StatusBadRequest, "request body: field \"state\" cannot be patched; use POST /api/v1/hosts/%s/actions/{release|retry|…}", mac)
+		return httperr.Errorf(http.StatusBadRequest, "request body: field \"state\" cannot be patched; use POST /api/v1/hosts/%s/actions/{release|retry|…}", mac)
 	}
 	if p.Version != nil {
 		if byHeader && *p.Version != version {
-			return errorf(http.StatusBadRequest, "If-Match says version %d but the body says %d", version, *p.Version)
+			return httperr.Errorf(http.StatusBadRequest, "If-Match says version %d but the body says %d", version, *p.Version)
 		}
 		version = *p.Version
 	}
@@ -60,7 +61,7 @@ func (s *Server) patchHost(w http.ResponseWriter, r *http.Request) error {
 		return nil
 	}, inventory.Event{Actor: actor(r)})
 	if byHeader && errors.Is(err, inventory.ErrConflict) {
-		return withStatus(http.StatusPreconditionFailed, err)
+		return httperr.Wrap(http.StatusPreconditionFailed, err)
 	}
 	if err != nil {
 		return err

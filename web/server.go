@@ -7,6 +7,7 @@ import (
 	"github.com/go-chi/chi/v5"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/rackboot/rackboot/httperr"
 	"github.com/rackboot/rackboot/inventory"
 	"github.com/rackboot/rackboot/web/dashboard"
 )
@@ -65,10 +66,10 @@ func (s *Server) Handler() http.Handler {
 	r.Handle("/ui", ui)
 	r.Handle("/ui/*", ui)
 	r.NotFound(s.handle(func(w http.ResponseWriter, r *http.Request) error {
-		return errorf(http.StatusNotFound, "no route for %s %s", r.Method, r.URL.Path)
+		return httperr.Errorf(http.StatusNotFound, "no route for %s %s", r.Method, r.URL.Path)
 	}))
 	r.MethodNotAllowed(s.handle(func(w http.ResponseWriter, r *http.Request) error {
-		return errorf(http.StatusMethodNotAllowed, "method %s not allowed on %s", r.Method, r.URL.Path)
+		return httperr.Errorf(http.StatusMethodNotAllowed, "method %s not allowed on %s", r.Method, r.URL.Path)
 	}))
 	return r
 }

@@ -7,12 +7,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/rackboot/rackboot/machineapi"
 	"io"
 	"net/http"
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/rackboot/rackboot/machineapi"
 )
 
 // Client talks to one appliance for one host. URL, MAC and Token are

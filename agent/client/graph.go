@@ -3,10 +3,11 @@ package client
 import (
 	"context"
 	"fmt"
-	"github.com/rackboot/rackboot/machineapi"
 	"net/http"
 	"net/url"
 	"time"
+
+	"github.com/rackboot/rackboot/machineapi"
 )
 
 // Graph returns the host's graph once it differs from version have (the

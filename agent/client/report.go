@@ -4,10 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"github.com/rackboot/rackboot/machineapi"
 	"io"
 	"net/http"
 	"time"
+
+	"github.com/rackboot/rackboot/machineapi"
 )
 
 // Report posts the agent's status and returns the host's lifecycle state

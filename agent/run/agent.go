@@ -4,13 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/rackboot/rackboot/machineapi"
 	"log/slog"
 	"time"
 
 	"github.com/rackboot/rackboot/agent/client"
 	"github.com/rackboot/rackboot/agent/engine"
 	"github.com/rackboot/rackboot/agent/resources"
+	"github.com/rackboot/rackboot/machineapi"
 	"golang.org/x/sync/errgroup"
 )
 

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/rackboot/rackboot/machineapi"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -16,6 +15,7 @@ import (
 	"time"
 
 	"github.com/rackboot/rackboot/agent/client"
+	"github.com/rackboot/rackboot/machineapi"
 )
 
 // fakeAppliance serves one host's graph and records its reports. While

@@ -3,10 +3,10 @@ package run
 import (
 	"errors"
 	"fmt"
-	"github.com/rackboot/rackboot/machineapi"
 
 	"github.com/rackboot/rackboot/agent/config"
 	"github.com/rackboot/rackboot/agent/engine"
+	"github.com/rackboot/rackboot/machineapi"
 )
 
 // ErrConflict is returned when two configs of one host manage the same

@@ -3,7 +3,6 @@ package run
 import (
 	"context"
 	"errors"
-	"github.com/rackboot/rackboot/machineapi"
 	"log/slog"
 	"sort"
 	"sync"
@@ -11,6 +10,7 @@ import (
 
 	"github.com/rackboot/rackboot/agent/client"
 	"github.com/rackboot/rackboot/agent/engine"
+	"github.com/rackboot/rackboot/machineapi"
 )
 
 // maxQueued bounds the reports waiting for an appliance that is away; the

@@ -9,13 +9,13 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
-	"github.com/rackboot/rackboot/images/compression"
 	"io"
 	"log"
 	"net"
 	"net/http"
 	"time"
 
+	"github.com/rackboot/rackboot/images/compression"
 	"github.com/rackboot/rackboot/installer"
 )
 

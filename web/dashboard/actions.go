@@ -1,13 +1,13 @@
 package dashboard
 
 import (
-	"errors"
 	"fmt"
 	"net/http"
 	"slices"
 	"strings"
 
 	"github.com/go-chi/chi/v5"
+	"github.com/rackboot/rackboot/httperr"
 	"github.com/rackboot/rackboot/inventory"
 )
 
@@ -38,16 +38,16 @@ func (d *Dashboard) hostAction(w http.ResponseWriter, r *http.Request) error {
 
 func (d *Dashboard) runAction(r *http.Request, mac, action string) (inventory.Host, error) {
 	if !slices.Contains(hostActions, action) {
-		return inventory.Host{}, errorf(http.StatusNotFound, "unknown action %q (want one of %s)", action, strings.Join(hostActions, ", "))
+		return inventory.Host{}, httperr.Errorf(http.StatusNotFound, "unknown action %q (want one of %s)", action, strings.Join(hostActions, ", "))
 	}
 	if d.cfg.Actions == nil {
-		return inventory.Host{}, errorf(http.StatusNotImplemented, "%s: actions are not available on this appliance", action)
+		return inventory.Host{}, httperr.Errorf(http.StatusNotImplemented, "%s: actions are not available on this appliance", action)
 	}
 	var body map[string]any
 	if action == "deploy" {
 		image := strings.TrimSpace(r.PostFormValue("image"))
 		if image == "" {
-			return inventory.Host{}, errorf(http.StatusBadRequest, "deploy: choose an image")
+			return inventory.Host{}, httperr.Errorf(http.StatusBadRequest, "deploy: choose an image")
 		}
 		body = map[string]any{"image": image}
 	}
@@ -61,7 +61,7 @@ func (d *Dashboard) runAction(r *http.Request, mac, action string) (inventory.Ho
 // shown even for a 5xx: it is the API's (or the BMC's) own message, and
 // the operator needs it to act.
 func (d *Dashboard) refused(w http.ResponseWriter, r *http.Request, action string, err error) error {
-	code := statusOf(err)
+	code := httperr.Status(err)
 	if code >= 500 {
 		d.cfg.Logger.Warn("dashboard action failed", "path", r.URL.Path, "err", err)
 	}
@@ -69,9 +69,8 @@ func (d *Dashboard) refused(w http.ResponseWriter, r *http.Request, action strin
 		writeJSON(w, code, map[string]string{"error": err.Error()})
 		return nil
 	}
-	var he *httpError
-	if errors.As(err, &he) && code == http.StatusNotFound && !slices.Contains(hostActions, action) {
-		return err
+	if code == http.StatusNotFound && !slices.Contains(hostActions, action) {
+		return err // no such action: a page of its own, not a host page
 	}
 	return d.renderHost(w, r, code, map[string]string{action: err.Error()})
 }

@@ -20,15 +20,6 @@ type APIActions struct {
 	Token string       // the operator token it requires
 }
 
-// ActionError is the API's refusal of an action: its status and its
-// {"error": …} message.
-type ActionError struct {
-	Code    int
-	Message string
-}
-
-func (e *ActionError) Error() string { return e.Message }
-
 // Do implements Actions.
 func (a APIActions) Do(ctx context.Context, mac, action string, body map[string]any) (inventory.Host, error) {
 	req, err := a.request(ctx, mac, action, body)
@@ -42,7 +33,7 @@ func (a APIActions) Do(ctx context.Context, mac, action string, body map[string]
 		if json.Unmarshal(rec.body.Bytes(), &e) != nil || e.Error == "" {
 			e.Error = fmt.Sprintf("%s: API answered %d", action, rec.code)
 		}
-		return inventory.Host{}, &ActionError{Code: rec.code, Message: e.Error}
+		return inventory.Host{}, ActionError(rec.code, e.Error)
 	}
 	var h inventory.Host
 	if err := json.Unmarshal(rec.body.Bytes(), &h); err != nil {

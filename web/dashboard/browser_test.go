@@ -30,7 +30,7 @@ func (a *recordingActions) Do(_ context.Context, mac, action string, body map[st
 	defer a.mu.Unlock()
 	a.calls = append(a.calls, fmt.Sprintf("%s %s %v", action, mac, body["image"]))
 	if action == "power-off" {
-		return inventory.Host{}, &dashboard.ActionError{Code: http.StatusConflict, Message: "host 52:54:00:00:00:02: host has no BMC"}
+		return inventory.Host{}, dashboard.ActionError(http.StatusConflict, "host 52:54:00:00:00:02: host has no BMC")
 	}
 	return inventory.Host{MAC: mac, State: inventory.StateReady}, nil
 }

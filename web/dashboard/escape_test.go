@@ -78,7 +78,7 @@ func TestHostTextIsEscaped(t *testing.T) {
 		}
 	}
 	// A refused action's message is host text too.
-	dt.actions.refuse["release"] = &ActionError{Code: http.StatusConflict, Message: payload}
+	dt.actions.refuse["release"] = ActionError(http.StatusConflict, payload)
 	_, body := dt.do("POST", "/ui/hosts/"+mac+"/actions/release", url.Values{"csrf": {dt.csrf()}})
 	if strings.Contains(body, "<img") || !strings.Contains(body, "&lt;img") {
 		t.Errorf("refusal message not escaped:\n%s", body)

@@ -3,6 +3,8 @@ package dashboard
 import (
 	"context"
 	"net/http"
+
+	"github.com/rackboot/rackboot/httperr"
 )
 
 const (
@@ -62,7 +64,7 @@ func (d *Dashboard) requireCSRF(next http.Handler) http.Handler {
 			return
 		}
 		if err := d.origin.Check(r); err != nil {
-			d.fail(w, r, errorf(http.StatusForbidden, "refused: %v", err))
+			d.fail(w, r, httperr.Errorf(http.StatusForbidden, "refused: %v", err))
 			return
 		}
 		r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
@@ -71,7 +73,7 @@ func (d *Dashboard) requireCSRF(next http.Handler) http.Handler {
 			got = r.PostFormValue(csrfField)
 		}
 		if !d.sessions.csrfOK(sessionOf(r), got) {
-			d.fail(w, r, errorf(http.StatusForbidden, "refused: missing or wrong CSRF token; reload the page and try again"))
+			d.fail(w, r, httperr.Errorf(http.StatusForbidden, "refused: missing or wrong CSRF token; reload the page and try again"))
 			return
 		}
 		next.ServeHTTP(w, r)

@@ -5,6 +5,7 @@ import (
 	"slices"
 
 	"github.com/go-chi/chi/v5"
+	"github.com/rackboot/rackboot/httperr"
 )
 
 type imagesPage struct {
@@ -21,7 +22,7 @@ func (d *Dashboard) imagesPage(w http.ResponseWriter, r *http.Request) error {
 
 func (d *Dashboard) renderImages(w http.ResponseWriter, r *http.Request, code int, refused map[string]string) error {
 	if d.cfg.Images == nil {
-		return errorf(http.StatusNotFound, "no image store on this appliance")
+		return httperr.Errorf(http.StatusNotFound, "no image store on this appliance")
 	}
 	list, err := d.cfg.Images.List(r.Context())
 	if err != nil {
@@ -38,7 +39,7 @@ func (d *Dashboard) renderImages(w http.ResponseWriter, r *http.Request, code in
 
 func (d *Dashboard) removeImage(w http.ResponseWriter, r *http.Request) error {
 	if d.cfg.Images == nil {
-		return errorf(http.StatusNotFound, "no image store on this appliance")
+		return httperr.Errorf(http.StatusNotFound, "no image store on this appliance")
 	}
 	name := chi.URLParam(r, "name")
 	if err := d.cfg.Images.Remove(r.Context(), name); err != nil {
@@ -59,7 +60,7 @@ func (d *Dashboard) removeImage(w http.ResponseWriter, r *http.Request) error {
 // statusOrConflict: an image store's refusal (in use, missing) is the
 // operator's to read, not an internal error.
 func statusOrConflict(err error) int {
-	if c := statusOf(err); c != http.StatusInternalServerError {
+	if c := httperr.Status(err); c != http.StatusInternalServerError {
 		return c
 	}
 	return http.StatusConflict

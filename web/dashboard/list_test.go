@@ -66,7 +66,7 @@ func TestRefusedActionShowsMessageAtButton(t *testing.T) {
 	const mac = "52:54:00:00:00:01"
 	dt.addHost(inventory.Host{MAC: mac})
 	dt.login()
-	dt.actions.refuse["power-off"] = &ActionError{Code: http.StatusConflict, Message: "host has no BMC"}
+	dt.actions.refuse["power-off"] = ActionError(http.StatusConflict, "host has no BMC")
 	csrf := dt.csrf()
 	resp, body := dt.do("POST", "/ui/hosts/"+mac+"/actions/power-off", nil, csrfHeader, csrf, "Accept", "application/json")
 	if resp.StatusCode != http.StatusConflict || !strings.Contains(body, `"host has no BMC"`) {

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/rackboot/rackboot/httperr"
 	"github.com/rackboot/rackboot/inventory"
 )
 
@@ -43,7 +44,7 @@ func parseListQuery(v url.Values, defaultSize int) (listQuery, error) {
 	if q.Sort == "" {
 		q.Sort = sortKeys[0]
 	} else if !slices.Contains(sortKeys, q.Sort) {
-		return q, errorf(http.StatusBadRequest, "sort %q: want one of %s", q.Sort, strings.Join(sortKeys, ", "))
+		return q, httperr.Errorf(http.StatusBadRequest, "sort %q: want one of %s", q.Sort, strings.Join(sortKeys, ", "))
 	}
 	var err error
 	if q.Page, err = intParam(v, "page", 1, 1, 1<<30); err != nil {
@@ -60,7 +61,7 @@ func intParam(v url.Values, name string, def, lo, hi int) (int, error) {
 	}
 	n, err := strconv.Atoi(s)
 	if err != nil || n < lo || n > hi {
-		return 0, errorf(http.StatusBadRequest, "%s %q: want a number from %d to %d", name, s, lo, hi)
+		return 0, httperr.Errorf(http.StatusBadRequest, "%s %q: want a number from %d to %d", name, s, lo, hi)
 	}
 	return n, nil
 }

@@ -4,6 +4,8 @@ import (
 	"crypto/subtle"
 	"net/http"
 	"strings"
+
+	"github.com/rackboot/rackboot/httperr"
 )
 
 type loginPage struct {
@@ -30,7 +32,7 @@ func (d *Dashboard) loginPage(w http.ResponseWriter, r *http.Request) error {
 // posts, so another site cannot sign a browser in.
 func (d *Dashboard) login(w http.ResponseWriter, r *http.Request) error {
 	if err := d.origin.Check(r); err != nil {
-		return errorf(http.StatusForbidden, "refused: %v", err)
+		return httperr.Errorf(http.StatusForbidden, "refused: %v", err)
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
 	got := strings.TrimSpace(r.PostFormValue("token"))
