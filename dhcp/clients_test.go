@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rackboot/rackboot/boot"
 	"github.com/rackboot/rackboot/inventory"
 )
 
@@ -62,7 +63,7 @@ func labServer(t *testing.T, set func(*Server)) (*lab, *Server, *inventory.DB) {
 	}
 	t.Cleanup(func() { db.Close() })
 	s := &Server{Mode: ModeFull, ServerIP: testServerIP, Inventory: db, Leases: db, Logger: testLogger(t),
-		Subnets: []Subnet{testLocal, testRelayed}, HTTPBootURL: "http://10.0.0.2:8081",
+		Subnets: []Subnet{testLocal, testRelayed}, Boot: boot.Config{URL: "http://10.0.0.2:8081"},
 		ProbeListen: srv.prober(), ProbeWait: 300 * time.Millisecond}
 	if set != nil {
 		set(s)

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/insomniacslk/dhcp/dhcpv4"
+	"github.com/rackboot/rackboot/boot"
 	"github.com/rackboot/rackboot/inventory"
 )
 
@@ -132,7 +133,7 @@ func (s *Server) bindable(p *packet, n *subnet, want netip.Addr, now time.Time) 
 // aborts to disk on a NAK, so they get silence and retry from DISCOVER.
 // In reservation mode another server may own the segment: silence too.
 func (s *Server) nak(p *packet) (response, bool) {
-	if s.Mode != ModeFull || p.client.kind != kindPlain {
+	if s.Mode != ModeFull || p.client.Kind != boot.KindPlain {
 		s.stats.ignored.Add(1)
 		return response{}, false
 	}
@@ -194,7 +195,7 @@ func (s *Server) inform(p *packet, n *subnet) (response, bool) {
 }
 
 func (s *Server) withBootIfAny(r *dhcpv4.DHCPv4, p *packet) {
-	if b, ok := s.bootFor(p.client, p.mac, p.host); ok {
+	if b, ok := s.bootFor(p); ok {
 		s.withBoot(r, p, b)
 	}
 }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/insomniacslk/dhcp/dhcpv4"
 	"github.com/insomniacslk/dhcp/iana"
+	"github.com/rackboot/rackboot/boot"
 	"github.com/rackboot/rackboot/inventory"
 )
 
@@ -77,7 +78,7 @@ func wellFormed(req *dhcpv4.DHCPv4) bool {
 
 // discover queues an unknown netbooting MAC for the inventory.
 func (s *Server) discover(p *packet) {
-	if p.host == nil && p.client.kind != kindPlain && !s.DisableDiscovery {
+	if p.host == nil && p.client.Kind != boot.KindPlain && !s.Boot.NoDiscovery {
 		s.discovery.note(p.mac)
 	}
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/insomniacslk/dhcp/dhcpv4"
 	"github.com/insomniacslk/dhcp/iana"
+	"github.com/rackboot/rackboot/boot"
 	"github.com/rackboot/rackboot/inventory"
 )
 
@@ -30,7 +31,7 @@ func newHandler(t testing.TB, set func(*Server)) (*Server, *inventory.DB) {
 	}
 	t.Cleanup(func() { db.Close() })
 	s := &Server{Mode: ModeFull, ServerIP: testServerIP, Inventory: db, Leases: db,
-		Subnets: []Subnet{testLocal, testRelayed}, HTTPBootURL: "http://10.0.0.2:8081"}
+		Subnets: []Subnet{testLocal, testRelayed}, Boot: boot.Config{URL: "http://10.0.0.2:8081"}}
 	if set != nil {
 		set(s)
 	}
@@ -94,9 +95,9 @@ func TestBootDecision(t *testing.T) {
 		{name: "PXE UEFI x86-64 (7)", mods: pxe(iana.EFI_X86_64), file: "ipxe.efi", class: "PXEClient", direct: true, echoGUID: true},
 		{name: "PXE UEFI x86-64 (9)", mods: pxe(iana.EFI_BC), file: "ipxe.efi", class: "PXEClient", direct: true, echoGUID: true},
 		{name: "PXE UEFI x86-64, snponly label", mods: pxe(iana.EFI_X86_64),
-			host: &inventory.Host{Labels: map[string]string{SNPOnlyLabel: "snponly.efi"}}, file: "snponly.efi", class: "PXEClient", direct: true, echoGUID: true},
+			host: &inventory.Host{Labels: map[string]string{boot.SNPOnlyLabel: "snponly.efi"}}, file: "snponly.efi", class: "PXEClient", direct: true, echoGUID: true},
 		{name: "PXE UEFI arm64, none configured", mods: pxe(iana.EFI_ARM64)},
-		{name: "PXE UEFI arm64, configured", mods: pxe(iana.EFI_ARM64), set: func(s *Server) { s.ARM64BootFile = "ipxe-arm64.efi" },
+		{name: "PXE UEFI arm64, configured", mods: pxe(iana.EFI_ARM64), set: func(s *Server) { s.Boot.ARM64File = "ipxe-arm64.efi" },
 			file: "ipxe-arm64.efi", class: "PXEClient", direct: true, echoGUID: true},
 		{name: "UEFI HTTP Boot", mods: []dhcpv4.Modifier{dhcpv4.WithOption(dhcpv4.OptClassIdentifier("HTTPClient:Arch:00016:UNDI:003001")),
 			dhcpv4.WithOption(dhcpv4.OptClientArch(iana.Arch(16)))}, file: "http://10.0.0.2:8081/boot/ipxe/ipxe.efi", class: "HTTPClient"},
@@ -104,7 +105,7 @@ func TestBootDecision(t *testing.T) {
 		{name: "iPXE by option 175", mods: []dhcpv4.Modifier{dhcpv4.WithGeneric(dhcpv4.GenericOptionCode(175), []byte{1, 1, 1})},
 			file: "http://10.0.0.2:8081/boot.ipxe?mac=52:54:00:00:00:01"},
 		{name: "deployed host, no boot file wanted", mods: pxe(iana.EFI_X86_64), host: &inventory.Host{State: inventory.StateDeployed},
-			set: func(s *Server) { s.NoBootFileForDeployed = true }, class: ""},
+			set: func(s *Server) { s.Boot.NoBootFileDeployed = true }, class: ""},
 		{name: "deployed host, switch off", mods: pxe(iana.EFI_X86_64), host: &inventory.Host{State: inventory.StateDeployed},
 			file: "ipxe.efi", class: "PXEClient", direct: true, echoGUID: true},
 	}

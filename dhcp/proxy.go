@@ -11,7 +11,7 @@ import (
 // DISCOVER on port 67, an ACK to a REQUEST sent to us on port 4011 (or on
 // 67 naming us). Everything else is the other server's business.
 func (s *Server) proxy(p *packet) (response, bool) {
-	b, ok := s.bootFor(p.client, p.mac, p.host) // never ok for a plain client
+	b, ok := s.bootFor(p) // never ok for a plain client
 	if !ok {
 		s.stats.ignored.Add(1)
 		return response{}, false

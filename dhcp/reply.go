@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/insomniacslk/dhcp/dhcpv4"
+	"github.com/rackboot/rackboot/boot"
 )
 
 // Ports of DHCP and of PXE boot-server discovery.
@@ -86,21 +87,21 @@ const maxFileField = 128
 // withBoot adds the boot decision. Option 60 is echoed because PXE ROMs
 // ignore offers without "PXEClient" and UEFI HTTP Boot ignores offers
 // without "HTTPClient".
-func (s *Server) withBoot(r *dhcpv4.DHCPv4, p *packet, b boot) {
-	if len(b.file) < maxFileField {
-		r.BootFileName = b.file
+func (s *Server) withBoot(r *dhcpv4.DHCPv4, p *packet, b boot.Plan) {
+	if len(b.File) < maxFileField {
+		r.BootFileName = b.File
 	}
-	if len(b.file) >= maxFileField || p.req.IsOptionRequested(dhcpv4.OptionBootfileName) {
-		r.UpdateOption(dhcpv4.OptBootFileName(b.file))
+	if len(b.File) >= maxFileField || p.req.IsOptionRequested(dhcpv4.OptionBootfileName) {
+		r.UpdateOption(dhcpv4.OptBootFileName(b.File))
 	}
 	switch {
-	case b.http:
+	case b.HTTP:
 		r.UpdateOption(dhcpv4.OptClassIdentifier("HTTPClient"))
 	case p.client.pxeClass:
 		r.UpdateOption(dhcpv4.OptClassIdentifier("PXEClient"))
 	}
-	if p.client.kind == kindPXE {
-		if b.tftp {
+	if p.client.Kind == boot.KindPXE {
+		if b.TFTP {
 			r.UpdateOption(dhcpv4.OptGeneric(dhcpv4.OptionVendorSpecificInformation, pxeDirect))
 		}
 		copyOption(r, p.req, dhcpv4.OptionClientMachineIdentifier)

@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/rackboot/rackboot/boot"
 	"github.com/rackboot/rackboot/inventory"
 	"golang.org/x/sync/errgroup"
 )
@@ -52,17 +53,10 @@ type Server struct {
 	// Quarantine is how long a DECLINEd address is not handed out; default 10m.
 	Quarantine time.Duration
 
-	// HTTPBootURL is the base of the machine-facing HTTP server
-	// ("http://10.0.0.2:8081"); UEFI HTTP Boot and iPXE clients get no boot
-	// file without it.
-	HTTPBootURL   string
-	ARM64BootFile string // TFTP file for UEFI arm64 PXE ROMs; none when empty
-	// NoBootFileForDeployed answers deployed and active hosts without a
-	// boot file, so firmware falls through to the disk even before iPXE.
-	NoBootFileForDeployed bool
-	// DisableDiscovery stops unknown PXE-booting MACs from being added to
-	// the inventory as discovered hosts.
-	DisableDiscovery bool
+	// Boot is the boot decision's configuration (the machine-facing URL,
+	// the arm64 loader, no boot file for deployed hosts, no discovery):
+	// every answer's boot file comes from boot.Decide with it.
+	Boot boot.Config
 
 	// ProbeListen opens the socket (UDP port 68 on the interface) that
 	// looks for other DHCP servers; no probing when nil.

@@ -29,5 +29,5 @@ func (s *Server) AgentHandoff(ctx context.Context, mac string) (AgentHandoff, er
 	if err != nil {
 		return AgentHandoff{}, fmt.Errorf("agent handoff for %s: %w", mac, err)
 	}
-	return AgentHandoff{URL: s.URL, MAC: mac, Token: tok, ExpiresAt: exp}, nil
+	return AgentHandoff{URL: s.Boot.URL, MAC: mac, Token: tok, ExpiresAt: exp}, nil
 }

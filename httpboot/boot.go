@@ -4,12 +4,15 @@ import (
 	"context"
 	"errors"
 	"net/http"
-	"net/url"
 	"os"
+	"slices"
+	"strings"
 
 	"github.com/go-chi/chi/v5"
+	"github.com/rackboot/rackboot/boot"
 	"github.com/rackboot/rackboot/httperr"
 	"github.com/rackboot/rackboot/inventory"
+	"github.com/rackboot/rackboot/machineapi"
 )
 
 // script answers GET /boot.ipxe?mac=… with the iPXE script for the host's
@@ -24,23 +27,24 @@ func (s *Server) script(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	name, mode := scriptFor(h, !s.NoDiscovery)
-	d := scriptData{MAC: mac, State: "unknown", Mode: mode, URL: s.URL,
-		ScriptURL: s.URL + "/boot.ipxe?mac=" + url.QueryEscape(mac)}
+	plan := boot.Decide(boot.Client{MAC: mac, Kind: boot.KindScript}, h, s.Boot)
+	name := plan.Action.String()
+	d := scriptData{MAC: mac, State: "unknown", Mode: plan.Mode, URL: s.Boot.URL, ScriptURL: plan.ScriptURL,
+		Kernel: plan.Kernel, Initrd: plan.Initrd, InitrdName: plan.InitrdName}
 	if h != nil {
 		d.State = string(h.State)
 		if h.Failure != nil {
 			d.Cause = h.Failure.Cause
 		}
 	}
-	if name == "installer" {
-		d.Cmdline = s.cmdline(mac, mode)
+	if plan.Action == boot.Installer {
+		d.Cmdline = strings.Join(plan.Args, " ") + " " + machineapi.CmdlineToken + "=" + s.Tokens.Mint(mac)
 	}
 	b, err := render(s.templates[name], d)
 	if err != nil {
 		return err
 	}
-	s.Logger.Info("boot script", "mac", mac, "state", d.State, "script", name, "mode", mode)
+	s.Logger.Info("boot script", "mac", mac, "state", d.State, "script", name, "mode", plan.Mode, "why", plan.Why)
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
 	_, err = w.Write(b)
@@ -54,7 +58,7 @@ func (s *Server) script(w http.ResponseWriter, r *http.Request) error {
 func (s *Server) booting(ctx context.Context, mac string) (*inventory.Host, error) {
 	h, err := s.Store.Host(ctx, mac)
 	if errors.Is(err, inventory.ErrNotFound) {
-		if s.NoDiscovery {
+		if s.Boot.NoDiscovery {
 			return nil, nil
 		}
 		h, err = s.Store.CreateHost(ctx, inventory.Host{MAC: mac}, "httpboot")
@@ -76,15 +80,10 @@ func (s *Server) booting(ctx context.Context, mac string) (*inventory.Host, erro
 	return &h, nil
 }
 
-func (s *Server) cmdline(mac, mode string) string {
-	return "rackboot.url=" + s.URL + " rackboot.mac=" + mac + " rackboot.token=" + s.Tokens.Mint(mac) +
-		" rackboot.mode=" + mode + " " + s.KernelArgs
-}
-
 func (s *Server) ipxeFile(w http.ResponseWriter, r *http.Request) error {
 	name := chi.URLParam(r, "name")
 	path, ok := s.IPXEFiles[name]
-	if !ok {
+	if !ok || !slices.Contains(boot.Loaders, name) {
 		return httperr.Errorf(http.StatusNotFound, "no iPXE binary named %q", name)
 	}
 	return serveFile(w, r, name, path)
@@ -94,9 +93,9 @@ func (s *Server) installerFile(w http.ResponseWriter, r *http.Request) error {
 	name := chi.URLParam(r, "name")
 	var path string
 	switch name {
-	case "vmlinuz":
+	case boot.InstallerKernel:
 		path = s.InstallerKernel
-	case "initrd.cpio.gz":
+	case boot.InstallerInitrd:
 		path = s.InstallerInitrd
 	default:
 		return httperr.Errorf(http.StatusNotFound, "no installer file named %q (vmlinuz, initrd.cpio.gz)", name)

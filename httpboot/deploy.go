@@ -56,7 +56,7 @@ func (s *Server) deployFor(ctx context.Context, h *inventory.Host) (*machineapi.
 	if err != nil {
 		return nil, err
 	}
-	d := &machineapi.Deploy{ImageURL: s.URL + "/machine/v1/image?mac=" + h.MAC, SHA256: img.SHA256, Size: img.Size,
+	d := &machineapi.Deploy{ImageURL: s.Boot.URL + "/machine/v1/image?mac=" + h.MAC, SHA256: img.SHA256, Size: img.Size,
 		Compression: string(img.Compression), Seed: seed}
 	if p := h.Deploy; p != nil {
 		d.Disk = machineapi.DiskHint{Path: p.DiskPath, Serial: p.DiskSerial, MinSize: p.DiskMinSize}

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/rackboot/rackboot/boot"
 	"github.com/rackboot/rackboot/inventory"
 )
 
@@ -15,7 +16,7 @@ func fuzzHandler(f *testing.F) http.Handler {
 		f.Fatal(err)
 	}
 	f.Cleanup(func() { store.Close() })
-	s := &Server{Store: store, Tokens: &Tokens{Key: []byte("k")}, URL: "http://10.0.0.1:8081"}
+	s := &Server{Store: store, Tokens: &Tokens{Key: []byte("k")}, Boot: boot.Config{URL: "http://10.0.0.1:8081"}}
 	h, err := s.Handler()
 	if err != nil {
 		f.Fatal(err)
@@ -92,7 +93,7 @@ func FuzzInstallerReports(f *testing.F) {
 			t.Fatal(err)
 		}
 		defer store.Close()
-		s := &Server{Store: store, Tokens: &Tokens{Key: []byte("k")}, URL: "http://10.0.0.1:8081"}
+		s := &Server{Store: store, Tokens: &Tokens{Key: []byte("k")}, Boot: boot.Config{URL: "http://10.0.0.1:8081"}}
 		h, err := s.Handler()
 		if err != nil {
 			t.Fatal(err)

@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rackboot/rackboot/boot"
 	"github.com/rackboot/rackboot/inventory"
 )
 
@@ -32,7 +33,7 @@ func newBootTest(t *testing.T, configure func(*Server)) *bootTest {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &Server{Store: store, Tokens: &Tokens{Key: []byte("test key")}, URL: "http://10.9.0.1:8081"}
+	s := &Server{Store: store, Tokens: &Tokens{Key: []byte("test key")}, Boot: boot.Config{URL: "http://10.9.0.1:8081"}}
 	if configure != nil {
 		configure(s)
 	}
@@ -92,7 +93,7 @@ func TestScriptByState(t *testing.T) {
 		{inventory.StateDeploying, []string{"rackboot.mode=deploy"}, inventory.StateDeploying},
 		{inventory.StateDeployed, []string{"exit 1", "sanboot --no-describe --drive 0x80", "iseq ${platform} efi"}, inventory.StateDeployed},
 		{inventory.StateActive, []string{"exit", "sanboot"}, inventory.StateActive},
-		{inventory.StateFailed, []string{"waiting for an operator", "(disk on fire)", "chain --replace --autofree http://10.9.0.1:8081/boot.ipxe?mac=52%3A54%3A00%3A12%3A34%3A56"}, inventory.StateFailed},
+		{inventory.StateFailed, []string{"waiting for an operator", "(disk on fire)", "chain --replace --autofree http://10.9.0.1:8081/boot.ipxe?mac=52:54:00:12:34:56"}, inventory.StateFailed},
 	}
 	for _, tc := range cases {
 		t.Run(cmp.Or(string(tc.state), "unknown"), func(t *testing.T) {
@@ -135,7 +136,7 @@ func TestScriptByState(t *testing.T) {
 }
 
 func TestScriptDiscoveryOff(t *testing.T) {
-	b := newBootTest(t, func(s *Server) { s.NoDiscovery = true })
+	b := newBootTest(t, func(s *Server) { s.Boot.NoDiscovery = true })
 	code, script := b.get("/boot.ipxe?mac=" + testMAC)
 	if code != 200 || !strings.Contains(script, "local disk") {
 		t.Fatalf("%d %s", code, script)
@@ -163,7 +164,7 @@ func TestTemplateOverride(t *testing.T) {
 		t.Fatalf("override not used: %q", script)
 	}
 	os.WriteFile(filepath.Join(dir, "hold.ipxe"), []byte("#!ipxe\n{{.Nope"), 0o644)
-	s := &Server{Store: b.store, Tokens: b.boot.Tokens, URL: "http://x", TemplatesDir: dir}
+	s := &Server{Store: b.store, Tokens: b.boot.Tokens, Boot: boot.Config{URL: "http://x"}, TemplatesDir: dir}
 	if _, err := s.Handler(); err == nil || !strings.Contains(err.Error(), "hold.ipxe") {
 		t.Fatalf("broken override: err = %v", err)
 	}

@@ -9,36 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"text/template"
-
-	"github.com/rackboot/rackboot/inventory"
 )
-
-// The iPXE script for a host, by state (DESIGN.md, "The boot decision"):
-//
-//	unknown MAC, discovered, inspecting, ready → installer, inspect mode
-//	deploying                                   → installer, deploy mode
-//	deployed, active                            → local disk
-//	failed                                      → hold: ask again later
-//	unknown MAC with discovery off              → local disk
-//
-// A state this build does not know takes the discovery path.
-func scriptFor(h *inventory.Host, discovery bool) (tmpl, mode string) {
-	if h == nil {
-		if discovery {
-			return "installer", "inspect"
-		}
-		return "localboot", ""
-	}
-	switch h.State {
-	case inventory.StateDeploying:
-		return "installer", "deploy"
-	case inventory.StateDeployed, inventory.StateActive:
-		return "localboot", ""
-	case inventory.StateFailed:
-		return "hold", ""
-	}
-	return "installer", "inspect"
-}
 
 //go:embed templates/*.ipxe
 var builtinTemplates embed.FS
@@ -50,9 +21,11 @@ var scriptNames = []string{"installer", "localboot", "hold"}
 // scriptData is what a template sees.
 type scriptData struct {
 	MAC, State, Mode, Cause string
-	URL                     string // base URL of httpboot
+	URL                     string // the machine-facing base URL
 	ScriptURL               string // this script's own URL
-	Cmdline                 string // installer kernel command line
+	Kernel, Initrd          string // the installer's kernel and initrd URLs
+	InitrdName              string // the name the kernel finds the initrd by
+	Cmdline                 string // installer kernel command line, initrd=NAME not included
 }
 
 // loadTemplates reads the built-in templates and then any overrides in dir.

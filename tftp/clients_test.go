@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/rackboot/rackboot/boot"
 )
 
 // These tests drive the Debian clients a PXE lab and an operator use: tftp
@@ -150,17 +152,23 @@ func TestRealClientsRefused(t *testing.T) {
 	})
 }
 
-// TestRealIPXELoaders serves Debian's own loaders with a zero Server, so the
-// defaults are what is tested: /usr/lib/ipxe, and ipxe.efi, which Debian
-// ships as a symlink out of that directory, through the default Files.
+// TestRealIPXELoaders serves Debian's own loaders as the appliance does:
+// boot.Loaders in /usr/lib/ipxe, where ipxe.efi is a symlink out of the
+// directory, so only Files serves it.
 func TestRealIPXELoaders(t *testing.T) {
-	if _, err := os.Stat(filepath.Join(DefaultIPXEDir, "undionly.kpxe")); err != nil {
-		t.Logf("%s has no undionly.kpxe (Debian package ipxe): skipping", DefaultIPXEDir)
-		t.Skip("ipxe missing")
+	if _, err := os.Stat(filepath.Join(boot.LoaderDir, boot.LoaderBIOS)); err != nil {
+		if testing.Short() {
+			t.Skip("ipxe missing")
+		}
+		t.Fatalf("%s has no %s (Debian package ipxe; scripts/ci-deps installs it)", boot.LoaderDir, boot.LoaderBIOS)
 	}
-	port := startServer(t, &Server{}).Port
-	for _, name := range []string{"undionly.kpxe", "ipxe.efi", "snponly.efi"} {
-		want := sumFile(t, filepath.Join(DefaultIPXEDir, name))
+	files := map[string]string{}
+	for _, name := range boot.Loaders {
+		files[name] = filepath.Join(boot.LoaderDir, name)
+	}
+	port := startServer(t, &Server{Roots: []string{boot.LoaderDir}, Files: files}).Port
+	for _, name := range boot.Loaders {
+		want := sumFile(t, filepath.Join(boot.LoaderDir, name))
 		t.Run("tftp-hpa/"+name, func(t *testing.T) {
 			out := t.TempDir()
 			hpaGet(t, out, port, name, name)

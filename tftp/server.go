@@ -1,5 +1,5 @@
 // Package tftp is rackboot's read-only TFTP server for the first-stage network
-// boot loaders (iPXE's undionly.kpxe, ipxe.efi, snponly.efi).
+// boot loaders (the appliance gives it boot.Loaders in the iPXE directory).
 //
 // It serves files from a short list of directories and refuses everything
 // else: write requests, names that climb out of a directory, and symlinks that
@@ -28,8 +28,6 @@ import (
 
 // Defaults used when the matching Server field is zero.
 const (
-	// DefaultIPXEDir is where Debian's ipxe package installs its loaders.
-	DefaultIPXEDir = "/usr/lib/ipxe"
 	// DefaultBlockSize fits one block in a 1500-byte Ethernet frame:
 	// 1500 - 20 (IPv4) - 8 (UDP) - 4 (TFTP header).
 	DefaultBlockSize = 1468
@@ -44,20 +42,19 @@ const (
 	maxBlockSize = 65464
 )
 
-// Server is a read-only TFTP server. The zero value serves Debian's iPXE
-// loaders with the defaults above. A Server must not be copied after first use
-// (it holds its counters).
+// Server is a read-only TFTP server of the files in Roots and Files, with
+// the defaults above. A Server must not be copied after first use (it holds
+// its counters).
 type Server struct {
 	// Roots are the directories searched, in order, for a requested name: the
-	// iPXE directory first, then any extra one. Nil means [DefaultIPXEDir].
-	// A name must resolve inside the root it is found in, symlinks included.
+	// iPXE directory first, then any extra one. A name must resolve inside
+	// the root it is found in, symlinks included.
 	Roots []string
 
 	// Files maps request names to host paths served as they are, symlinks
 	// followed, ahead of the roots. They exist because Debian ships
 	// /usr/lib/ipxe/ipxe.efi as a symlink to /boot/ipxe.efi, which the root
 	// rule refuses. Only the operator names them; a client cannot add one.
-	// Nil with nil Roots means {"ipxe.efi": DefaultIPXEDir + "/ipxe.efi"}.
 	Files map[string]string
 
 	// BlockSize is the largest block offered to a client that asks for a
@@ -141,19 +138,9 @@ func (s *Server) configure(ps *pintftp.Server) {
 	ps.SetAnticipate(s.Anticipate)
 }
 
-func (s *Server) roots() []string {
-	if s.Roots == nil {
-		return []string{DefaultIPXEDir}
-	}
-	return s.Roots
-}
+func (s *Server) roots() []string { return s.Roots }
 
-func (s *Server) files() map[string]string {
-	if s.Files == nil && s.Roots == nil {
-		return map[string]string{"ipxe.efi": DefaultIPXEDir + "/ipxe.efi"}
-	}
-	return s.Files
-}
+func (s *Server) files() map[string]string { return s.Files }
 
 func (s *Server) logger() *slog.Logger {
 	if s.Logger == nil {

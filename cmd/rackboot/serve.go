@@ -14,6 +14,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/rackboot/rackboot/boot"
 	"github.com/rackboot/rackboot/images"
 	"github.com/rackboot/rackboot/inventory"
 	"github.com/rackboot/rackboot/web"
@@ -126,13 +127,15 @@ func serve(ctx context.Context, cfg serveConfig, stderr io.Writer) error {
 		func(ctx context.Context) error { return store.RunTimeouts(ctx, 30*time.Second) },
 		fleet.Run,
 	}
-	boot, bootInfo, bootURL, err := bootServices(ctx, cfg.Boot, cfg.DHCP.Interface, cfg.DataDir, store, imgs, log, cfg.ShutdownTimeout, hl)
+	bc := boot.Config{ARM64File: cfg.DHCP.ARM64BootFile, NoBootFileDeployed: cfg.DHCP.NoBootDeployed,
+		NoDiscovery: cfg.Boot.NoDiscovery, KernelArgs: cfg.Boot.KernelArgs}
+	bootSvcs, bootInfo, bc, err := bootServices(ctx, cfg.Boot, bc, cfg.DHCP.Interface, cfg.DataDir, store, imgs, log, cfg.ShutdownTimeout, hl)
 	if err != nil {
 		ln.Close()
 		return err
 	}
-	svcs = append(svcs, boot...)
-	dhcpSvcs, dhcpInfo, err := dhcpService(cfg.DHCP, bootURL, cfg.Boot.NoDiscovery, store, reg, log, hl)
+	svcs = append(svcs, bootSvcs...)
+	dhcpSvcs, dhcpInfo, err := dhcpService(cfg.DHCP, bc, store, reg, log, hl)
 	if err != nil {
 		ln.Close()
 		return err

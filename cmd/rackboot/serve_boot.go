@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/rackboot/rackboot/boot"
 	"github.com/rackboot/rackboot/httpboot"
 	"github.com/rackboot/rackboot/images"
 	"github.com/rackboot/rackboot/inventory"
@@ -35,7 +36,7 @@ func addBootFlags(f *pflag.FlagSet, c *bootConfig) {
 	f.StringVar(&c.HTTPAddr, "http-addr", ":8081", "listen address of the machine-facing HTTP server (scripts, kernels, installer callbacks); empty turns it off")
 	f.StringVar(&c.BootURL, "boot-url", "", "URL machines reach --http-addr at (default http://<http-addr host>:<port> when the host is an IP)")
 	f.StringVar(&c.TFTPAddr, "tftp-addr", ":69", "listen address of the TFTP server for the iPXE loaders; empty turns it off")
-	f.StringVar(&c.IPXEDir, "ipxe-dir", tftp.DefaultIPXEDir, "directory holding undionly.kpxe, ipxe.efi and snponly.efi")
+	f.StringVar(&c.IPXEDir, "ipxe-dir", boot.LoaderDir, "directory holding undionly.kpxe, ipxe.efi and snponly.efi")
 	f.StringVar(&c.InstallerKernel, "installer-kernel", "", "kernel the installer boots (served as /boot/installer/vmlinuz)")
 	f.StringVar(&c.InstallerInitrd, "installer-initrd", "", "installer initramfs built by `rackboot image initramfs` (served as /boot/installer/initrd.cpio.gz)")
 	f.StringVar(&c.TemplatesDir, "templates-dir", "", "directory of iPXE script overrides: installer.ipxe, localboot.ipxe, hold.ipxe (default DATA_DIR/templates)")
@@ -48,7 +49,7 @@ func addBootFlags(f *pflag.FlagSet, c *bootConfig) {
 // ipxe.efi is a link to /boot/ipxe.efi).
 func ipxeFiles(dir string) map[string]string {
 	m := map[string]string{}
-	for _, name := range []string{"undionly.kpxe", "ipxe.efi", "snponly.efi"} {
+	for _, name := range boot.Loaders {
 		m[name] = filepath.Join(dir, name)
 	}
 	return m
@@ -80,15 +81,16 @@ func (c *bootConfig) bootURL(ln net.Listener, iface string) (string, error) {
 }
 
 // bootServices opens the TFTP and HTTP boot listeners and returns the
-// services to run and the boot URL ("" without an HTTP server); a listener
-// that cannot open fails serve at start. iface is --interface.
-func bootServices(ctx context.Context, c bootConfig, iface, dataDir string, store *inventory.DB, imgs *images.Store, log *slog.Logger, grace time.Duration, hl *health) ([]service, []any, string, error) {
+// services to run and bc completed with the boot URL ("" without an HTTP
+// server); a listener that cannot open fails serve at start. iface is
+// --interface.
+func bootServices(ctx context.Context, c bootConfig, bc boot.Config, iface, dataDir string, store *inventory.DB, imgs *images.Store, log *slog.Logger, grace time.Duration, hl *health) ([]service, []any, boot.Config, error) {
 	var svcs []service
 	var info []any
 	if c.TFTPAddr != "" {
 		conn, err := tftp.Listen(ctx, "", c.TFTPAddr)
 		if err != nil {
-			return nil, nil, "", err
+			return nil, nil, bc, err
 		}
 		ts := &tftp.Server{Roots: []string{c.IPXEDir}, Files: ipxeFiles(c.IPXEDir), Logger: log.With("part", "tftp")}
 		hl.tftp = ts
@@ -96,27 +98,29 @@ func bootServices(ctx context.Context, c bootConfig, iface, dataDir string, stor
 		info = append(info, "tftp", conn.LocalAddr().String())
 	}
 	if c.HTTPAddr == "" {
-		return svcs, info, c.BootURL, nil // HTTP boot served elsewhere, or not at all
+		bc.URL = c.BootURL
+		return svcs, info, bc, nil // HTTP boot served elsewhere, or not at all
 	}
 	ln, err := net.Listen("tcp", c.HTTPAddr)
 	if err != nil {
-		return nil, nil, "", fmt.Errorf("http boot: %w", err)
+		return nil, nil, bc, fmt.Errorf("http boot: %w", err)
 	}
 	u, err := c.bootURL(ln, iface)
 	if err != nil {
 		ln.Close()
-		return nil, nil, "", err
+		return nil, nil, bc, err
 	}
-	bs := &httpboot.Server{Store: store, Tokens: &httpboot.Tokens{Key: store.DeriveKey("boot-token")}, URL: u,
-		NoDiscovery: c.NoDiscovery, IPXEFiles: ipxeFiles(c.IPXEDir), Images: imgs, InstallerKernel: c.InstallerKernel,
-		InstallerInitrd: c.InstallerInitrd, KernelArgs: c.KernelArgs, TemplatesDir: firstOf(c.TemplatesDir, filepath.Join(dataDir, "templates")),
+	bc.URL = u
+	bs := &httpboot.Server{Store: store, Tokens: &httpboot.Tokens{Key: store.DeriveKey("boot-token")}, Boot: bc,
+		IPXEFiles: ipxeFiles(c.IPXEDir), Images: imgs, InstallerKernel: c.InstallerKernel,
+		InstallerInitrd: c.InstallerInitrd, TemplatesDir: firstOf(c.TemplatesDir, filepath.Join(dataDir, "templates")),
 		Logger: log.With("part", "httpboot")}
 	h, err := bs.Handler()
 	if err != nil {
 		ln.Close()
-		return nil, nil, "", err
+		return nil, nil, bc, err
 	}
 	h = hl.countBytes(h)
 	svcs = append(svcs, func(ctx context.Context) error { return serveHTTP(ctx, ln, h, grace) })
-	return svcs, append(info, "http", ln.Addr().String(), "boot_url", u), u, nil
+	return svcs, append(info, "http", ln.Addr().String(), "boot_url", u), bc, nil
 }

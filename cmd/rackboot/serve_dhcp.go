@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/rackboot/rackboot/boot"
 	"github.com/rackboot/rackboot/dhcp"
 	"github.com/rackboot/rackboot/inventory"
 	"github.com/spf13/pflag"
@@ -50,7 +51,7 @@ func addDHCPFlags(f *pflag.FlagSet, c *dhcpConfig) {
 
 // dhcpService opens the DHCP sockets and returns the service that serves
 // them; none when DHCP is off or no interface is given.
-func dhcpService(c dhcpConfig, bootURL string, noDiscovery bool, store *inventory.DB, reg *prometheus.Registry, log *slog.Logger, hl *health) ([]service, []any, error) {
+func dhcpService(c dhcpConfig, bc boot.Config, store *inventory.DB, reg *prometheus.Registry, log *slog.Logger, hl *health) ([]service, []any, error) {
 	mode, err := dhcp.ParseMode(c.Mode)
 	if err != nil {
 		return nil, nil, fmt.Errorf("--dhcp-mode: %w", err)
@@ -58,7 +59,7 @@ func dhcpService(c dhcpConfig, bootURL string, noDiscovery bool, store *inventor
 	if mode == dhcp.ModeOff || c.Interface == "" {
 		return nil, []any{"dhcp", "off"}, nil
 	}
-	srv, err := c.server(mode, bootURL, noDiscovery, store, log.With("part", "dhcp"))
+	srv, err := c.server(mode, bc, store, log.With("part", "dhcp"))
 	if err != nil {
 		return nil, nil, err
 	}
@@ -91,7 +92,7 @@ func (c *dhcpConfig) listen(mode dhcp.Mode) ([]net.PacketConn, error) {
 	return conns, nil
 }
 
-func (c *dhcpConfig) server(mode dhcp.Mode, bootURL string, noDiscovery bool, store *inventory.DB, log *slog.Logger) (*dhcp.Server, error) {
+func (c *dhcpConfig) server(mode dhcp.Mode, bc boot.Config, store *inventory.DB, log *slog.Logger) (*dhcp.Server, error) {
 	local, err := interfacePrefix(c.Interface)
 	if err != nil {
 		return nil, err
@@ -104,8 +105,8 @@ func (c *dhcpConfig) server(mode dhcp.Mode, bootURL string, noDiscovery bool, st
 	return &dhcp.Server{
 		Mode: mode, ServerIP: local.Addr(), Inventory: store, Leases: store, Logger: log,
 		Subnets: append([]dhcp.Subnet{own}, c.Relays...), LeaseTime: c.LeaseTime, Quarantine: c.Quarantine,
-		HTTPBootURL: bootURL, ARM64BootFile: c.ARM64BootFile, NoBootFileForDeployed: c.NoBootDeployed,
-		DisableDiscovery: noDiscovery, AllowOtherServers: c.AllowOtherServers, ProbeInterval: c.ProbeInterval,
+		Boot:              bc,
+		AllowOtherServers: c.AllowOtherServers, ProbeInterval: c.ProbeInterval,
 		ProbeListen: func() (net.PacketConn, error) { return dhcp.Listen(iface, 68) },
 	}, nil
 }
