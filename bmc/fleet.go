@@ -19,7 +19,7 @@ type FleetStore interface {
 	Host(ctx context.Context, mac string) (inventory.Host, error)
 	Hosts(ctx context.Context, q inventory.Query) (inventory.Page, error)
 	BMCPassword(ctx context.Context, mac string) (string, error)
-	UpdateHost(ctx context.Context, mac string, version uint64, fn func(*inventory.Host) error, ev inventory.Event) (inventory.Host, error)
+	ModifyHost(ctx context.Context, mac string, version uint64, fn func(*inventory.Host) (inventory.Edit, error)) (inventory.Host, error)
 	AppendEvent(ctx context.Context, mac string, e inventory.Event) error
 }
 
@@ -155,12 +155,12 @@ func (f *Fleet) log() *slog.Logger {
 // record stores a confirmed power state, clears the fault, and logs cause.
 func (f *Fleet) record(ctx context.Context, mac string, state PowerState, cause, actor string) (inventory.Host, error) {
 	f.clearFailures(mac)
-	return f.Store.UpdateHost(ctx, mac, 0, func(h *inventory.Host) error {
+	return f.Store.ModifyHost(ctx, mac, 0, func(h *inventory.Host) (inventory.Edit, error) {
 		if h.BMC != nil {
 			h.BMC.PowerState, h.BMC.Fault = string(state), ""
 		}
-		return nil
-	}, inventory.Event{Type: "power", Cause: cause, Actor: actor})
+		return inventory.Edit{Type: "power", Cause: cause, Actor: actor}, nil
+	})
 }
 
 // clearFailures forgets mac's failures in a row after a BMC answered.
@@ -187,10 +187,10 @@ func (f *Fleet) noteFailure(ctx context.Context, mac string, cause error) {
 	if n < threshold {
 		return
 	}
-	f.Store.UpdateHost(ctx, mac, 0, func(h *inventory.Host) error {
+	f.Store.ModifyHost(ctx, mac, 0, func(h *inventory.Host) (inventory.Edit, error) {
 		if h.BMC != nil {
 			h.BMC.PowerState, h.BMC.Fault = string(PowerUnknown), cause.Error()
 		}
-		return nil
-	}, inventory.Event{Type: "bmc-fault", Cause: fmt.Sprintf("%d failures in a row: %v", n, cause), Actor: "rackboot"})
+		return inventory.Edit{Type: "bmc-fault", Cause: fmt.Sprintf("%d failures in a row: %v", n, cause), Actor: "rackboot"}, nil
+	})
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/rackboot/rackboot/boot"
 	"github.com/rackboot/rackboot/inventory"
+	"github.com/rackboot/rackboot/provision"
 )
 
 // serveIn runs s in-process on n's eth0 (port 67, and 4011 in proxy
@@ -62,8 +63,9 @@ func labServer(t *testing.T, set func(*Server)) (*lab, *Server, *inventory.DB) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
+	bc := boot.Config{URL: "http://10.0.0.2:8081"}
 	s := &Server{Mode: ModeFull, ServerIP: testServerIP, Inventory: db, Leases: db, Logger: testLogger(t),
-		Subnets: []Subnet{testLocal, testRelayed}, Boot: boot.Config{URL: "http://10.0.0.2:8081"},
+		Subnets: []Subnet{testLocal, testRelayed}, Boot: bc, Enlister: provision.New(provision.Config{Store: db, Boot: bc}),
 		ProbeListen: srv.prober(), ProbeWait: 300 * time.Millisecond}
 	if set != nil {
 		set(s)

@@ -13,7 +13,7 @@ import (
 // hosts, off the packet path: the read loop only drops the MAC into a
 // queue. A MAC already queued is not queued again.
 type discoverer struct {
-	inv    Inventory
+	inv    Enlister
 	log    *slog.Logger
 	stats  *counters
 	queue  chan string
@@ -23,7 +23,7 @@ type discoverer struct {
 
 const discoveryQueue = 1024
 
-func newDiscoverer(inv Inventory, log *slog.Logger, stats *counters) *discoverer {
+func newDiscoverer(inv Enlister, log *slog.Logger, stats *counters) *discoverer {
 	return &discoverer{inv: inv, log: log, stats: stats, queue: make(chan string, discoveryQueue), queued: map[string]struct{}{}}
 }
 
@@ -55,7 +55,7 @@ func (d *discoverer) run(ctx context.Context) error {
 }
 
 func (d *discoverer) create(ctx context.Context, mac string) {
-	_, err := d.inv.CreateHost(ctx, inventory.Host{MAC: mac, State: inventory.StateDiscovered}, "dhcp")
+	_, err := d.inv.Enlist(ctx, mac, "dhcp")
 	switch {
 	case err == nil:
 		d.stats.discovered.Add(1)

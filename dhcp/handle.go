@@ -78,7 +78,7 @@ func wellFormed(req *dhcpv4.DHCPv4) bool {
 
 // discover queues an unknown netbooting MAC for the inventory.
 func (s *Server) discover(p *packet) {
-	if p.host == nil && p.client.Kind != boot.KindPlain && !s.Boot.NoDiscovery {
+	if p.host == nil && p.client.Kind != boot.KindPlain && !s.Boot.NoDiscovery && s.Enlister != nil {
 		s.discovery.note(p.mac)
 	}
 }

@@ -22,8 +22,14 @@ import (
 type Inventory interface {
 	Host(ctx context.Context, mac string) (inventory.Host, error)
 	Hosts(ctx context.Context, q inventory.Query) (inventory.Page, error)
-	CreateHost(ctx context.Context, h inventory.Host, actor string) (inventory.Host, error)
 	Subscribe(ctx context.Context) <-chan inventory.Change
+}
+
+// Enlister adds an unknown netbooting MAC to the inventory as discovered
+// (provision.Lifecycle does, when discovery is on); ErrExists when it is
+// known.
+type Enlister interface {
+	Enlist(ctx context.Context, mac, actor string) (inventory.Host, error)
 }
 
 // LeaseStore keeps leases across restarts; *inventory.DB has it.
@@ -57,6 +63,9 @@ type Server struct {
 	// the arm64 loader, no boot file for deployed hosts, no discovery):
 	// every answer's boot file comes from boot.Decide with it.
 	Boot boot.Config
+	// Enlister enlists unknown netbooting MACs, off the packet path; nil
+	// (or Boot.NoDiscovery) enlists none.
+	Enlister Enlister
 
 	// ProbeListen opens the socket (UDP port 68 on the interface) that
 	// looks for other DHCP servers; no probing when nil.
@@ -205,7 +214,7 @@ func (s *Server) init() error {
 	s.leases = newLeaseIndex()
 	s.reserved = newReservations()
 	s.commits = newCommitter(s.Leases, s.CommitBatch, s.log, &s.stats)
-	s.discovery = newDiscoverer(s.Inventory, s.log, &s.stats)
+	s.discovery = newDiscoverer(s.Enlister, s.log, &s.stats)
 	s.limiter = logLimiter{every: s.LogInterval}
 	return nil
 }

@@ -9,6 +9,8 @@ import (
 	"io/fs"
 	"os"
 	"time"
+
+	"github.com/rackboot/rackboot/atomicfile"
 )
 
 // ImportOptions name an import and say how to treat it.
@@ -115,7 +117,7 @@ func (s *Store) commit(st *staged, opts ImportOptions) (Image, error) {
 			return Image{}, err
 		}
 	}
-	if err := syncDir(s.blobDir()); err != nil {
+	if err := atomicfile.SyncDir(s.blobDir()); err != nil {
 		return Image{}, err
 	}
 	img := st.img
@@ -124,7 +126,7 @@ func (s *Store) commit(st *staged, opts ImportOptions) (Image, error) {
 	if err != nil {
 		return Image{}, err
 	}
-	if err := writeFileAtomic(s.metaPath(img.Name), append(rec, '\n'), 0o640); err != nil {
+	if err := atomicfile.Write(s.metaPath(img.Name), append(rec, '\n'), 0o640); err != nil {
 		return Image{}, err
 	}
 	s.index[img.Name] = img

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+
+	"github.com/rackboot/rackboot/atomicfile"
 )
 
 // Remove deletes the named image and every blob no other image refers to.
@@ -19,7 +21,7 @@ func (s *Store) Remove(_ context.Context, name string) error {
 	if err := os.Remove(s.metaPath(name)); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("remove %q: %w", name, err)
 	}
-	if err := syncDir(s.metaDir()); err != nil {
+	if err := atomicfile.SyncDir(s.metaDir()); err != nil {
 		return fmt.Errorf("remove %q: %w", name, err)
 	}
 	delete(s.index, name)

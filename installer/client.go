@@ -57,6 +57,11 @@ const nextTimeout = 35 * time.Second
 // reportTimeout bounds one report attempt.
 const reportTimeout = 30 * time.Second
 
+// Booted tells the appliance the installer is up on the host.
+func (c *Client) Booted(ctx context.Context, mode string) error {
+	return c.postWithin(ctx, reportTimeout, machineapi.PathBooted, machineapi.Booted{Mode: mode})
+}
+
 // Report posts the facts; nil means the appliance accepted them (200).
 func (c *Client) Report(ctx context.Context, f machineapi.Facts) error {
 	return c.postWithin(ctx, reportTimeout, machineapi.PathInspect, machineapi.InspectReport{MAC: c.MAC, Facts: &f})

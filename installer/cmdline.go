@@ -21,6 +21,7 @@ type Cmdline struct {
 	URL   string // httpboot base URL, no trailing slash
 	MAC   string // the boot NIC, lowercase colon form; empty means any NIC
 	Token string // per-host boot token for the callbacks
+	Mode  string // inspect or deploy: what the script booted it for, for the record
 	// IP and GW, when IP is valid, replace DHCP with a static address (the
 	// tests use it; so can an operator on a network without DHCP).
 	IP netip.Prefix
@@ -28,9 +29,9 @@ type Cmdline struct {
 }
 
 // ParseCmdline reads the rackboot.* parameters out of a kernel command line
-// (the contents of /proc/cmdline) and ignores every other parameter,
-// rackboot.mode included: it is there for the console, and what to do
-// comes from /machine/v1/next.
+// (the contents of /proc/cmdline) and ignores every other parameter.
+// rackboot.mode is kept for the record only: what to do comes from
+// /machine/v1/next.
 func ParseCmdline(s string) (Cmdline, error) {
 	var c Cmdline
 	for _, word := range splitCmdline(s) {
@@ -54,6 +55,8 @@ func (c *Cmdline) set(key, val string) error {
 		c.MAC, err = normalizeMAC(val)
 	case machineapi.CmdlineToken:
 		c.Token = val
+	case machineapi.CmdlineMode:
+		c.Mode = val
 	case "rackboot.ip":
 		c.IP, err = netip.ParsePrefix(val)
 		if err == nil && !c.IP.Addr().Is4() {

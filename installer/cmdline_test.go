@@ -16,18 +16,18 @@ func TestParseCmdline(t *testing.T) {
 		{
 			name: "full",
 			in:   "BOOT_IMAGE=/vmlinuz console=ttyS0 rackboot.url=http://10.0.0.1:8081/ rackboot.mac=52:54:00:AA:bb:01 rackboot.token=t0k rackboot.mode=inspect rackboot.ip=10.0.0.2/24 rackboot.gw=10.0.0.1 quiet\n",
-			want: Cmdline{URL: "http://10.0.0.1:8081", MAC: "52:54:00:aa:bb:01", Token: "t0k",
+			want: Cmdline{URL: "http://10.0.0.1:8081", MAC: "52:54:00:aa:bb:01", Token: "t0k", Mode: "inspect",
 				IP: netip.MustParsePrefix("10.0.0.2/24"), GW: netip.MustParseAddr("10.0.0.1")},
 		},
 		{
-			name: "defaults to inspect, dhcp",
+			name: "no mode, dhcp",
 			in:   "rackboot.url=http://h:1 rackboot.token=x",
 			want: Cmdline{URL: "http://h:1", Token: "x"},
 		},
 		{
 			name: "deploy mode and quoted value",
 			in:   `rackboot.url=http://h:1 rackboot.mode=deploy rackboot.token="a b"`,
-			want: Cmdline{URL: "http://h:1", Token: "a b"},
+			want: Cmdline{URL: "http://h:1", Token: "a b", Mode: "deploy"},
 		},
 		{name: "dash MAC form", in: "rackboot.url=http://h rackboot.mac=52-54-00-00-00-01",
 			want: Cmdline{URL: "http://h", MAC: "52:54:00:00:00:01"}},
@@ -35,7 +35,7 @@ func TestParseCmdline(t *testing.T) {
 		{name: "bad url", in: "rackboot.url=ftp://h", err: true},
 		{name: "bad mac", in: "rackboot.url=http://h rackboot.mac=zz", err: true},
 		{name: "unknown mode is no reason to stop", in: "rackboot.url=http://h rackboot.mode=wipe",
-			want: Cmdline{URL: "http://h"}},
+			want: Cmdline{URL: "http://h", Mode: "wipe"}},
 		{name: "bad ip", in: "rackboot.url=http://h rackboot.ip=10.0.0.2", err: true},
 		{name: "ipv6 ip", in: "rackboot.url=http://h rackboot.ip=fd00::2/64", err: true},
 	}

@@ -94,7 +94,7 @@ func Run(ctx context.Context, o Options) error {
 		OnResume: func(off int64, cause error) {
 			o.Log.Warn("image download broke, resuming", "at_byte", off, "err", cause)
 		}}
-	if err := reportUntilAccepted(ctx, o, cl, facts); err != nil {
+	if err := reportUntilAccepted(ctx, o, cl, cmd.Mode, facts); err != nil {
 		return err
 	}
 	return poll(ctx, o, cl)
@@ -138,10 +138,20 @@ func loadRamdiskModules(o Options) {
 	o.Log.Info("modules loaded", "loaded", n, "listed", len(paths))
 }
 
-// reportUntilAccepted posts the facts until the appliance answers 200.
-func reportUntilAccepted(ctx context.Context, o Options, cl *Client, f machineapi.Facts) error {
+// reportUntilAccepted says the installer booted, then posts the facts,
+// until the appliance answers 200 to both.
+func reportUntilAccepted(ctx context.Context, o Options, cl *Client, mode string, f machineapi.Facts) error {
+	booted := false
 	for attempt := 1; ; attempt++ {
-		err := cl.Report(ctx, f)
+		err := error(nil)
+		if !booted {
+			if err = cl.Booted(ctx, mode); err == nil {
+				booted = true
+			}
+		}
+		if booted {
+			err = cl.Report(ctx, f)
+		}
 		if err == nil {
 			o.Log.Info("reported", "url", cl.BaseURL, "mac", cl.MAC)
 			return nil
@@ -196,8 +206,11 @@ func act(ctx context.Context, o Options, cl *Client, n machineapi.Next) {
 	case machineapi.ActionWait:
 	case machineapi.ActionDeploy:
 		deploy(ctx, o, cl, n.Deploy)
-	case ActionWipe:
+	case machineapi.ActionWipe:
 		wipe(ctx, o, cl)
+	case machineapi.ActionFail:
+		o.Log.Error("the appliance cannot deploy this host", "cause", n.Cause)
+		report(ctx, o, "failed", func(ctx context.Context) error { return cl.Failed(ctx, n.Cause) })
 	default:
 		o.Log.Error("unknown action, waiting", "action", n.Action)
 	}

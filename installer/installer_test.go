@@ -15,10 +15,12 @@ import (
 	"github.com/rackboot/rackboot/machineapi"
 )
 
-// fakeAppliance refuses the first report (401), accepts the second, and
-// answers wait to every poll, cancelling the run after three.
+// fakeAppliance takes the booted call, refuses the first report (401),
+// accepts the second, and answers wait to every poll, cancelling the run
+// after three.
 type fakeAppliance struct {
 	mu      sync.Mutex
+	booted  []string // the modes the installer said it booted in
 	reports []machineapi.InspectReport
 	polls   int
 	cancel  context.CancelFunc
@@ -28,6 +30,10 @@ func (a *fakeAppliance) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	switch r.URL.Path {
+	case "/machine/v1/booted":
+		var b machineapi.Booted
+		json.NewDecoder(r.Body).Decode(&b)
+		a.booted = append(a.booted, b.Mode)
 	case "/machine/v1/inspect":
 		var rep machineapi.InspectReport
 		json.NewDecoder(r.Body).Decode(&rep)
@@ -53,7 +59,7 @@ func TestRunReportsThenPolls(t *testing.T) {
 	defer srv.Close()
 
 	root := qemuRoot(t)
-	writeFile(t, root+"/proc/cmdline", "console=ttyS0 rackboot.url="+srv.URL+" rackboot.mac=52:54:00:12:34:56 rackboot.token=t\n")
+	writeFile(t, root+"/proc/cmdline", "console=ttyS0 rackboot.url="+srv.URL+" rackboot.mac=52:54:00:12:34:56 rackboot.token=t rackboot.mode=inspect\n")
 	var sleeps []time.Duration
 	var log strings.Builder
 	err := Run(ctx, Options{
@@ -69,6 +75,9 @@ func TestRunReportsThenPolls(t *testing.T) {
 	}
 	if len(app.reports) != 2 || app.reports[1].MAC != "52:54:00:12:34:56" || app.reports[1].Facts.MemoryBytes != 512<<20 {
 		t.Errorf("reports %+v", app.reports)
+	}
+	if len(app.booted) != 1 || app.booted[0] != "inspect" {
+		t.Errorf("booted calls %q, want one, in inspect mode", app.booted)
 	}
 	if len(sleeps) < 2 || sleeps[0] != retrySlow || sleeps[1] != defaultPollEvery {
 		t.Errorf("sleeps %v: want a slow retry after the 401, then the poll interval", sleeps)

@@ -1,12 +1,12 @@
 package installer
 
 import (
-	"errors"
 	"fmt"
 	"os"
 	"strings"
 
 	diskfs "github.com/diskfs/go-diskfs"
+	"github.com/diskfs/go-diskfs/disk"
 	"github.com/diskfs/go-diskfs/filesystem"
 	"github.com/rackboot/rackboot/machineapi"
 )
@@ -18,9 +18,12 @@ const (
 	seedLabel     = "CIDATA"
 )
 
-// WriteSeed writes the seed's meta-data and user-data, byte for byte as
-// the appliance sent them, into the CIDATA partition of the disk at path,
-// replacing files already there, then syncs the disk.
+// WriteSeed writes the seed's files, byte for byte as the appliance sent
+// them, into the CIDATA partition of the disk (or disk image) at path,
+// then syncs the disk. The partition is checked to be the seed partition
+// (its filesystem labelled CIDATA) and then formatted afresh, FAT16
+// labelled CIDATA: a seed never inherits files, or the stale file sizes
+// that rewriting files in place can leave, from an earlier one.
 func WriteSeed(path string, s machineapi.Seed) (err error) {
 	d, err := diskfs.Open(path, diskfs.WithOpenMode(diskfs.ReadWrite))
 	if err != nil {
@@ -34,30 +37,38 @@ func WriteSeed(path string, s machineapi.Seed) (err error) {
 			err = syncPath(path)
 		}
 	}()
-	fs, err := d.GetFilesystem(seedPartition)
+	old, err := d.GetFilesystem(seedPartition)
 	if err != nil {
 		return fmt.Errorf("partition %d of %s: %w", seedPartition, path, err)
 	}
-	if got := strings.TrimSpace(fs.Label()); !strings.EqualFold(got, seedLabel) {
+	if got := strings.TrimSpace(old.Label()); !strings.EqualFold(got, seedLabel) {
 		return fmt.Errorf("partition %d of %s is labelled %q, want %s", seedPartition, path, got, seedLabel)
 	}
-	for _, f := range []struct{ name, data string }{{"/meta-data", s.MetaData}, {"/user-data", s.UserData}} {
-		if err := seedFile(fs, f.name, []byte(f.data)); err != nil {
+	fs, err := d.CreateFilesystem(disk.FilesystemSpec{Partition: seedPartition, FSType: filesystem.TypeFat16, VolumeLabel: seedLabel})
+	if err != nil {
+		return fmt.Errorf("format partition %d of %s: %w", seedPartition, path, err)
+	}
+	for _, f := range seedFiles(s) {
+		if err := writeSeedFile(fs, f.name, []byte(f.data)); err != nil {
 			return fmt.Errorf("%s: %w", f.name, err)
 		}
 	}
 	return nil
 }
 
-func seedFile(fs filesystem.FileSystem, name string, data []byte) error {
-	// Remove first: go-diskfs's FAT O_TRUNC does not always free the old
-	// clusters of a longer file. A missing file is fine.
-	if err := fs.Remove(name); err != nil && !errors.Is(err, os.ErrNotExist) && !strings.Contains(err.Error(), "does not exist") {
-		if _, serr := fs.Stat(name); serr == nil {
-			return err
-		}
+type seedFile struct{ name, data string }
+
+// seedFiles are the NoCloud files of s; network-config only when given.
+func seedFiles(s machineapi.Seed) []seedFile {
+	files := []seedFile{{"/meta-data", s.MetaData}, {"/user-data", s.UserData}}
+	if s.NetworkConfig != "" {
+		files = append(files, seedFile{"/network-config", s.NetworkConfig})
 	}
-	f, err := fs.OpenFile(name, os.O_CREATE|os.O_RDWR|os.O_TRUNC)
+	return files
+}
+
+func writeSeedFile(fs filesystem.FileSystem, name string, data []byte) error {
+	f, err := fs.OpenFile(name, os.O_CREATE|os.O_RDWR)
 	if err != nil {
 		return err
 	}

@@ -15,10 +15,6 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// ActionWipe asks the installer for a quick wipe of every disk, the one
-// an operator may ask for with release.
-const ActionWipe = "wipe"
-
 // A quick wipe zeroes what makes old data findable, not the data itself:
 // the first and last WipeDiskEdge bytes of the disk (MBR, both GPT copies,
 // and any signature a whole-disk filesystem or RAID member keeps there)

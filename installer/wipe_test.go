@@ -202,7 +202,7 @@ func TestWipeAction(t *testing.T) {
 	for _, n := range []string{"vda", "sda"} {
 		writeFile(t, filepath.Join(root, "dev", n), string(img))
 	}
-	app := &deployAppliance{cancel: cancel, next: machineapi.Next{Action: ActionWipe, State: "ready"}}
+	app := &deployAppliance{cancel: cancel, next: machineapi.Next{Action: machineapi.ActionWipe, State: "ready"}}
 	srv := httptest.NewServer(app)
 	defer srv.Close()
 	var log bytes.Buffer

@@ -1,6 +1,7 @@
 package inventory
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -23,7 +24,6 @@ type Options struct {
 	Now            func() time.Time // clock; time.Now when nil
 	EventRetention int              // events kept per host; default 1000
 	LockTimeout    time.Duration    // wait for another process's lock; default 1s
-	Timeouts       Timeouts
 }
 
 // DB is the bbolt implementation of Store. Files in its directory:
@@ -61,7 +61,7 @@ func Open(dir string, opts Options) (*DB, error) {
 		return nil, fmt.Errorf("open inventory: %w", err)
 	}
 	path := filepath.Join(dir, DatabaseFile)
-	bdb, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: cmpOr(opts.LockTimeout, time.Second)})
+	bdb, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: cmp.Or(opts.LockTimeout, time.Second)})
 	if errors.Is(err, bolterrors.ErrTimeout) {
 		return nil, fmt.Errorf("open inventory %s: %w: another rackboot holds its lock", path, ErrLocked)
 	}
@@ -154,6 +154,17 @@ func (db *DB) committed(c Change) {
 	}
 	db.mu.Unlock()
 	db.feed.publish(c)
+}
+
+// Revision implements Store: bbolt's transaction id, which every
+// committed write moves on by one.
+func (db *DB) Revision() uint64 {
+	var id int
+	db.bolt.View(func(tx *bolt.Tx) error {
+		id = tx.ID()
+		return nil
+	})
+	return uint64(id)
 }
 
 // Subscribe implements Store.

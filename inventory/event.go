@@ -4,7 +4,8 @@ import "time"
 
 // Event is one entry of a host's append-only log. From and To are set for
 // state transitions and empty for other notable happenings (a BMC action,
-// deploy progress, a rogue DHCP server seen).
+// a wipe done, an agent's report). Progress is not an event: it is data
+// on the host (Host.Progress).
 type Event struct {
 	Seq   uint64    `json:"seq"`
 	Time  time.Time `json:"time"`
@@ -22,8 +23,3 @@ const (
 	EventTransition = "transition"
 	EventDeleted    = "deleted"
 )
-
-// EventDeployProgress is the type of the installer's progress reports
-// (httpboot logs them); the cause reads "written N of M bytes (R MB/s)",
-// from which the dashboard draws its bar.
-const EventDeployProgress = "deploy-progress"

@@ -8,8 +8,11 @@ import (
 // Change is one committed change to a host, as delivered by the feed.
 type Change struct {
 	Host    Host  // the host after the change (before it, for a deletion)
-	Event   Event // the event that the change wrote
+	Event   Event // the event that the change wrote (a quiet change's, unstored)
 	Deleted bool  // the host is gone
+	// Revision orders changes: the store revision the change committed
+	// at (for bbolt, the host's new Version).
+	Revision uint64
 }
 
 // feed fans committed changes out to subscribers. A subscriber that falls

@@ -24,12 +24,17 @@ type Host struct {
 	StateChangedAt time.Time `json:"state_changed_at"`
 	Failure        *Failure  `json:"failure,omitempty"`
 
-	Image  string       `json:"image,omitempty"`
-	Deploy *DeployPlan  `json:"deploy,omitempty"`
-	Wipe   *WipeRequest `json:"wipe,omitempty"` // a quick wipe not yet done
-	BMC    *BMC         `json:"bmc,omitempty"`
-	Facts  *Facts       `json:"facts,omitempty"`
-	Agent  *AgentStatus `json:"agent,omitempty"`
+	Image    string          `json:"image,omitempty"`
+	Deploy   *DeployPlan     `json:"deploy,omitempty"`
+	Progress *DeployProgress `json:"progress,omitempty"` // the running (or last) deploy's write
+	Wipe     *WipeRequest    `json:"wipe,omitempty"`     // a quick wipe not yet done
+	BMC      *BMC            `json:"bmc,omitempty"`
+	Facts    *Facts          `json:"facts,omitempty"`
+	Agent    *AgentStatus    `json:"agent,omitempty"`
+
+	// Credentials is where the host's machine credentials stand; the
+	// Store sets UID at creation, package provision the rest.
+	Credentials Credentials `json:"credentials"`
 
 	// Version increases by one on every stored change; PATCH callers pass
 	// it back to detect lost updates.
@@ -59,12 +64,46 @@ type BMC struct {
 }
 
 // DeployPlan is what an operator asked for with the image: where to write
-// it and what to put in the host's seed.
+// it and what to put in the host's seed. The seed itself is rendered when
+// the deploy is requested and kept sealed: Seed is write-only, like a BMC
+// password (the Store seals it; DeploySeed returns it), and HasSeed says
+// whether one is stored.
 type DeployPlan struct {
-	DiskPath    string   `json:"disk_path,omitempty"`
-	DiskSerial  string   `json:"disk_serial,omitempty"`
-	DiskMinSize uint64   `json:"disk_min_size,omitempty"`
-	SSHKeys     []string `json:"ssh_keys,omitempty"`
+	DiskPath    string           `json:"disk_path,omitempty"`
+	DiskSerial  string           `json:"disk_serial,omitempty"`
+	DiskMinSize uint64           `json:"disk_min_size,omitempty"`
+	SSHKeys     []string         `json:"ssh_keys,omitempty"`
+	Seed        *machineapi.Seed `json:"-"`
+	HasSeed     bool             `json:"has_seed,omitempty"`
+	RequestedAt time.Time        `json:"requested_at,omitzero"`
+}
+
+// DeployProgress is how far a deploy's write has come, as the installer
+// last reported it: numbers, kept on the host, never in its event log.
+type DeployProgress struct {
+	machineapi.Progress
+	UpdatedAt time.Time `json:"updated_at"`
+}
+
+// Percent is the share written, 0-100.
+func (p *DeployProgress) Percent() int {
+	if p == nil || p.Total <= 0 {
+		return 0
+	}
+	return int(min(p.Written, p.Total) * 100 / p.Total)
+}
+
+// Credentials is where a host's machine credentials stand. Tokens are
+// HMACs over the host's UID and a generation; a token of another UID (a
+// deleted and re-enrolled MAC) or an earlier generation is refused, so
+// moving a generation on ends every token minted under the old one, with
+// no clock involved.
+type Credentials struct {
+	// UID is random, set by the Store when the host is created.
+	UID string `json:"uid"`
+	// AgentGen is the generation of the agent token the host's installed
+	// OS holds (minted into its seed at the deploy request).
+	AgentGen uint64 `json:"agent_gen,omitempty"`
 }
 
 // WipeRequest is a quick wipe of a host's disks asked for with release.
@@ -85,14 +124,11 @@ type (
 	NIC  = machineapi.NIC
 )
 
-// AgentStatus is what the config agent on an installed host last reported.
+// AgentStatus is what the config agent on an installed host last reported,
+// and when.
 type AgentStatus struct {
-	Status        string           `json:"status"` // "converged" or "unconverged"
-	Message       string           `json:"message,omitempty"`
-	LastCheckIn   time.Time        `json:"last_check_in"`
-	ConfigVersion string           `json:"config_version,omitempty"` // the graph the agent runs
-	ConfigError   string           `json:"config_error,omitempty"`   // why the newest graph was not applied
-	Resources     []ResourceStatus `json:"resources,omitempty"`
+	machineapi.AgentReport
+	LastCheckIn time.Time `json:"last_check_in"`
 }
 
 // ResourceStatus is one resource of the agent's graph, as last reported.
@@ -185,7 +221,15 @@ func (h Host) Clone() Host {
 	if h.Deploy != nil {
 		d := *h.Deploy
 		d.SSHKeys = append([]string(nil), h.Deploy.SSHKeys...)
+		if d.Seed != nil {
+			sd := *d.Seed
+			d.Seed = &sd
+		}
 		c.Deploy = &d
+	}
+	if h.Progress != nil {
+		p := *h.Progress
+		c.Progress = &p
 	}
 	if h.Agent != nil {
 		a := *h.Agent

@@ -183,38 +183,6 @@ func TestEventRetention(t *testing.T) {
 	}
 }
 
-func TestExpireInProgress(t *testing.T) {
-	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	clock := func() time.Time { return now }
-	dir := t.TempDir()
-	db, err := Open(dir, Options{Now: clock})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx := context.Background()
-	db.CreateHost(ctx, Host{MAC: mac(1)}, "test")
-	db.CreateHost(ctx, Host{MAC: mac(2)}, "test")
-	db.Transition(ctx, mac(1), StateInspecting, "", "test")
-	db.Close()
-
-	now = now.Add(31 * time.Minute) // rackboot was down past the timeout
-	db = openTest(t, dir, Options{Now: clock})
-	n, err := db.Expire(ctx)
-	if err != nil || n != 1 {
-		t.Fatalf("Expire = %d, %v; want 1", n, err)
-	}
-	h, _ := db.Host(ctx, mac(1))
-	if h.State != StateFailed || h.Failure == nil || h.Failure.From != StateInspecting {
-		t.Fatalf("expired host = %+v", h)
-	}
-	if h2, _ := db.Host(ctx, mac(2)); h2.State != StateDiscovered {
-		t.Fatalf("host not in progress was touched: %+v", h2)
-	}
-	if _, err := db.Transition(ctx, mac(1), StateInspecting, "retry", "test"); err != nil {
-		t.Fatalf("retry to the state left: %v", err)
-	}
-}
-
 func BenchmarkHostsFiltered(b *testing.B) {
 	db, err := Open(b.TempDir(), Options{})
 	if err != nil {

@@ -1,9 +1,6 @@
 package inventory
 
-import (
-	"slices"
-	"time"
-)
+import "slices"
 
 // State is where a host is in its lifecycle. Stored as a lowercase string.
 type State string
@@ -63,28 +60,3 @@ func CheckTransition(h *Host, to State) error {
 // InProgress reports whether s is a state the appliance is waiting to leave,
 // and so is subject to a timeout.
 func (s State) InProgress() bool { return s == StateInspecting || s == StateDeploying }
-
-// Timeouts bounds how long a host may stay in an in-progress state before it
-// is moved to failed. A zero field means the default.
-type Timeouts struct {
-	Inspecting time.Duration // default 30m
-	Deploying  time.Duration // default 60m
-}
-
-// For returns the timeout for state s, or 0 when s has none.
-func (t Timeouts) For(s State) time.Duration {
-	switch s {
-	case StateInspecting:
-		return cmpOr(t.Inspecting, 30*time.Minute)
-	case StateDeploying:
-		return cmpOr(t.Deploying, 60*time.Minute)
-	}
-	return 0
-}
-
-func cmpOr(d, def time.Duration) time.Duration {
-	if d > 0 {
-		return d
-	}
-	return def
-}

@@ -1,6 +1,8 @@
 package inventory
 
 import (
+	"crypto/rand"
+	"encoding/base64"
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
@@ -13,6 +15,7 @@ import (
 type record struct {
 	Host
 	BMCPasswordSealed []byte `json:"bmc_password_sealed,omitempty"`
+	SeedSealed        []byte `json:"seed_sealed,omitempty"`
 }
 
 func decodeRecord(v []byte) (record, error) {
@@ -74,3 +77,10 @@ func appendEvent(tx *bolt.Tx, mac string, e *Event, retention int) error {
 }
 
 func seqKey(seq uint64) []byte { return binary.BigEndian.AppendUint64(nil, seq) }
+
+// newUID is a host record's random identity (Credentials.UID).
+func newUID() string {
+	b := make([]byte, 12)
+	rand.Read(b)
+	return base64.RawURLEncoding.EncodeToString(b)
+}

@@ -10,6 +10,8 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+
+	"github.com/rackboot/rackboot/atomicfile"
 )
 
 // sealer encrypts secrets at rest with AES-256-GCM under a key kept in its
@@ -48,7 +50,7 @@ func createKey(path string) ([]byte, error) {
 	if _, err := rand.Read(key); err != nil {
 		return nil, err
 	}
-	if err := WriteFileAtomic(path, key, 0o600); err != nil {
+	if err := atomicfile.Write(path, key, 0o600); err != nil {
 		return nil, err
 	}
 	return key, nil

@@ -1,12 +1,14 @@
 package inventory
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"reflect"
 
+	"github.com/rackboot/rackboot/machineapi"
 	bolt "go.etcd.io/bbolt"
 )
 
@@ -61,6 +63,7 @@ func (db *DB) CreateHost(ctx context.Context, h Host, actor string) (Host, error
 	if err := h.Validate(); err != nil {
 		return Host{}, err
 	}
+	uid := newUID()
 	c, err := db.write(ctx, func(tx *bolt.Tx) (Change, error) {
 		if tx.Bucket(bucketHosts).Get([]byte(mac)) != nil {
 			return Change{}, fmt.Errorf("host %s: %w", mac, ErrExists)
@@ -68,38 +71,59 @@ func (db *DB) CreateHost(ctx context.Context, h Host, actor string) (Host, error
 		now := db.now()
 		r := record{Host: h.Clone()}
 		r.CreatedAt, r.UpdatedAt, r.StateChangedAt = now, now, now
-		db.sealPassword(&r, nil)
+		r.Credentials.UID = uid
+		if err := db.sealSecrets(&r, nil); err != nil {
+			return Change{}, err
+		}
 		if err := putRecord(tx, &r); err != nil {
 			return Change{}, err
 		}
 		e := Event{Time: now, Type: EventCreated, To: r.State, Actor: actor}
-		return Change{Host: r.Host, Event: e}, appendEvent(tx, mac, &e, db.retention())
+		return Change{Host: r.Host, Event: e, Revision: r.Version}, appendEvent(tx, mac, &e, db.retention())
 	})
 	return c.Host, err
 }
 
-// sealPassword moves a new plaintext password (if any) into the sealed
-// field; with none given, the previously sealed one (old) is kept.
-func (db *DB) sealPassword(r *record, old []byte) {
+// sealSecrets moves new plaintext secrets (a BMC password, a deploy seed)
+// into their sealed fields; a secret not given keeps the one sealed before
+// (old), unless its holder (the BMC, the deploy plan) is gone.
+func (db *DB) sealSecrets(r *record, old *record) error {
 	switch {
 	case r.BMC == nil:
 		r.BMCPasswordSealed = nil
 	case r.BMC.Password != "":
 		r.BMCPasswordSealed = db.seal.seal(r.BMC.Password, r.MAC)
-	default:
-		r.BMCPasswordSealed = old
+	case old != nil:
+		r.BMCPasswordSealed = old.BMCPasswordSealed
 	}
 	if r.BMC != nil {
 		r.BMC.Password = ""
 		r.BMC.HasPassword = r.BMCPasswordSealed != nil
 	}
+	switch {
+	case r.Deploy == nil:
+		r.SeedSealed = nil
+	case r.Deploy.Seed != nil:
+		b, err := json.Marshal(r.Deploy.Seed)
+		if err != nil {
+			return fmt.Errorf("host %s: encode seed: %w", r.MAC, err)
+		}
+		r.SeedSealed = db.seal.seal(string(b), seedAAD(r.MAC))
+	case old != nil:
+		r.SeedSealed = old.SeedSealed
+	}
+	if r.Deploy != nil {
+		r.Deploy.Seed = nil
+		r.Deploy.HasSeed = r.SeedSealed != nil
+	}
+	return nil
 }
 
-// UpdateHost implements Store.
-func (db *DB) UpdateHost(ctx context.Context, mac string, version uint64, fn func(*Host) error, ev Event) (Host, error) {
-	if ev.Type == "" {
-		ev.Type = EventUpdated
-	}
+// seedAAD binds a sealed seed to its host, apart from its BMC password.
+func seedAAD(mac string) string { return mac + "\x00seed" }
+
+// ModifyHost implements Store.
+func (db *DB) ModifyHost(ctx context.Context, mac string, version uint64, fn func(*Host) (Edit, error)) (Host, error) {
 	c, err := db.write(ctx, func(tx *bolt.Tx) (Change, error) {
 		r, err := getRecord(tx, mac)
 		if err != nil {
@@ -109,27 +133,43 @@ func (db *DB) UpdateHost(ctx context.Context, mac string, version uint64, fn fun
 			return Change{}, fmt.Errorf("host %s: %w: stored version is %d, request was made against %d", mac, ErrConflict, r.Version, version)
 		}
 		h := r.Host.Clone()
-		if err := fn(&h); err != nil {
+		ed, err := fn(&h)
+		if err != nil {
 			return Change{}, err
 		}
-		if h.MAC != r.MAC || h.State != r.State || h.Version != r.Version {
-			return Change{}, fmt.Errorf("host %s: update may not change mac, state or version", mac)
+		if h.MAC != r.MAC || h.State != r.State || h.Version != r.Version || h.Credentials.UID != r.Credentials.UID {
+			return Change{}, fmt.Errorf("host %s: an edit may not set mac, state, version or uid (states move through Edit.To)", mac)
 		}
 		if err := h.Validate(); err != nil {
 			return Change{}, err
 		}
-		if reflect.DeepEqual(h, r.Host) {
+		now := db.now()
+		e := Event{Time: now, Type: cmp.Or(ed.Type, EventUpdated), Cause: ed.Cause, Actor: ed.Actor}
+		if ed.To != "" {
+			if err := CheckTransition(&r.Host, ed.To); err != nil {
+				return Change{}, err
+			}
+			h.Failure = nil
+			if ed.To == StateFailed {
+				h.Failure = &Failure{Cause: ed.Cause, From: r.State}
+			}
+			h.State, h.StateChangedAt = ed.To, now
+			e.Type, e.From, e.To = EventTransition, r.State, ed.To
+		} else if reflect.DeepEqual(h, r.Host) {
 			return Change{Host: r.Host}, errUnchanged
 		}
 		nr := record{Host: h}
-		nr.UpdatedAt = db.now()
-		db.sealPassword(&nr, r.BMCPasswordSealed)
+		nr.UpdatedAt = now
+		if err := db.sealSecrets(&nr, &r); err != nil {
+			return Change{}, err
+		}
 		if err := putRecord(tx, &nr); err != nil {
 			return Change{}, err
 		}
-		e := ev
-		e.Time = nr.UpdatedAt
-		return Change{Host: nr.Host, Event: e}, appendEvent(tx, mac, &e, db.retention())
+		if ed.Quiet && ed.To == "" {
+			return Change{Host: nr.Host, Event: e, Revision: nr.Version}, nil
+		}
+		return Change{Host: nr.Host, Event: e, Revision: nr.Version}, appendEvent(tx, mac, &e, db.retention())
 	})
 	if errors.Is(err, errUnchanged) {
 		return db.Host(ctx, mac)
@@ -137,47 +177,27 @@ func (db *DB) UpdateHost(ctx context.Context, mac string, version uint64, fn fun
 	return c.Host, err
 }
 
-// errUnchanged rolls back an update that changed nothing, so it costs no
+// errUnchanged rolls back an edit that changed nothing, so it costs no
 // version, no event and no feed message.
 var errUnchanged = errors.New("unchanged")
 
-// Transition implements Store.
-func (db *DB) Transition(ctx context.Context, mac string, to State, cause, actor string) (Host, error) {
-	return db.transitionIf(ctx, mac, nil, to, cause, actor)
+// UpdateHost changes fields of a host and logs ev (type "updated" unless
+// it says otherwise): ModifyHost without a state change.
+func (db *DB) UpdateHost(ctx context.Context, mac string, version uint64, fn func(*Host) error, ev Event) (Host, error) {
+	return db.ModifyHost(ctx, mac, version, func(h *Host) (Edit, error) {
+		return Edit{Type: ev.Type, Cause: ev.Cause, Actor: ev.Actor}, fn(h)
+	})
 }
 
-// transitionIf is Transition with a precondition checked inside the
-// transaction.
-func (db *DB) transitionIf(ctx context.Context, mac string, pre func(*Host) error, to State, cause, actor string) (Host, error) {
+// Transition moves a host to state to if the lifecycle allows it, and
+// logs the event: ModifyHost with nothing but a state change.
+func (db *DB) Transition(ctx context.Context, mac string, to State, cause, actor string) (Host, error) {
 	if _, err := ParseState(string(to)); err != nil {
 		return Host{}, err
 	}
-	c, err := db.write(ctx, func(tx *bolt.Tx) (Change, error) {
-		r, err := getRecord(tx, mac)
-		if err != nil {
-			return Change{}, err
-		}
-		if pre != nil {
-			if err := pre(&r.Host); err != nil {
-				return Change{}, err
-			}
-		}
-		if err := CheckTransition(&r.Host, to); err != nil {
-			return Change{}, err
-		}
-		from, now := r.State, db.now()
-		r.Failure = nil
-		if to == StateFailed {
-			r.Failure = &Failure{Cause: cause, From: from}
-		}
-		r.State, r.StateChangedAt, r.UpdatedAt = to, now, now
-		if err := putRecord(tx, &r); err != nil {
-			return Change{}, err
-		}
-		e := Event{Time: now, Type: EventTransition, From: from, To: to, Cause: cause, Actor: actor}
-		return Change{Host: r.Host, Event: e}, appendEvent(tx, mac, &e, db.retention())
+	return db.ModifyHost(ctx, mac, 0, func(*Host) (Edit, error) {
+		return Edit{To: to, Cause: cause, Actor: actor}, nil
 	})
-	return c.Host, err
 }
 
 // DeleteHost implements Store.
@@ -202,7 +222,7 @@ func (db *DB) DeleteHost(ctx context.Context, mac, actor string) error {
 		}
 		r.Version = rev
 		e := Event{Time: db.now(), Type: EventDeleted, From: r.State, Actor: actor}
-		return Change{Host: r.Host, Event: e, Deleted: true}, nil
+		return Change{Host: r.Host, Event: e, Deleted: true, Revision: rev}, nil
 	})
 	return err
 }
@@ -218,7 +238,7 @@ func (db *DB) AppendEvent(ctx context.Context, mac string, e Event) error {
 			return Change{}, err
 		}
 		ev := e
-		return Change{Host: r.Host, Event: ev}, appendEvent(tx, mac, &ev, db.retention())
+		return Change{Host: r.Host, Event: ev, Revision: r.Version}, appendEvent(tx, mac, &ev, db.retention())
 	})
 	return err
 }
@@ -253,14 +273,40 @@ func (db *DB) Events(_ context.Context, mac string, limit int) ([]Event, error) 
 // BMCPassword returns the unsealed BMC password of a host, for the power
 // controller only; it is never part of a Host value.
 func (db *DB) BMCPassword(_ context.Context, mac string) (string, error) {
-	var sealed []byte
-	err := db.bolt.View(func(tx *bolt.Tx) error {
-		r, err := getRecord(tx, mac)
-		sealed = r.BMCPasswordSealed
-		return err
-	})
-	if err != nil || sealed == nil {
+	r, err := db.record(mac)
+	if err != nil || r.BMCPasswordSealed == nil {
 		return "", err
 	}
-	return db.seal.open(sealed, mac)
+	return db.seal.open(r.BMCPasswordSealed, mac)
+}
+
+// DeploySeed implements Store.
+func (db *DB) DeploySeed(_ context.Context, mac string) (machineapi.Seed, error) {
+	var sd machineapi.Seed
+	r, err := db.record(mac)
+	if err != nil {
+		return sd, err
+	}
+	if r.SeedSealed == nil {
+		return sd, fmt.Errorf("host %s: %w: no deploy seed", mac, ErrNotFound)
+	}
+	plain, err := db.seal.open(r.SeedSealed, seedAAD(mac))
+	if err != nil {
+		return sd, fmt.Errorf("host %s: seed: %w", mac, err)
+	}
+	if err := json.Unmarshal([]byte(plain), &sd); err != nil {
+		return sd, fmt.Errorf("host %s: decode seed: %w", mac, err)
+	}
+	return sd, nil
+}
+
+// record reads a host's stored record, sealed secrets included.
+func (db *DB) record(mac string) (record, error) {
+	var r record
+	err := db.bolt.View(func(tx *bolt.Tx) error {
+		var err error
+		r, err = getRecord(tx, mac)
+		return err
+	})
+	return r, err
 }

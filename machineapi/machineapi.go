@@ -42,9 +42,14 @@ const (
 	ParamVersion = "version" // the graph version an agent runs
 )
 
-// URL is base + path with ?mac=mac: the address of one host's call.
+// URL is base + path with ?mac=mac: the address of one host's call. A
+// MAC as rackboot writes it (hex digits and colons) is left as it is,
+// which a query allows; anything else is escaped.
 func URL(base, path, mac string) string {
-	return strings.TrimRight(base, "/") + path + "?" + ParamMAC + "=" + url.QueryEscape(mac)
+	if strings.Trim(mac, "0123456789abcdefABCDEF:") != "" {
+		mac = url.QueryEscape(mac)
+	}
+	return strings.TrimRight(base, "/") + path + "?" + ParamMAC + "=" + mac
 }
 
 // Kernel command-line keys the boot script gives the installer.
@@ -76,13 +81,16 @@ const (
 	ActionWait   = "wait"   // nothing to do: ask again
 	ActionWipe   = "wipe"   // quick-wipe every non-removable disk, then report Wiped
 	ActionDeploy = "deploy" // write Deploy to disk, then report Deployed
+	ActionFail   = "fail"   // the deploy cannot be carried out: report Failed with Cause
 )
 
-// Next is the installer's instruction.
+// Next is the installer's instruction. Asking for it changes nothing on
+// the appliance: what it says follows from the host's record alone.
 type Next struct {
 	Action string  `json:"action"`
 	State  string  `json:"state,omitempty"` // the host's lifecycle state, for the console
 	Deploy *Deploy `json:"deploy,omitempty"`
+	Cause  string  `json:"cause,omitempty"` // why, with ActionFail
 }
 
 // Deploy is what to write where: the image's URL, what its uncompressed

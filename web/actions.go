@@ -20,13 +20,6 @@ type actionBody struct {
 	Wipe bool `json:"wipe"`
 }
 
-// lifecycleActions maps an action to the state it asks for; retry's target
-// is the state the failed host left.
-var lifecycleActions = map[string]func(h inventory.Host) inventory.State{
-	"release": func(inventory.Host) inventory.State { return inventory.StateReady },
-	"retry":   func(h inventory.Host) inventory.State { return h.Failure.From },
-}
-
 // PowerControl runs power operations through hosts' BMCs; bmc.Fleet
 // implements it.
 type PowerControl interface {
@@ -45,17 +38,14 @@ func (s *Server) hostAction(w http.ResponseWriter, r *http.Request) error {
 	if slices.Contains(powerActions, name) {
 		return s.powerAction(w, r, mac, name)
 	}
+	if s.Lifecycle == nil {
+		return httperr.Errorf(http.StatusNotImplemented, "%s: the lifecycle is not configured on this appliance", name)
+	}
 	if name == "deploy" {
 		return s.deployAction(w, r, mac)
 	}
-	target, ok := lifecycleActions[name]
-	if !ok {
-		valid := append(slices.Clone(powerActions), "deploy")
-		for k := range lifecycleActions {
-			valid = append(valid, k)
-		}
-		slices.Sort(valid)
-		return badAction(name, valid)
+	if name != "release" && name != "retry" {
+		return badAction(name, append(slices.Clone(powerActions), "deploy", "release", "retry"))
 	}
 	var b actionBody
 	if r.ContentLength != 0 {
@@ -63,35 +53,17 @@ func (s *Server) hostAction(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 	}
-	h, err := s.Store.Host(r.Context(), mac)
-	if err != nil {
-		return err
-	}
-	if name == "retry" && (h.State != inventory.StateFailed || h.Failure == nil) {
-		return httperr.Errorf(http.StatusConflict, "host %s is %s: retry applies only to failed hosts", mac, h.State)
-	}
 	if b.Wipe && name != "release" {
 		return httperr.Errorf(http.StatusBadRequest, "request body: field \"wipe\" applies only to release")
 	}
-	cause := name
-	if b.Cause != "" {
-		cause = name + ": " + b.Cause
+	var h inventory.Host
+	if name == "retry" {
+		h, err = s.Lifecycle.Retry(r.Context(), mac, b.Cause, actor(r))
+	} else {
+		h, err = s.Lifecycle.Release(r.Context(), mac, b.Wipe, b.Cause, actor(r))
 	}
-	h, err = s.Store.Transition(r.Context(), mac, target(h), cause, actor(r))
 	if err != nil {
 		return err
-	}
-	if b.Wipe {
-		req := &inventory.WipeRequest{RequestedAt: time.Now().UTC(), Actor: actor(r)}
-		h, err = s.Store.UpdateHost(r.Context(), mac, 0, func(h *inventory.Host) error {
-			if h.Wipe == nil {
-				h.Wipe = req
-			}
-			return nil
-		}, inventory.Event{Type: "wipe-requested", Cause: "quick wipe of every disk, by the installer", Actor: actor(r)})
-		if err != nil {
-			return err
-		}
 	}
 	if name == "release" {
 		s.netbootLater(h, actor(r))

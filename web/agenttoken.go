@@ -2,30 +2,29 @@ package web
 
 import (
 	"net/http"
-	"time"
 
-	"github.com/rackboot/rackboot/inventory"
+	"github.com/rackboot/rackboot/httperr"
 )
 
 type agentTokenBody struct {
-	// Revoke makes every token minted for the host before this one invalid.
+	// Revoke makes every token handed out for the host before this one
+	// invalid.
 	Revoke bool `json:"revoke"`
 }
 
 type agentTokenAnswer struct {
-	MAC       string    `json:"mac"`
-	Token     string    `json:"token"`
-	ExpiresAt time.Time `json:"expires_at"`
-	Revoked   bool      `json:"revoked_earlier"`
+	MAC     string `json:"mac"`
+	Token   string `json:"token"`
+	Revoked bool   `json:"revoked_earlier"`
 }
 
-// mintAgentToken gives an operator a token for an agent started by hand
-// (`rackboot agent --token …`); the installer mints its own for the seed.
-// The token itself is never logged, only that one was minted.
+// mintAgentToken gives an operator the agent token of a host, for an agent
+// started by hand (`rackboot agent --token …`); a deploy puts one in the
+// host's seed. The token itself is never logged, only that one was handed
+// out.
 func (s *Server) mintAgentToken(w http.ResponseWriter, r *http.Request) error {
-	store, err := s.agentConfigs()
-	if err != nil {
-		return err
+	if s.Lifecycle == nil {
+		return httperr.Errorf(http.StatusNotImplemented, "the lifecycle is not configured on this appliance")
 	}
 	mac, err := macParam(r)
 	if err != nil {
@@ -37,17 +36,10 @@ func (s *Server) mintAgentToken(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 	}
-	tok, exp, err := store.MintAgentToken(r.Context(), mac, b.Revoke)
+	tok, err := s.Lifecycle.AgentToken(r.Context(), mac, b.Revoke, actor(r))
 	if err != nil {
 		return err
 	}
-	cause := "agent token minted"
-	if b.Revoke {
-		cause += "; earlier tokens revoked"
-	}
-	if err := s.Store.AppendEvent(r.Context(), mac, inventory.Event{Type: "agent-token", Cause: cause, Actor: actor(r)}); err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusCreated, agentTokenAnswer{MAC: mac, Token: tok, ExpiresAt: exp, Revoked: b.Revoke})
+	writeJSON(w, http.StatusCreated, agentTokenAnswer{MAC: mac, Token: tok, Revoked: b.Revoke})
 	return nil
 }

@@ -11,7 +11,7 @@ import (
 	"os"
 	"strings"
 
-	"github.com/rackboot/rackboot/inventory"
+	"github.com/rackboot/rackboot/atomicfile"
 )
 
 // TokenFile is the name of the operator token file inside the data dir.
@@ -34,7 +34,7 @@ func LoadOrCreateToken(path string) (string, error) {
 	raw := make([]byte, 32)
 	rand.Read(raw)
 	tok := hex.EncodeToString(raw)
-	if err := inventory.WriteFileAtomic(path, []byte(tok+"\n"), 0o600); err != nil {
+	if err := atomicfile.Write(path, []byte(tok+"\n"), 0o600); err != nil {
 		return "", fmt.Errorf("operator token: %w", err)
 	}
 	return tok, nil

@@ -4,32 +4,12 @@ import (
 	"cmp"
 	"context"
 	"net/http"
-	"time"
 
 	"github.com/go-chi/chi/v5"
 	"github.com/rackboot/rackboot/agent/config"
 	"github.com/rackboot/rackboot/httperr"
 	"github.com/rackboot/rackboot/inventory"
 )
-
-// AgentConfigs is what the config and agent-token routes need of the
-// Store. *inventory.DB implements it; a Store that does not answers those
-// routes with 501, so serve needs no extra wiring.
-type AgentConfigs interface {
-	AgentConfigs(ctx context.Context) ([]inventory.AgentConfig, error)
-	AgentConfig(ctx context.Context, name string) (inventory.AgentConfig, error)
-	CreateAgentConfig(ctx context.Context, c inventory.AgentConfig, actor string) (inventory.AgentConfig, error)
-	PutAgentConfig(ctx context.Context, c inventory.AgentConfig, version uint64, actor string) (inventory.AgentConfig, bool, error)
-	DeleteAgentConfig(ctx context.Context, name, actor string) error
-	MintAgentToken(ctx context.Context, mac string, revoke bool) (string, time.Time, error)
-}
-
-func (s *Server) agentConfigs() (AgentConfigs, error) {
-	if a, ok := s.Store.(AgentConfigs); ok {
-		return a, nil
-	}
-	return nil, httperr.Errorf(http.StatusNotImplemented, "this appliance's store keeps no agent configs")
-}
 
 // agentRoutes adds the config routes and agent-token minting to /api/v1.
 func (s *Server) agentRoutes(r chi.Router) {
@@ -76,10 +56,7 @@ func (s *Server) decodeConfig(w http.ResponseWriter, r *http.Request, name strin
 }
 
 func (s *Server) listConfigs(w http.ResponseWriter, r *http.Request) error {
-	store, err := s.agentConfigs()
-	if err != nil {
-		return err
-	}
+	store := s.Store
 	all, err := store.AgentConfigs(r.Context())
 	if err != nil {
 		return err
@@ -97,10 +74,7 @@ func (s *Server) listConfigs(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) getConfig(w http.ResponseWriter, r *http.Request) error {
-	store, err := s.agentConfigs()
-	if err != nil {
-		return err
-	}
+	store := s.Store
 	c, err := store.AgentConfig(r.Context(), chi.URLParam(r, "name"))
 	if err != nil {
 		return err
@@ -109,10 +83,7 @@ func (s *Server) getConfig(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) createConfig(w http.ResponseWriter, r *http.Request) error {
-	store, err := s.agentConfigs()
-	if err != nil {
-		return err
-	}
+	store := s.Store
 	c, err := s.decodeConfig(w, r, "")
 	if err != nil {
 		return err
@@ -127,10 +98,7 @@ func (s *Server) createConfig(w http.ResponseWriter, r *http.Request) error {
 // putConfig creates or replaces a config; If-Match makes it conditional
 // on the stored version.
 func (s *Server) putConfig(w http.ResponseWriter, r *http.Request) error {
-	store, err := s.agentConfigs()
-	if err != nil {
-		return err
-	}
+	store := s.Store
 	version, _, err := ifMatch(r)
 	if err != nil {
 		return err
@@ -151,10 +119,7 @@ func (s *Server) putConfig(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) deleteConfig(w http.ResponseWriter, r *http.Request) error {
-	store, err := s.agentConfigs()
-	if err != nil {
-		return err
-	}
+	store := s.Store
 	if err := store.DeleteAgentConfig(r.Context(), chi.URLParam(r, "name"), actor(r)); err != nil {
 		return err
 	}

@@ -21,7 +21,7 @@ func TestDeployAction(t *testing.T) {
 	if _, err := imgs.Import(context.Background(), bytes.NewReader(disk), images.ImportOptions{Name: "testos"}); err != nil {
 		t.Fatal(err)
 	}
-	a.srv.Config.Handler = (&Server{Store: a.store, Token: testToken, Images: imgs}).Handler()
+	a.srv.Config.Handler = (&Server{Store: a.store, Lifecycle: lifecycle(a.store, imgs), Token: testToken, Images: imgs}).Handler()
 	a.call("POST", "/api/v1/hosts", `{"mac":"52:54:00:00:00:01","state":"ready"}`)
 	a.call("POST", "/api/v1/hosts", `{"mac":"52:54:00:00:00:02"}`)
 	for _, tc := range []struct {
@@ -62,7 +62,8 @@ func TestReleaseWipe(t *testing.T) {
 		code              int
 		mention           string
 	}{
-		{"52:54:00:00:00:01", "retry", `{"wipe":true}`, 409, "only to failed"},
+		{"52:54:00:00:00:01", "retry", `{"wipe":true}`, 400, "applies only to release"},
+		{"52:54:00:00:00:01", "retry", ``, 409, "only to failed"},
 		{"52:54:00:00:00:02", "release", `{"wipe":true}`, 409, "discovered → ready"},
 		{"52:54:00:00:00:01", "release", `{"wipe":"yes"}`, 400, "wipe"},
 	} {
@@ -83,8 +84,8 @@ func TestReleaseWipe(t *testing.T) {
 		t.Errorf("answer does not show the wipe request: %s", body)
 	}
 	ev, _ := a.store.Events(ctx, h.MAC, 2)
-	if ev[0].Type != "wipe-requested" || ev[1].Type != inventory.EventTransition || ev[1].Cause != "release: rack move" {
-		t.Errorf("events %+v", ev)
+	if ev[0].Type != inventory.EventTransition || ev[0].Cause != "release: rack move; quick wipe of every disk requested" || ev[1].Type != inventory.EventCreated {
+		t.Errorf("events %+v, want one transition that names the wipe", ev)
 	}
 	// A plain release leaves no wipe request.
 	a.store.CreateHost(ctx, inventory.Host{MAC: "52:54:00:00:00:03", State: inventory.StateActive}, "test")

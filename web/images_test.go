@@ -36,7 +36,7 @@ func newImageAPITest(t *testing.T) (*apiTest, string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &Server{Store: store, Token: testToken, MaxBodyBytes: 4096, Images: imgs}
+	s := &Server{Store: store, Lifecycle: lifecycle(store, imgs), Token: testToken, MaxBodyBytes: 4096, Images: imgs}
 	h := s.Handler()
 	srv := httptest.NewServer(h)
 	t.Cleanup(func() { srv.Close(); store.Close() })
@@ -230,7 +230,7 @@ func TestDashboardRemoveRefusesImageBeingDeployed(t *testing.T) {
 		t.Fatal(err)
 	}
 	store.CreateHost(ctx, inventory.Host{MAC: "52:54:00:00:00:09", State: inventory.StateDeploying, Image: "busy"}, "test")
-	s := &Server{Store: store, Token: testToken, Images: imgs}
+	s := &Server{Store: store, Lifecycle: lifecycle(store, imgs), Token: testToken, Images: imgs}
 	s.Handler()
 	if err := s.Dashboard.Images.Remove(ctx, "busy"); err == nil || !strings.Contains(err.Error(), "52:54:00:00:00:09") {
 		t.Fatalf("dashboard remove while deploying: %v", err)

@@ -56,10 +56,10 @@ func (s *Server) patchHost(w http.ResponseWriter, r *http.Request) error {
 		}
 		version = *p.Version
 	}
-	h, err := s.Store.UpdateHost(r.Context(), mac, version, func(h *inventory.Host) error {
+	h, err := s.Store.ModifyHost(r.Context(), mac, version, func(h *inventory.Host) (inventory.Edit, error) {
 		p.apply(h)
-		return nil
-	}, inventory.Event{Actor: actor(r)})
+		return inventory.Edit{Actor: actor(r)}, nil
+	})
 	if byHeader && errors.Is(err, inventory.ErrConflict) {
 		return httperr.Wrap(http.StatusPreconditionFailed, err)
 	}

@@ -26,7 +26,7 @@ func TestPowerActions(t *testing.T) {
 	ctl := bmc.New(bmc.Config{MinGap: time.Millisecond, ConfirmInterval: 5 * time.Millisecond, Timeout: 5 * time.Second,
 		Backoff: []time.Duration{10 * time.Millisecond}, MaxAttempts: 2})
 	fleet := &bmc.Fleet{Store: a.store, Controller: ctl}
-	s := &Server{Store: a.store, Token: testToken, Power: fleet}
+	s := &Server{Store: a.store, Lifecycle: lifecycle(a.store, nil), Token: testToken, Power: fleet}
 	a.srv.Config.Handler = s.Handler()
 
 	a.call("POST", "/api/v1/hosts", fmt.Sprintf(`{"mac":"52:54:00:00:00:01","bmc":{"address":"%s","protocol":"redfish","username":"admin","password":"pw"}}`, bmcSrv.URL))
@@ -52,7 +52,7 @@ func TestPowerActions(t *testing.T) {
 		t.Fatalf("events: %+v", ev)
 	}
 
-	a.srv.Config.Handler = (&Server{Store: a.store, Token: testToken}).Handler()
+	a.srv.Config.Handler = (&Server{Store: a.store, Lifecycle: lifecycle(a.store, nil), Token: testToken}).Handler()
 	if code, _ := a.call("POST", "/api/v1/hosts/52:54:00:00:00:01/actions/power-on", ""); code != 501 {
 		t.Fatalf("without power control: %d, want 501", code)
 	}

@@ -9,6 +9,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/rackboot/rackboot/httperr"
 	"github.com/rackboot/rackboot/inventory"
+	"github.com/rackboot/rackboot/provision"
 	"github.com/rackboot/rackboot/web/dashboard"
 )
 
@@ -16,6 +17,9 @@ import (
 // are required. Other fields default as documented.
 type Server struct {
 	Store inventory.Store
+	// Lifecycle runs the lifecycle's actions (deploy, release, retry,
+	// agent tokens); required for them.
+	Lifecycle *provision.Lifecycle
 	// Token is the operator token every route except /healthz requires.
 	Token string
 	// Logger receives one line per failed request; silent when nil.

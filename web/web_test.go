@@ -13,7 +13,10 @@ import (
 	"testing"
 
 	"github.com/go-chi/chi/v5"
+	"github.com/rackboot/rackboot/boot"
+	"github.com/rackboot/rackboot/images"
 	"github.com/rackboot/rackboot/inventory"
+	"github.com/rackboot/rackboot/provision"
 )
 
 const testToken = "0123456789abcdef0123456789abcdef"
@@ -33,11 +36,21 @@ func newAPITest(t *testing.T) *apiTest {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &Server{Store: store, Token: testToken, MaxBodyBytes: 4096}
+	s := &Server{Store: store, Lifecycle: lifecycle(store, nil), Token: testToken, MaxBodyBytes: 4096}
 	h := s.Handler()
 	srv := httptest.NewServer(h)
 	t.Cleanup(func() { srv.Close(); store.Close() })
 	return &apiTest{t: t, srv: srv, store: store, dir: dir, h: h}
+}
+
+// lifecycle is the lifecycle of store, with imgs as its image store when
+// not nil.
+func lifecycle(store *inventory.DB, imgs *images.Store) *provision.Lifecycle {
+	cfg := provision.Config{Store: store, Boot: boot.Config{URL: "http://10.9.0.1:8081"}}
+	if imgs != nil {
+		cfg.Images = imgs
+	}
+	return provision.New(cfg)
 }
 
 // call sends a request with the operator token and returns the status and

@@ -274,7 +274,7 @@ func TestHostReleaseWipe(t *testing.T) {
 		t.Fatalf("release --wipe: %d %q", code, out)
 	}
 	out, code := host("show", "52:54:00:ab:cd:01")
-	if code != 0 || !strings.Contains(out, "quick wipe pending") || !strings.Contains(out, "wipe-requested") {
+	if code != 0 || !strings.Contains(out, "quick wipe pending") || !strings.Contains(out, "quick wipe of every disk requested") {
 		t.Fatalf("host show after release --wipe: %d %s", code, out)
 	}
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/rackboot/rackboot/boot"
 	"github.com/rackboot/rackboot/images"
 	"github.com/rackboot/rackboot/inventory"
+	"github.com/rackboot/rackboot/provision"
 	"github.com/rackboot/rackboot/web"
 	"github.com/rackboot/rackboot/web/dashboard"
 	"github.com/spf13/cobra"
@@ -97,8 +98,7 @@ func serve(ctx context.Context, cfg serveConfig, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	store, err := inventory.Open(cfg.DataDir, inventory.Options{Logger: log,
-		Timeouts: inventory.Timeouts{Inspecting: cfg.InspectTimeout, Deploying: cfg.DeployTimeout}})
+	store, err := inventory.Open(cfg.DataDir, inventory.Options{Logger: log})
 	if err != nil {
 		return err
 	}
@@ -116,7 +116,19 @@ func serve(ctx context.Context, cfg serveConfig, stderr io.Writer) error {
 		return err
 	}
 	hl := &health{}
-	api := &web.Server{Store: store, Token: token, Logger: log, Registry: reg, Power: fleet, Images: imgs,
+	bs, err := openBoot(ctx, cfg.Boot, cfg.DHCP.Interface, log, hl)
+	if err != nil {
+		return err
+	}
+	defer bs.close()
+	bc := boot.Config{URL: bs.url, ARM64File: cfg.DHCP.ARM64BootFile, NoBootFileDeployed: cfg.DHCP.NoBootDeployed,
+		NoDiscovery: cfg.Boot.NoDiscovery, KernelArgs: cfg.Boot.KernelArgs}
+	lc := provision.New(provision.Config{Store: store, Images: imgs, Boot: bc, Logger: log.With("part", "provision"),
+		Timeouts: provision.Timeouts{Inspecting: cfg.InspectTimeout, Deploying: cfg.DeployTimeout}})
+	if err := bs.serveMachines(cfg.Boot, lc, cfg.DataDir, imgs, log, cfg.ShutdownTimeout, hl); err != nil {
+		return err
+	}
+	api := &web.Server{Store: store, Lifecycle: lc, Token: token, Logger: log, Registry: reg, Power: fleet, Images: imgs,
 		Dashboard: dashboard.Config{Health: hl}}
 	ln, err := net.Listen("tcp", cfg.APIAddr)
 	if err != nil {
@@ -124,18 +136,12 @@ func serve(ctx context.Context, cfg serveConfig, stderr io.Writer) error {
 	}
 	svcs := []service{
 		func(ctx context.Context) error { return serveHTTP(ctx, ln, api.Handler(), cfg.ShutdownTimeout) },
-		func(ctx context.Context) error { return store.RunTimeouts(ctx, 30*time.Second) },
+		func(ctx context.Context) error { return lc.RunTimeouts(ctx, 30*time.Second) },
 		fleet.Run,
 	}
-	bc := boot.Config{ARM64File: cfg.DHCP.ARM64BootFile, NoBootFileDeployed: cfg.DHCP.NoBootDeployed,
-		NoDiscovery: cfg.Boot.NoDiscovery, KernelArgs: cfg.Boot.KernelArgs}
-	bootSvcs, bootInfo, bc, err := bootServices(ctx, cfg.Boot, bc, cfg.DHCP.Interface, cfg.DataDir, store, imgs, log, cfg.ShutdownTimeout, hl)
-	if err != nil {
-		ln.Close()
-		return err
-	}
-	svcs = append(svcs, bootSvcs...)
-	dhcpSvcs, dhcpInfo, err := dhcpService(cfg.DHCP, bc, store, reg, log, hl)
+	svcs = append(svcs, bs.svcs...)
+	bootInfo := bs.info
+	dhcpSvcs, dhcpInfo, err := dhcpService(cfg.DHCP, lc, store, reg, log, hl)
 	if err != nil {
 		ln.Close()
 		return err

@@ -11,9 +11,9 @@ import (
 	"time"
 
 	"github.com/rackboot/rackboot/boot"
-	"github.com/rackboot/rackboot/httpboot"
 	"github.com/rackboot/rackboot/images"
-	"github.com/rackboot/rackboot/inventory"
+	"github.com/rackboot/rackboot/machine"
+	"github.com/rackboot/rackboot/provision"
 	"github.com/rackboot/rackboot/tftp"
 	"github.com/spf13/pflag"
 )
@@ -80,47 +80,66 @@ func (c *bootConfig) bootURL(ln net.Listener, iface string) (string, error) {
 	return "http://" + net.JoinHostPort(local.Addr().String(), strconv.Itoa(addr.Port)), nil
 }
 
-// bootServices opens the TFTP and HTTP boot listeners and returns the
-// services to run and bc completed with the boot URL ("" without an HTTP
-// server); a listener that cannot open fails serve at start. iface is
-// --interface.
-func bootServices(ctx context.Context, c bootConfig, bc boot.Config, iface, dataDir string, store *inventory.DB, imgs *images.Store, log *slog.Logger, grace time.Duration, hl *health) ([]service, []any, boot.Config, error) {
-	var svcs []service
-	var info []any
+// bootSide is the netboot chain's part of serve: TFTP for the loaders and
+// the listener of the machine-facing HTTP side.
+type bootSide struct {
+	svcs []service
+	info []any
+	ln   net.Listener // nil: no HTTP side here
+	url  string       // where machines reach it; "" when served nowhere
+}
+
+// openBoot opens the TFTP and HTTP boot listeners; a listener that cannot
+// open fails serve at start. iface is --interface.
+func openBoot(ctx context.Context, c bootConfig, iface string, log *slog.Logger, hl *health) (*bootSide, error) {
+	b := &bootSide{url: c.BootURL}
 	if c.TFTPAddr != "" {
 		conn, err := tftp.Listen(ctx, "", c.TFTPAddr)
 		if err != nil {
-			return nil, nil, bc, err
+			return nil, err
 		}
 		ts := &tftp.Server{Roots: []string{c.IPXEDir}, Files: ipxeFiles(c.IPXEDir), Logger: log.With("part", "tftp")}
 		hl.tftp = ts
-		svcs = append(svcs, func(ctx context.Context) error { return ts.Serve(ctx, conn) })
-		info = append(info, "tftp", conn.LocalAddr().String())
+		b.svcs = append(b.svcs, func(ctx context.Context) error { return ts.Serve(ctx, conn) })
+		b.info = append(b.info, "tftp", conn.LocalAddr().String())
 	}
 	if c.HTTPAddr == "" {
-		bc.URL = c.BootURL
-		return svcs, info, bc, nil // HTTP boot served elsewhere, or not at all
+		return b, nil // HTTP boot served elsewhere, or not at all
 	}
 	ln, err := net.Listen("tcp", c.HTTPAddr)
 	if err != nil {
-		return nil, nil, bc, fmt.Errorf("http boot: %w", err)
+		b.close()
+		return nil, fmt.Errorf("http boot: %w", err)
 	}
-	u, err := c.bootURL(ln, iface)
-	if err != nil {
-		ln.Close()
-		return nil, nil, bc, err
+	b.ln = ln
+	if b.url, err = c.bootURL(ln, iface); err != nil {
+		b.close()
+		return nil, err
 	}
-	bc.URL = u
-	bs := &httpboot.Server{Store: store, Tokens: &httpboot.Tokens{Key: store.DeriveKey("boot-token")}, Boot: bc,
-		IPXEFiles: ipxeFiles(c.IPXEDir), Images: imgs, InstallerKernel: c.InstallerKernel,
+	b.info = append(b.info, "http", ln.Addr().String(), "boot_url", b.url)
+	return b, nil
+}
+
+// serveMachines adds the machine-facing HTTP side on the listener, for lc.
+func (b *bootSide) serveMachines(c bootConfig, lc *provision.Lifecycle, dataDir string, imgs *images.Store, log *slog.Logger, grace time.Duration, hl *health) error {
+	if b.ln == nil {
+		return nil
+	}
+	ms := &machine.Server{Lifecycle: lc, IPXEFiles: ipxeFiles(c.IPXEDir), Images: imgs, InstallerKernel: c.InstallerKernel,
 		InstallerInitrd: c.InstallerInitrd, TemplatesDir: firstOf(c.TemplatesDir, filepath.Join(dataDir, "templates")),
-		Logger: log.With("part", "httpboot")}
-	h, err := bs.Handler()
+		Logger: log.With("part", "machine")}
+	h, err := ms.Handler()
 	if err != nil {
-		ln.Close()
-		return nil, nil, bc, err
+		return err
 	}
 	h = hl.countBytes(h)
-	svcs = append(svcs, func(ctx context.Context) error { return serveHTTP(ctx, ln, h, grace) })
-	return svcs, append(info, "http", ln.Addr().String(), "boot_url", u), bc, nil
+	b.svcs = append(b.svcs, func(ctx context.Context) error { return serveHTTP(ctx, b.ln, h, grace) })
+	return nil
+}
+
+// close closes what openBoot opened but no service serves yet.
+func (b *bootSide) close() {
+	if b.ln != nil {
+		b.ln.Close()
+	}
 }

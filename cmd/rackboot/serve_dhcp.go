@@ -10,9 +10,9 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/rackboot/rackboot/boot"
 	"github.com/rackboot/rackboot/dhcp"
 	"github.com/rackboot/rackboot/inventory"
+	"github.com/rackboot/rackboot/provision"
 	"github.com/spf13/pflag"
 )
 
@@ -51,7 +51,7 @@ func addDHCPFlags(f *pflag.FlagSet, c *dhcpConfig) {
 
 // dhcpService opens the DHCP sockets and returns the service that serves
 // them; none when DHCP is off or no interface is given.
-func dhcpService(c dhcpConfig, bc boot.Config, store *inventory.DB, reg *prometheus.Registry, log *slog.Logger, hl *health) ([]service, []any, error) {
+func dhcpService(c dhcpConfig, lc *provision.Lifecycle, store *inventory.DB, reg *prometheus.Registry, log *slog.Logger, hl *health) ([]service, []any, error) {
 	mode, err := dhcp.ParseMode(c.Mode)
 	if err != nil {
 		return nil, nil, fmt.Errorf("--dhcp-mode: %w", err)
@@ -59,7 +59,7 @@ func dhcpService(c dhcpConfig, bc boot.Config, store *inventory.DB, reg *prometh
 	if mode == dhcp.ModeOff || c.Interface == "" {
 		return nil, []any{"dhcp", "off"}, nil
 	}
-	srv, err := c.server(mode, bc, store, log.With("part", "dhcp"))
+	srv, err := c.server(mode, lc, store, log.With("part", "dhcp"))
 	if err != nil {
 		return nil, nil, err
 	}
@@ -92,7 +92,7 @@ func (c *dhcpConfig) listen(mode dhcp.Mode) ([]net.PacketConn, error) {
 	return conns, nil
 }
 
-func (c *dhcpConfig) server(mode dhcp.Mode, bc boot.Config, store *inventory.DB, log *slog.Logger) (*dhcp.Server, error) {
+func (c *dhcpConfig) server(mode dhcp.Mode, lc *provision.Lifecycle, store *inventory.DB, log *slog.Logger) (*dhcp.Server, error) {
 	local, err := interfacePrefix(c.Interface)
 	if err != nil {
 		return nil, err
@@ -105,7 +105,8 @@ func (c *dhcpConfig) server(mode dhcp.Mode, bc boot.Config, store *inventory.DB,
 	return &dhcp.Server{
 		Mode: mode, ServerIP: local.Addr(), Inventory: store, Leases: store, Logger: log,
 		Subnets: append([]dhcp.Subnet{own}, c.Relays...), LeaseTime: c.LeaseTime, Quarantine: c.Quarantine,
-		Boot:              bc,
+		Boot:              lc.Boot(),
+		Enlister:          lc,
 		AllowOtherServers: c.AllowOtherServers, ProbeInterval: c.ProbeInterval,
 		ProbeListen: func() (net.PacketConn, error) { return dhcp.Listen(iface, 68) },
 	}, nil

@@ -209,8 +209,9 @@ func (ns *labNetns) startDHCP(t *testing.T) {
 	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
 }
 
-// appliance serves the two machine routes on the bridge address and hands
-// each accepted report to the returned channel.
+// appliance serves the three machine routes the installer calls before it
+// waits (booted, inspect, next) on the bridge address and hands each
+// accepted report to the returned channel.
 func (ns *labNetns) appliance(t *testing.T) (<-chan report, string) {
 	t.Helper()
 	ln, err := listenInNetns(ns.name, labApplIP+":0")
@@ -219,6 +220,13 @@ func (ns *labNetns) appliance(t *testing.T) (<-chan report, string) {
 	}
 	reports := make(chan report, 4)
 	mux := http.NewServeMux()
+	mux.HandleFunc("POST /machine/v1/booted", func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Authorization") != "Bearer "+labToken {
+			http.Error(w, `{"error":"bad boot token"}`, http.StatusUnauthorized)
+			return
+		}
+		w.Write([]byte(`{"status":"inspecting"}`))
+	})
 	mux.HandleFunc("POST /machine/v1/inspect", func(w http.ResponseWriter, r *http.Request) {
 		if r.Header.Get("Authorization") != "Bearer "+labToken {
 			http.Error(w, `{"error":"bad boot token"}`, http.StatusUnauthorized)

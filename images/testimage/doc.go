@@ -6,8 +6,8 @@
 // scripts/test-image (`make test-image`) makes the pieces from Debian's
 // packages (the EFI system partition with the kernel, the initramfs and
 // syslinux) and calls Assemble, through scripts/testimage, to lay out the
-// disk. WriteSeed fills the image's CIDATA partition the way the installer
-// must; README.md in this folder is the contract for both.
+// disk. The installer's WriteSeed fills its CIDATA partition; README.md
+// in this folder is the contract for both.
 //
 // Layout (512-byte sectors, every partition 1 MiB aligned):
 //

@@ -17,6 +17,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rackboot/rackboot/installer"
+	"github.com/rackboot/rackboot/seed"
 	"golang.org/x/sys/unix"
 )
 
@@ -108,11 +110,11 @@ func TestBootsFromDisk(t *testing.T) {
 				dir := t.TempDir()
 				disk := filepath.Join(dir, "disk.raw")
 				copyFile(t, img, disk)
-				seed := Seed{
+				files := mustRender(seed.Config{
 					Hostname: "testimage-" + vm.fw, MAC: vm.mac, URL: url, Token: labToken,
-					SSHAuthorizedKeys: []string{"ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAITestKey test@rackboot"},
-				}
-				if err := WriteSeed(disk, seed); err != nil {
+					SSHKeys: []string{"ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAITestKey test@rackboot"},
+				})
+				if err := installer.WriteSeed(disk, files); err != nil {
 					t.Fatal(err)
 				}
 				tap := fmt.Sprintf("ti%d", i)

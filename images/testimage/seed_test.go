@@ -3,6 +3,7 @@ package testimage
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -16,44 +17,27 @@ import (
 	"time"
 
 	diskfs "github.com/diskfs/go-diskfs"
+	"github.com/rackboot/rackboot/installer"
+	"github.com/rackboot/rackboot/machineapi"
+	"github.com/rackboot/rackboot/seed"
 )
 
-var testSeed = Seed{
-	Hostname:          "node-7",
-	SSHAuthorizedKeys: []string{"ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIExample op@desk", "ssh-rsa AAAAB3Nza other@desk"},
-	URL:               "http://10.213.0.1:8081",
-	Token:             "tok-3f9a_b",
-	MAC:               "52:54:00:12:34:56",
+var testConfig = seed.Config{
+	Hostname: "node-7",
+	SSHKeys:  []string{"ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIExample op@desk", "ssh-rsa AAAAB3Nza other@desk"},
+	URL:      "http://10.213.0.1:8081",
+	Token:    "tok-3f9a_b",
+	MAC:      "52:54:00:12:34:56",
 }
 
-func TestSeedFiles(t *testing.T) {
-	if got, want := string(testSeed.MetaData()), "instance-id: rackboot-525400123456\nlocal-hostname: node-7\n"; got != want {
-		t.Errorf("meta-data:\n%s\nwant:\n%s", got, want)
+var testSeed = mustRender(testConfig)
+
+func mustRender(c seed.Config) machineapi.Seed {
+	s, err := seed.Render(c)
+	if err != nil {
+		panic(err)
 	}
-	want := `#cloud-config
-hostname: node-7
-ssh_authorized_keys:
-  - "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIExample op@desk"
-  - "ssh-rsa AAAAB3Nza other@desk"
-rackboot:
-  url: "http://10.213.0.1:8081"
-  token: "tok-3f9a_b"
-  mac: "52:54:00:12:34:56"
-`
-	if got := string(testSeed.UserData()); got != want {
-		t.Errorf("user-data:\n%s\nwant:\n%s", got, want)
-	}
-	for _, bad := range []Seed{
-		{},
-		{Hostname: "h", URL: "u", Token: "a\"b", MAC: "m"},
-		{Hostname: "h\nx", URL: "u", Token: "t", MAC: "m"},
-		{Hostname: "h", URL: "u", Token: "t", MAC: "52:54:00:AB:CD:EF"},
-		{Hostname: "h", URL: "u", Token: "t", MAC: "m", SSHAuthorizedKeys: []string{" k"}},
-	} {
-		if err := bad.Validate(); err == nil {
-			t.Errorf("Validate(%+v) = nil, want an error", bad)
-		}
-	}
+	return s
 }
 
 // TestAssembleAndWriteSeed lays out a disk around a stand-in ESP and seeds
@@ -92,12 +76,12 @@ func TestAssembleAndWriteSeed(t *testing.T) {
 	if err := os.Truncate(img, 64<<20); err != nil {
 		t.Fatal(err)
 	}
-	first := testSeed
+	first := testConfig
 	first.Hostname = "first-name-that-is-longer"
-	if err := WriteSeed(img, first); err != nil {
+	if err := installer.WriteSeed(img, mustRender(first)); err != nil {
 		t.Fatal(err)
 	}
-	if err := WriteSeed(img, testSeed); err != nil {
+	if err := installer.WriteSeed(img, testSeed); err != nil {
 		t.Fatal(err)
 	}
 	d, err := diskfs.Open(img, diskfs.WithOpenMode(diskfs.ReadOnly))
@@ -120,14 +104,12 @@ func TestAssembleAndWriteSeed(t *testing.T) {
 	if got := strings.TrimSpace(fs.Label()); got != SeedLabel {
 		t.Errorf("label %q", got)
 	}
-	for name, want := range map[string][]byte{"/meta-data": testSeed.MetaData(), "/user-data": testSeed.UserData()} {
-		f, err := fs.OpenFile(name, os.O_RDONLY)
+	// Read back with mtools, as a second FAT implementation: go-diskfs's
+	// reader rounds some sizes up to the cluster.
+	for name, want := range map[string][]byte{"meta-data": []byte(testSeed.MetaData), "user-data": []byte(testSeed.UserData)} {
+		got, err := exec.Command("mtype", "-i", fmt.Sprintf("%s@@%d", img, parts[1].GetStart()), "::/"+name).Output()
 		if err != nil {
-			t.Fatal(err)
-		}
-		got, err := io.ReadAll(f)
-		if err != nil {
-			t.Fatal(err)
+			t.Fatalf("mtype %s (mtools): %v", name, err)
 		}
 		if !bytes.Equal(got, want) {
 			t.Errorf("%s:\n%s\nwant:\n%s", name, got, want)
@@ -172,10 +154,11 @@ func imageShell(t *testing.T, path, script string, env ...string) (string, error
 func TestSeedParser(t *testing.T) {
 	path := busyboxPath(t)
 	dir := t.TempDir()
-	s := testSeed
-	s.Agent = "http://10.213.0.1:8081/files/rackboot"
-	os.WriteFile(filepath.Join(dir, "user-data"), s.UserData(), 0o644)
-	os.WriteFile(filepath.Join(dir, "meta-data"), s.MetaData(), 0o644)
+	c := testConfig
+	c.Agent = "http://10.213.0.1:8081/files/rackboot"
+	s := mustRender(c)
+	os.WriteFile(filepath.Join(dir, "user-data"), []byte(s.UserData), 0o644)
+	os.WriteFile(filepath.Join(dir, "meta-data"), []byte(s.MetaData), 0o644)
 	os.WriteFile(filepath.Join(dir, "plain"), []byte(`#cloud-config
 # a comment
 hostname: plain-host

@@ -170,7 +170,7 @@ func checkReleaseWipe(t *testing.T, l *lab, v vm) {
 	if !strings.Contains(ev.Cause, "/dev/vda (gpt, 2 partitions") {
 		t.Errorf("wiped %q, want /dev/vda with the test image's gpt and 2 partitions", ev.Cause)
 	}
-	checkOrder(t, l, v.mac, seq, []string{"wipe-requested", "ready→inspecting", "inspecting→ready", "wiped"}, "power", "agent")
+	checkOrder(t, l, v.mac, seq, []string{"active→ready", "ready→inspecting", "inspecting→ready", "wiped"}, "power", "agent")
 	if h, _ := l.host(v.mac); h.State != inventory.StateReady || h.Wipe != nil {
 		t.Errorf("%s after the wipe: state %s, wipe %+v; want ready with no wipe pending", v.mac, h.State, h.Wipe)
 	}

@@ -256,8 +256,9 @@ func checkOrder(t *testing.T, l *lab, mac string, seq uint64, want []string, ski
 	}
 }
 
-// checkDeployEvents wants, after seq: ready→deploying, deploy-progress,
-// deploying→deployed and first-boot, in that order.
+// checkDeployEvents wants, after seq: ready→deploying, deploying→deployed
+// and first-boot, in that order, and the installer's progress on the host
+// (not in its log) at the whole image.
 func checkDeployEvents(t *testing.T, l *lab, v vm, seq uint64) {
 	times := map[string]time.Time{}
 	for _, e := range l.events(v.mac) {
@@ -267,11 +268,16 @@ func checkDeployEvents(t *testing.T, l *lab, v vm, seq uint64) {
 		if _, ok := times[eventStep(e)]; !ok {
 			times[eventStep(e)] = e.Time
 		}
-		if e.Type == inventory.EventDeployProgress {
-			t.Logf("%s: %s", v.mac, e.Cause)
+		if e.Type == "deploy-progress" {
+			t.Errorf("%s: a progress report in the event log: %+v", v.mac, e)
 		}
 	}
-	checkOrder(t, l, v.mac, seq, []string{"ready→deploying", "deploy-progress", "deploying→deployed", "first-boot"})
+	checkOrder(t, l, v.mac, seq, []string{"ready→deploying", "deploying→deployed", "first-boot"})
+	if h, err := l.host(v.mac); err != nil || h.Progress == nil || h.Progress.Total == 0 || h.Progress.Written != h.Progress.Total {
+		t.Errorf("%s: progress on the host %+v (%v), want the whole image written", v.mac, h.Progress, err)
+	} else {
+		t.Logf("%s: progress %d of %d bytes, last rate %d B/s", v.mac, h.Progress.Written, h.Progress.Total, h.Progress.RateBPS)
+	}
 	if a, b, c := times["ready→deploying"], times["deploying→deployed"], times["first-boot"]; !a.IsZero() && !b.IsZero() && !c.IsZero() {
 		t.Logf("%s (%s) by event times: deploying→deployed %v, →first-boot %v", v.mac, v.firmware, b.Sub(a).Round(100*time.Millisecond), c.Sub(a).Round(100*time.Millisecond))
 	}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 	"github.com/rackboot/rackboot/inventory"
+	"github.com/rackboot/rackboot/machineapi"
 	"github.com/rackboot/rackboot/web"
 	"github.com/rackboot/rackboot/web/dashboard"
 )
@@ -176,12 +177,15 @@ func TestDashboardInBrowser(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if err := db.AppendEvent(t.Context(), macOpen, inventory.Event{Type: inventory.EventDeployProgress, Cause: "written 50 of 200 bytes"}); err != nil {
+	if _, err := db.ModifyHost(t.Context(), macOpen, 0, func(h *inventory.Host) (inventory.Edit, error) {
+		h.Progress = &inventory.DeployProgress{Progress: machineapi.Progress{Written: 50, Total: 200, RateBPS: 1 << 20}}
+		return inventory.Edit{Quiet: true}, nil
+	}); err != nil {
 		t.Fatal(err)
 	}
 	do("live host update", waitJS(`document.getElementById('state-value').textContent === 'deploying'`),
 		waitJS(`(b => b && b.value === 50 && b.max === 200)(document.getElementById('deploy-bar'))`),
-		waitJS(`document.querySelector('#timeline li').textContent.includes('deploy-progress')`))
+		waitJS(`document.querySelector('#timeline li').textContent.includes('deploying')`))
 	if !eval[bool](t, ctx, `window.__marker === 'host'`) {
 		t.Error("the host page reloaded")
 	}

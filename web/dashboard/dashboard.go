@@ -46,6 +46,9 @@ func (d *Dashboard) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	d.router.ServeHTTP(w, r.WithContext(ctx))
 }
 
+// Routes are the dashboard's routes, for tests that walk every one.
+func (d *Dashboard) Routes() chi.Routes { return d.router }
+
 func (d *Dashboard) routes() chi.Router {
 	r := chi.NewRouter()
 	r.Use(securityHeaders)

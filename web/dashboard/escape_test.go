@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/rackboot/rackboot/inventory"
+	"github.com/rackboot/rackboot/machineapi"
 )
 
 const payload = `<img src=x onerror=alert(1)>`
@@ -63,10 +64,10 @@ func TestHostTextIsEscaped(t *testing.T) {
 	dt.store.UpdateHost(ctx, mac, 0, func(h *inventory.Host) error {
 		h.Facts = &inventory.Facts{Vendor: payload, CPUModel: payload, Disks: []inventory.Disk{{Name: payload, Model: payload}},
 			NICs: []inventory.NIC{{Name: payload, MAC: mac, Driver: payload}}}
-		h.Agent = &inventory.AgentStatus{Status: payload, Message: payload, LastCheckIn: time.Now()}
+		h.Agent = &inventory.AgentStatus{AgentReport: machineapi.AgentReport{Status: payload, Message: payload}, LastCheckIn: time.Now()}
 		return nil
 	}, inventory.Event{Actor: "test"})
-	dt.store.AppendEvent(ctx, mac, inventory.Event{Type: inventory.EventDeployProgress, Cause: payload, Actor: payload})
+	dt.store.AppendEvent(ctx, mac, inventory.Event{Type: payload, Cause: payload, Actor: payload})
 	dt.login()
 	for _, path := range []string{"/ui/", "/ui/?partial=1", "/ui/hosts/" + mac, "/ui/?q=" + url.QueryEscape(payload)} {
 		_, body := dt.do("GET", path, nil)

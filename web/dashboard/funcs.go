@@ -10,7 +10,7 @@ import (
 
 func funcs() template.FuncMap {
 	return template.FuncMap{
-		"bytes":  humanBytes,
+		"bytes":  bytesOf,
 		"when":   when,
 		"labels": sortedLabels,
 		"iso":    func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
@@ -19,6 +19,20 @@ func funcs() template.FuncMap {
 
 // humanBytes prints sizes the way disks are sold, in powers of 1000, with
 // the exact figure left to the title attribute by the templates.
+// bytesOf is humanBytes of a size of either sign's type (facts are uint64,
+// deploy progress int64); a negative one shows as 0 B.
+func bytesOf(n any) string {
+	switch v := n.(type) {
+	case uint64:
+		return humanBytes(v)
+	case int64:
+		return humanBytes(uint64(max(v, 0)))
+	case int:
+		return humanBytes(uint64(max(v, 0)))
+	}
+	return fmt.Sprint(n)
+}
+
 func humanBytes(n uint64) string {
 	const unit = 1000
 	if n < unit {

@@ -16,7 +16,7 @@ const timelineLength = 100
 type hostView struct {
 	Host     inventory.Host
 	Events   []inventory.Event
-	Progress *progress
+	Progress *inventory.DeployProgress
 }
 
 type hostPage struct {
@@ -88,7 +88,7 @@ func (d *Dashboard) hostView(ctx context.Context, mac string) (hostView, error) 
 	if err != nil {
 		return hostView{}, err
 	}
-	return hostView{Host: h, Events: ev, Progress: deployProgress(ev)}, nil
+	return hostView{Host: h, Events: ev, Progress: progressOf(&h)}, nil
 }
 
 func hostTitle(h inventory.Host) string {
@@ -96,4 +96,13 @@ func hostTitle(h inventory.Host) string {
 		return h.Hostname
 	}
 	return h.MAC
+}
+
+// progressOf is the bar to show: the host's deploy progress while it
+// deploys, none otherwise (the numbers of an earlier deploy are history).
+func progressOf(h *inventory.Host) *inventory.DeployProgress {
+	if h.State != inventory.StateDeploying || h.Progress == nil || h.Progress.Total <= 0 {
+		return nil
+	}
+	return h.Progress
 }

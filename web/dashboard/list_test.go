@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/rackboot/rackboot/inventory"
+	"github.com/rackboot/rackboot/machineapi"
 )
 
 var rowMAC = regexp.MustCompile(`<tr data-mac="([^"]+)"`)
@@ -88,27 +89,44 @@ func TestRefusedActionShowsMessageAtButton(t *testing.T) {
 }
 
 func TestDeployProgress(t *testing.T) {
-	ev := func(typ, cause string) inventory.Event { return inventory.Event{Type: typ, Cause: cause} }
+	p := &inventory.DeployProgress{Progress: machineapi.Progress{Written: 50, Total: 200, RateBPS: 1e6}}
 	cases := []struct {
-		name   string
-		events []inventory.Event
-		want   string
+		name string
+		host inventory.Host
+		want string
 	}{
-		{"none", nil, "<nil>"},
-		{"latest wins", []inventory.Event{ev(inventory.EventDeployProgress, "written 50 of 200 bytes"), ev(inventory.EventDeployProgress, "written 10 of 200 bytes")}, "50/200 25%"},
-		{"older deploy", []inventory.Event{ev(inventory.EventTransition, ""), ev(inventory.EventDeployProgress, "written 1 of 2 bytes")}, "<nil>"},
-		{"unreadable", []inventory.Event{ev(inventory.EventDeployProgress, "verifying checksum")}, "0/0 0%"},
-		{"over total", []inventory.Event{ev(inventory.EventDeployProgress, "written 5 of 2 bytes")}, "0/0 0%"},
-		{"huge", []inventory.Event{ev(inventory.EventDeployProgress, "written 99999999999999999999 of 1 bytes")}, "0/0 0%"},
+		{"none yet", inventory.Host{State: inventory.StateDeploying}, "<nil>"},
+		{"deploying", inventory.Host{State: inventory.StateDeploying, Progress: p}, "50/200 25%"},
+		{"an earlier deploy's", inventory.Host{State: inventory.StateActive, Progress: p}, "<nil>"},
+		{"no total", inventory.Host{State: inventory.StateDeploying, Progress: &inventory.DeployProgress{Progress: machineapi.Progress{Written: 5}}}, "<nil>"},
+		{"over total", inventory.Host{State: inventory.StateDeploying, Progress: &inventory.DeployProgress{Progress: machineapi.Progress{Written: 5, Total: 2}}}, "5/2 100%"},
 	}
 	for _, c := range cases {
-		p := deployProgress(c.events)
 		got := "<nil>"
-		if p != nil {
-			got = fmt.Sprintf("%d/%d %d%%", p.Written, p.Total, p.Percent)
+		if p := progressOf(&c.host); p != nil {
+			got = fmt.Sprintf("%d/%d %d%%", p.Written, p.Total, p.Percent())
 		}
 		if got != c.want {
 			t.Errorf("%s: %s, want %s", c.name, got, c.want)
+		}
+	}
+}
+
+// TestHostPageProgressBar renders a deploying host's page: the bar shows
+// the host's numbers, rate included.
+func TestHostPageProgressBar(t *testing.T) {
+	dt := newDashTest(t, nil)
+	const mac = "52:54:00:00:00:07"
+	dt.addHost(inventory.Host{MAC: mac, State: inventory.StateDeploying})
+	dt.store.ModifyHost(t.Context(), mac, 0, func(h *inventory.Host) (inventory.Edit, error) {
+		h.Progress = &inventory.DeployProgress{Progress: machineapi.Progress{Written: 50 << 20, Total: 200 << 20, RateBPS: 30e6}}
+		return inventory.Edit{Quiet: true}, nil
+	})
+	dt.login()
+	resp, body := dt.do("GET", "/ui/hosts/"+mac, nil)
+	for _, want := range []string{`max="209715200" value="52428800"`, "25% · 52.4 MB of 209.7 MB · 30.0 MB/s"} {
+		if resp.StatusCode != 200 || !strings.Contains(body, want) {
+			t.Fatalf("%d: page lacks %q:\n%s", resp.StatusCode, want, body)
 		}
 	}
 }

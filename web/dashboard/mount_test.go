@@ -9,7 +9,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/rackboot/rackboot/boot"
 	"github.com/rackboot/rackboot/inventory"
+	"github.com/rackboot/rackboot/provision"
 	"github.com/rackboot/rackboot/web"
 )
 
@@ -23,7 +25,8 @@ func TestMountedBesideAPI(t *testing.T) {
 	}
 	const mac = "52:54:00:00:00:01"
 	db.CreateHost(t.Context(), inventory.Host{MAC: mac}, "test")
-	srv := httptest.NewServer((&web.Server{Store: db, Token: token}).Handler())
+	lc := provision.New(provision.Config{Store: db, Boot: boot.Config{URL: "http://10.9.0.1:8081"}})
+	srv := httptest.NewServer((&web.Server{Store: db, Lifecycle: lc, Token: token}).Handler())
 	t.Cleanup(func() { srv.Close(); db.Close() })
 	jar, _ := cookiejar.New(nil)
 	c := &http.Client{Jar: jar}

@@ -1,4 +1,4 @@
-package httpboot
+package seed
 
 import (
 	"strings"
@@ -8,7 +8,7 @@ import (
 )
 
 func TestAgentUserData(t *testing.T) {
-	h := AgentHandoff{URL: "http://10.0.0.1:8081/", MAC: "52:54:00:00:00:01", Token: "tok-en_1"}
+	h := Config{URL: "http://10.0.0.1:8081/", MAC: "52:54:00:00:00:01", Token: "tok-en_1"}
 	ud, err := agentUserData(h)
 	if err != nil {
 		t.Fatal(err)
@@ -31,7 +31,7 @@ func TestAgentUserData(t *testing.T) {
 	if !strings.Contains(unit, "ExecStart=/usr/local/bin/rackboot agent --server http://10.0.0.1:8081 --mac 52:54:00:00:00:01 --token-file /etc/rackboot/agent.token\n") || strings.Contains(unit, "tok-en_1") {
 		t.Fatalf("unit:\n%s", unit)
 	}
-	for _, bad := range []AgentHandoff{{URL: "ftp://x", MAC: h.MAC, Token: "t"}, {URL: h.URL, MAC: h.MAC, Token: "t'; rm -rf /"}, {URL: h.URL, MAC: "", Token: "t"}} {
+	for _, bad := range []Config{{URL: "ftp://x", MAC: h.MAC, Token: "t"}, {URL: h.URL, MAC: h.MAC, Token: "t'; rm -rf /"}, {URL: h.URL, MAC: "", Token: "t"}} {
 		if _, err := agentUserData(bad); err == nil {
 			t.Errorf("agentUserData(%+v) accepted", bad)
 		}

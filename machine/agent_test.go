@@ -1,4 +1,4 @@
-package httpboot
+package machine
 
 import (
 	"context"
@@ -27,7 +27,7 @@ func newAgentTest(t *testing.T) *agentTest {
 	if _, err := b.store.CreateHost(ctx, inventory.Host{MAC: testMAC, State: inventory.StateDeployed, Labels: map[string]string{"role": "web"}}, "test"); err != nil {
 		t.Fatal(err)
 	}
-	tok, _, err := b.store.MintAgentToken(ctx, testMAC, false)
+	tok, err := b.lc.AgentToken(ctx, testMAC, false, "test")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -56,10 +56,10 @@ func (a *agentTest) poll(version, wait string) (int, machineapi.Graph) {
 
 func TestAgentRoutesNeedAgentToken(t *testing.T) {
 	a := newAgentTest(t)
-	boot := a.boot.Tokens.Mint(testMAC)
-	other, _, _ := a.store.MintAgentToken(context.Background(), testMAC, false)
+	boot := a.bootTest.token(testMAC)
+	other, _ := a.lc.AgentToken(context.Background(), testMAC, false, "test")
 	a.store.CreateHost(context.Background(), inventory.Host{MAC: "52:54:00:00:00:99"}, "test")
-	otherHost, _, _ := a.store.MintAgentToken(context.Background(), "52:54:00:00:00:99", false)
+	otherHost, _ := a.lc.AgentToken(context.Background(), "52:54:00:00:00:99", false, "test")
 	for name, tok := range map[string]string{"none": "", "boot token": boot, "garbage": "abc", "another host's": otherHost} {
 		hdr := []string{}
 		if tok != "" {
@@ -156,26 +156,11 @@ func TestAgentStatusActivates(t *testing.T) {
 	}
 }
 
-func TestAgentStatusKeepsFewResources(t *testing.T) {
-	rep := machineapi.AgentReport{Status: "converged"}
-	for i := range maxStoredResources + 10 {
-		st := "ok"
-		if i%100 == 0 {
-			st = "failed"
-		}
-		rep.Resources = append(rep.Resources, inventory.ResourceStatus{Resource: "file:/" + string(rune('a'+i%26)), State: st})
-	}
-	st := agentStatusOf(&rep, time.Now())
-	if len(st.Resources) != 3 || !strings.Contains(st.Message, "266 resources") {
-		t.Fatalf("kept %d resources, message %q", len(st.Resources), st.Message)
-	}
-}
-
 func TestAgentBinary(t *testing.T) {
 	a := newAgentTest(t)
 	self, _ := os.Executable()
 	fi, _ := os.Stat(self)
-	for name, tok := range map[string]string{"agent token": a.token, "boot token": a.boot.Tokens.Mint(testMAC)} {
+	for name, tok := range map[string]string{"agent token": a.token, "boot token": a.bootTest.token(testMAC)} {
 		req, _ := http.NewRequest("GET", a.srv.URL+"/machine/v1/agent/binary?mac="+testMAC, nil)
 		req.Header.Set("Authorization", "Bearer "+tok)
 		resp, err := http.DefaultClient.Do(req)
@@ -190,19 +175,5 @@ func TestAgentBinary(t *testing.T) {
 	}
 	if code, _ := a.get("/machine/v1/agent/binary?mac="+testMAC, "Authorization", "Bearer nope"); code != http.StatusUnauthorized {
 		t.Fatalf("bad token: %d", code)
-	}
-}
-
-func TestAgentHandoffRevokes(t *testing.T) {
-	a := newAgentTest(t)
-	h, err := a.boot.AgentHandoff(context.Background(), testMAC)
-	if err != nil || h.URL != "http://10.9.0.1:8081" || h.MAC != testMAC || h.Token == "" {
-		t.Fatalf("handoff = %+v, %v", h, err)
-	}
-	if a.store.VerifyAgentToken(context.Background(), a.token, testMAC) == nil {
-		t.Fatal("a redeploy's handoff left the previous installation's token valid")
-	}
-	if err := a.store.VerifyAgentToken(context.Background(), h.Token, testMAC); err != nil {
-		t.Fatal(err)
 	}
 }

@@ -1,4 +1,4 @@
-package httpboot
+package machine
 
 import (
 	"net/http"
@@ -8,20 +8,23 @@ import (
 
 	"github.com/rackboot/rackboot/boot"
 	"github.com/rackboot/rackboot/inventory"
+	"github.com/rackboot/rackboot/provision"
 )
 
-func fuzzHandler(f *testing.F) http.Handler {
-	store, err := inventory.Open(f.TempDir(), inventory.Options{})
+// fuzzServer is the machine side of a fresh store, and its lifecycle.
+func fuzzServer(tb testing.TB) (http.Handler, *inventory.DB, *provision.Lifecycle) {
+	store, err := inventory.Open(tb.TempDir(), inventory.Options{})
 	if err != nil {
-		f.Fatal(err)
+		tb.Fatal(err)
 	}
-	f.Cleanup(func() { store.Close() })
-	s := &Server{Store: store, Tokens: &Tokens{Key: []byte("k")}, Boot: boot.Config{URL: "http://10.0.0.1:8081"}}
+	tb.Cleanup(func() { store.Close() })
+	lc := provision.New(provision.Config{Store: store, Boot: boot.Config{URL: "http://10.0.0.1:8081"}})
+	s := &Server{Lifecycle: lc}
 	h, err := s.Handler()
 	if err != nil {
-		f.Fatal(err)
+		tb.Fatal(err)
 	}
-	return h
+	return h, store, lc
 }
 
 // FuzzScriptRequest feeds arbitrary query strings to /boot.ipxe: the
@@ -30,8 +33,9 @@ func FuzzScriptRequest(f *testing.F) {
 	for _, s := range []string{"mac=52:54:00:12:34:56", "mac=52-54-00-12-34-56", "mac=${mac}", "mac=%00", "mac=a&mac=b", "", "mac=5254.0012.3456"} {
 		f.Add(s)
 	}
-	h := fuzzHandler(f)
+	h, store, _ := fuzzServer(f)
 	f.Fuzz(func(t *testing.T, query string) {
+		rev := store.Revision()
 		req := httptest.NewRequest("GET", "/boot.ipxe", nil)
 		req.URL.RawQuery = query
 		w := httptest.NewRecorder()
@@ -45,6 +49,9 @@ func FuzzScriptRequest(f *testing.F) {
 		default:
 			t.Fatalf("query %q: %d %s", query, w.Code, w.Body.String())
 		}
+		if store.Revision() != rev {
+			t.Fatalf("query %q wrote", query)
+		}
 	})
 }
 
@@ -56,8 +63,9 @@ func FuzzInspectBody(f *testing.F) {
 	f.Add([]byte(`{"mac":"52:54:00:12:34:56","facts":{"disks":[{"size_bytes":-1}]}}`))
 	f.Add([]byte(`{"mac":"52:54:00:12:34:56","facts":null}`))
 	f.Add([]byte(`[]`))
-	h := fuzzHandler(f)
-	tok := (&Tokens{Key: []byte("k")}).Mint(testMAC)
+	h, store, lc := fuzzServer(f)
+	store.CreateHost(f.Context(), inventory.Host{MAC: testMAC, State: inventory.StateInspecting}, "test")
+	tok := lc.BootToken(testMAC)
 	f.Fuzz(func(t *testing.T, body []byte) {
 		req := httptest.NewRequest("POST", "/machine/v1/inspect", strings.NewReader(string(body)))
 		req.Header.Set("Authorization", "Bearer "+tok)
@@ -88,21 +96,12 @@ func FuzzInstallerReports(f *testing.F) {
 	}
 	routes := []string{"progress", "deployed", "failed", "wiped"}
 	f.Fuzz(func(t *testing.T, route uint8, body []byte) {
-		store, err := inventory.Open(t.TempDir(), inventory.Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer store.Close()
-		s := &Server{Store: store, Tokens: &Tokens{Key: []byte("k")}, Boot: boot.Config{URL: "http://10.0.0.1:8081"}}
-		h, err := s.Handler()
-		if err != nil {
-			t.Fatal(err)
-		}
+		h, store, lc := fuzzServer(t)
 		store.CreateHost(t.Context(), inventory.Host{MAC: testMAC, State: inventory.StateDeploying, Image: "x",
 			Wipe: &inventory.WipeRequest{Actor: "op"}}, "test")
 		path := "/machine/v1/" + routes[int(route)%len(routes)] + "?mac=" + testMAC
 		req := httptest.NewRequest("POST", path, strings.NewReader(string(body)))
-		req.Header.Set("Authorization", "Bearer "+s.Tokens.Mint(testMAC))
+		req.Header.Set("Authorization", "Bearer "+lc.BootToken(testMAC))
 		w := httptest.NewRecorder()
 		h.ServeHTTP(w, req)
 		if w.Code >= 500 {

@@ -1,4 +1,4 @@
-package httpboot
+package seed
 
 import (
 	"bytes"
@@ -6,6 +6,8 @@ import (
 	"net/url"
 	"strings"
 	"text/template"
+
+	"github.com/rackboot/rackboot/machineapi"
 )
 
 // Where the seed's cloud-init puts the agent on an installed host.
@@ -16,16 +18,17 @@ const (
 	agentTokenPath  = "/etc/rackboot/agent.token" // 0600: the token is the host's credential
 )
 
-// check refuses values that would break out of the unit or the script
-// they are written into; none of them has a reason to hold such bytes.
-func (h AgentHandoff) check() error {
+// checkAgent refuses values that would break out of the unit or the
+// script they are written into; none of them has a reason to hold such
+// bytes.
+func checkAgent(h Config) error {
 	u, err := url.Parse(h.URL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return fmt.Errorf("handoff: URL %q: want http(s)://HOST:PORT", h.URL)
+		return fmt.Errorf("seed: URL %q: want http(s)://HOST:PORT", h.URL)
 	}
 	for name, v := range map[string]string{"URL": h.URL, "MAC": h.MAC, "token": h.Token} {
 		if v == "" || strings.ContainsAny(v, "\n\r'\"\\ $`%") {
-			return fmt.Errorf("handoff: %s %q is empty or holds a character it must not", name, v)
+			return fmt.Errorf("seed: %s %q is empty or holds a character it must not", name, v)
 		}
 	}
 	return nil
@@ -50,8 +53,8 @@ WantedBy=multi-user.target
 
 // agentUnit returns the unit that runs the agent on a host. The token is
 // read from agentTokenPath, not the command line, which every user can see.
-func agentUnit(h AgentHandoff) (string, error) {
-	if err := h.check(); err != nil {
+func agentUnit(h Config) (string, error) {
+	if err := checkAgent(h); err != nil {
 		return "", err
 	}
 	return renderText(unitTmpl, map[string]string{"Binary": agentBinaryPath, "URL": strings.TrimRight(h.URL, "/"), "MAC": h.MAC, "TokenPath": agentTokenPath})
@@ -76,7 +79,7 @@ write_files:
       # appliance's own, with the host's agent token.
       set -eu
       if [ ! -x {{.Binary}} ]; then
-        url='{{.URL}}/machine/v1/agent/binary?mac={{.MAC}}'
+        url='{{.BinaryURL}}'
         auth="Authorization: Bearer $(cat {{.TokenPath}})"
         if command -v curl >/dev/null 2>&1; then
           curl -fsS --retry 10 --retry-connrefused -H "$auth" -o {{.Binary}}.part "$url"
@@ -96,7 +99,7 @@ runcmd:
 // token file, the unit, and a script that fetches the binary from the
 // appliance (GET /machine/v1/agent/binary) unless the image carries it at
 // agentBinaryPath, then enables and starts the unit.
-func agentUserData(h AgentHandoff) (string, error) {
+func agentUserData(h Config) (string, error) {
 	unit, err := agentUnit(h)
 	if err != nil {
 		return "", err
@@ -104,7 +107,7 @@ func agentUserData(h AgentHandoff) (string, error) {
 	indented := "      " + strings.ReplaceAll(strings.TrimRight(unit, "\n"), "\n", "\n      ")
 	indented = strings.ReplaceAll(indented, "\n      \n", "\n\n")
 	return renderText(userDataTmpl, map[string]string{"TokenPath": agentTokenPath, "Token": h.Token, "UnitPath": agentUnitPath,
-		"Unit": indented, "Binary": agentBinaryPath, "URL": strings.TrimRight(h.URL, "/"), "MAC": h.MAC, "UnitName": agentUnitName})
+		"Unit": indented, "Binary": agentBinaryPath, "BinaryURL": machineapi.URL(h.URL, machineapi.PathAgentBinary, h.MAC), "UnitName": agentUnitName})
 }
 
 func renderText(t *template.Template, data any) (string, error) {

@@ -1,4 +1,4 @@
-package httpboot
+package machine
 
 import (
 	"bytes"
@@ -17,23 +17,38 @@ import (
 	"time"
 
 	"github.com/rackboot/rackboot/boot"
+	"github.com/rackboot/rackboot/images"
 	"github.com/rackboot/rackboot/inventory"
+	"github.com/rackboot/rackboot/provision"
 )
 
 type bootTest struct {
 	t     *testing.T
 	srv   *httptest.Server
 	store *inventory.DB
+	imgs  *images.Store
+	lc    *provision.Lifecycle
 	boot  *Server
 }
 
-func newBootTest(t *testing.T, configure func(*Server)) *bootTest {
+// newBootTest serves the machine side of a fresh store and image store;
+// configure adjusts the Server, lcMods the lifecycle's Config.
+func newBootTest(t *testing.T, configure func(*Server), lcMods ...func(*provision.Config)) *bootTest {
 	t.Helper()
 	store, err := inventory.Open(t.TempDir(), inventory.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &Server{Store: store, Tokens: &Tokens{Key: []byte("test key")}, Boot: boot.Config{URL: "http://10.9.0.1:8081"}}
+	imgs, err := images.Open(t.TempDir(), images.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := provision.Config{Store: store, Images: imgs, Boot: boot.Config{URL: "http://10.9.0.1:8081"}}
+	for _, m := range lcMods {
+		m(&cfg)
+	}
+	lc := provision.New(cfg)
+	s := &Server{Lifecycle: lc, Images: imgs}
 	if configure != nil {
 		configure(s)
 	}
@@ -43,8 +58,11 @@ func newBootTest(t *testing.T, configure func(*Server)) *bootTest {
 	}
 	srv := httptest.NewServer(h)
 	t.Cleanup(func() { srv.Close(); store.Close() })
-	return &bootTest{t: t, srv: srv, store: store, boot: s}
+	return &bootTest{t: t, srv: srv, store: store, imgs: imgs, lc: lc, boot: s}
 }
+
+// token is a boot token of mac.
+func (b *bootTest) token(mac string) string { return b.lc.BootToken(mac) }
 
 func (b *bootTest) get(path string, hdr ...string) (int, string) {
 	b.t.Helper()
@@ -86,10 +104,10 @@ func TestScriptByState(t *testing.T) {
 		want     []string
 		newState inventory.State
 	}{
-		{"", []string{"kernel http://10.9.0.1:8081/boot/installer/vmlinuz initrd=initrd.cpio.gz", "initrd --name initrd.cpio.gz", "rackboot.mode=inspect", "rackboot.mac=" + testMAC}, inventory.StateInspecting},
-		{inventory.StateDiscovered, []string{"rackboot.mode=inspect"}, inventory.StateInspecting},
+		{"", []string{"kernel http://10.9.0.1:8081/boot/installer/vmlinuz initrd=initrd.cpio.gz", "initrd --name initrd.cpio.gz http://10.9.0.1:8081/boot/installer/initrd.cpio.gz", "rackboot.mode=inspect", "rackboot.mac=" + testMAC}, ""},
+		{inventory.StateDiscovered, []string{"rackboot.mode=inspect"}, inventory.StateDiscovered},
 		{inventory.StateInspecting, []string{"rackboot.mode=inspect"}, inventory.StateInspecting},
-		{inventory.StateReady, []string{"rackboot.mode=inspect"}, inventory.StateInspecting},
+		{inventory.StateReady, []string{"rackboot.mode=inspect"}, inventory.StateReady},
 		{inventory.StateDeploying, []string{"rackboot.mode=deploy"}, inventory.StateDeploying},
 		{inventory.StateDeployed, []string{"exit 1", "sanboot --no-describe --drive 0x80", "iseq ${platform} efi"}, inventory.StateDeployed},
 		{inventory.StateActive, []string{"exit", "sanboot"}, inventory.StateActive},
@@ -107,6 +125,7 @@ func TestScriptByState(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
+			rev := b.store.Revision()
 			code, script := b.get("/boot.ipxe?mac=52-54-00-12-34-56")
 			if code != 200 || !strings.HasPrefix(script, "#!ipxe\n") {
 				t.Fatalf("%d %q", code, script)
@@ -122,12 +141,16 @@ func TestScriptByState(t *testing.T) {
 					t.Errorf("script mentions %q, a chainload loop:\n%s", loop, script)
 				}
 			}
+			// Asking for a script writes nothing.
+			if r := b.store.Revision(); r != rev {
+				t.Fatalf("the script request wrote (revision %d → %d)", rev, r)
+			}
 			h, err := b.store.Host(context.Background(), testMAC)
-			if err != nil || h.State != tc.newState {
-				t.Fatalf("host after script: %+v, %v; want %s", h, err, tc.newState)
+			if tc.newState == "" && !errors.Is(err, inventory.ErrNotFound) || tc.newState != "" && h.State != tc.newState {
+				t.Fatalf("host after script: %+v, %v; want %q", h, err, tc.newState)
 			}
 			if m := tokenRE.FindStringSubmatch(script); m != nil {
-				if err := b.boot.Tokens.Verify(m[1], testMAC); err != nil {
+				if err := b.lc.VerifyBootToken(m[1], testMAC); err != nil {
 					t.Fatalf("token in script does not verify: %v", err)
 				}
 			}
@@ -136,7 +159,7 @@ func TestScriptByState(t *testing.T) {
 }
 
 func TestScriptDiscoveryOff(t *testing.T) {
-	b := newBootTest(t, func(s *Server) { s.Boot.NoDiscovery = true })
+	b := newBootTest(t, nil, func(c *provision.Config) { c.Boot.NoDiscovery = true })
 	code, script := b.get("/boot.ipxe?mac=" + testMAC)
 	if code != 200 || !strings.Contains(script, "local disk") {
 		t.Fatalf("%d %s", code, script)
@@ -164,7 +187,7 @@ func TestTemplateOverride(t *testing.T) {
 		t.Fatalf("override not used: %q", script)
 	}
 	os.WriteFile(filepath.Join(dir, "hold.ipxe"), []byte("#!ipxe\n{{.Nope"), 0o644)
-	s := &Server{Store: b.store, Tokens: b.boot.Tokens, Boot: boot.Config{URL: "http://x"}, TemplatesDir: dir}
+	s := &Server{Lifecycle: b.lc, TemplatesDir: dir}
 	if _, err := s.Handler(); err == nil || !strings.Contains(err.Error(), "hold.ipxe") {
 		t.Fatalf("broken override: err = %v", err)
 	}
@@ -175,9 +198,12 @@ const goodReport = `{"mac":"52:54:00:12:34:56","facts":{"vendor":"QEMU","uuid":"
 func TestInspectReport(t *testing.T) {
 	b := newBootTest(t, nil)
 	ctx := context.Background()
-	_, script := b.get("/boot.ipxe?mac=" + testMAC) // enlists and moves to inspecting
+	_, script := b.get("/boot.ipxe?mac=" + testMAC)
 	token := tokenRE.FindStringSubmatch(script)[1]
-	other := b.boot.Tokens.Mint("52:54:00:00:00:99")
+	if code, body := b.post("/machine/v1/booted?mac="+testMAC, token, `{"mode":"inspect"}`); code != 200 || !strings.Contains(body, "inspecting") {
+		t.Fatalf("booted: %d %s", code, body) // enlists straight into inspecting
+	}
+	other := b.token("52:54:00:00:00:99")
 	before, _ := b.store.Host(ctx, testMAC)
 	bad := []struct {
 		name, token, body string
@@ -214,7 +240,7 @@ func TestInspectReport(t *testing.T) {
 			path = append(path, string(ev[i].From)+"→"+string(ev[i].To))
 		}
 	}
-	if strings.Join(path, " ") != "discovered→inspecting inspecting→ready" {
+	if strings.Join(path, " ") != "inspecting→ready" || ev[len(ev)-1].Type != inventory.EventCreated || ev[len(ev)-1].To != inventory.StateInspecting {
 		t.Fatalf("transitions = %v", path)
 	}
 	if code, _ := b.post("/machine/v1/inspect", token, goodReport); code != 409 {
@@ -225,13 +251,13 @@ func TestInspectReport(t *testing.T) {
 func TestNextLongPolls(t *testing.T) {
 	b := newBootTest(t, nil)
 	b.store.CreateHost(context.Background(), inventory.Host{MAC: testMAC, State: inventory.StateReady}, "test")
-	tok := b.boot.Tokens.Mint(testMAC)
+	tok := b.token(testMAC)
 	start := time.Now()
 	code, body := b.get("/machine/v1/next?mac="+testMAC+"&wait=200ms", "Authorization", "Bearer "+tok)
 	if code != 200 || !strings.Contains(body, `"action":"wait"`) || time.Since(start) < 200*time.Millisecond {
 		t.Fatalf("%d %s after %v", code, body, time.Since(start))
 	}
-	if code, _ := b.get("/machine/v1/next?mac="+testMAC, "Authorization", "Bearer "+b.boot.Tokens.Mint("52:54:00:00:00:01")); code != 401 {
+	if code, _ := b.get("/machine/v1/next?mac="+testMAC, "Authorization", "Bearer "+b.token("52:54:00:00:00:01")); code != 401 {
 		t.Fatalf("next with another host's token: %d", code)
 	}
 	// A wipe asked while the poll waits answers it at once, not at the
@@ -271,29 +297,5 @@ func TestInstallerFilesWithRange(t *testing.T) {
 	}
 	if code, _ := b.get("/boot/ipxe/" + url.PathEscape("../../etc/passwd")); code != 404 {
 		t.Fatalf("ipxe traversal: %d", code)
-	}
-}
-
-func TestTokens(t *testing.T) {
-	now := time.Unix(1_800_000_000, 0)
-	tk := &Tokens{Key: []byte("k"), TTL: time.Hour, Now: func() time.Time { return now }}
-	tok := tk.Mint(testMAC)
-	if err := tk.Verify(tok, testMAC); err != nil {
-		t.Fatal(err)
-	}
-	if tk.Verify(tok, "52:54:00:12:34:57") == nil {
-		t.Fatal("token verified for another MAC")
-	}
-	if (&Tokens{Key: []byte("other")}).Verify(tok, testMAC) == nil {
-		t.Fatal("token verified under another key")
-	}
-	raw := []byte(tok)
-	raw[3] ^= 1
-	if tk.Verify(string(raw), testMAC) == nil {
-		t.Fatal("tampered token verified")
-	}
-	now = now.Add(2 * time.Hour)
-	if tk.Verify(tok, testMAC) == nil {
-		t.Fatal("expired token verified")
 	}
 }

@@ -1,4 +1,4 @@
-package httpboot
+package machine
 
 import (
 	"bytes"
@@ -11,6 +11,7 @@ import (
 	"github.com/rackboot/rackboot/images"
 	"github.com/rackboot/rackboot/inventory"
 	"github.com/rackboot/rackboot/machineapi"
+	"github.com/rackboot/rackboot/provision"
 )
 
 // mbrImage is the smallest thing the image store takes for a disk: a
@@ -22,24 +23,40 @@ func mbrImage() []byte {
 	return b
 }
 
-func TestDeployFlow(t *testing.T) {
-	store, err := images.Open(t.TempDir(), images.Options{})
+// importImage stores data in the image store as name.
+func (b *bootTest) importImage(name string, data []byte) images.Image {
+	b.t.Helper()
+	img, err := b.imgs.Import(context.Background(), bytes.NewReader(data), images.ImportOptions{Name: name})
 	if err != nil {
-		t.Fatal(err)
+		b.t.Fatal(err)
 	}
+	return img
+}
+
+// deploying enrols a ready host and asks for its deploy with image, as an
+// operator does.
+func (b *bootTest) deploying(h inventory.Host, image string, keys ...string) {
+	b.t.Helper()
+	h.State = inventory.StateReady
+	ctx := context.Background()
+	if _, err := b.store.CreateHost(ctx, h, "test"); err != nil {
+		b.t.Fatal(err)
+	}
+	if _, err := b.lc.RequestDeploy(ctx, h.MAC, provision.DeployRequest{Image: image, SSHKeys: keys}, "test"); err != nil {
+		b.t.Fatal(err)
+	}
+}
+
+func TestDeployFlow(t *testing.T) {
+	b := newBootTest(t, nil)
 	var gz bytes.Buffer
 	zw := gzip.NewWriter(&gz)
 	zw.Write(mbrImage())
 	zw.Close()
-	img, err := store.Import(context.Background(), bytes.NewReader(gz.Bytes()), images.ImportOptions{Name: "testos"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	b := newBootTest(t, func(s *Server) { s.Images = store })
+	img := b.importImage("testos", gz.Bytes())
 	ctx := context.Background()
-	b.store.CreateHost(ctx, inventory.Host{MAC: testMAC, Hostname: "node7", State: inventory.StateDeploying, Image: "testos",
-		Deploy: &inventory.DeployPlan{SSHKeys: []string{"ssh-ed25519 AAAAkey op@desk"}}}, "test")
-	tok := b.boot.Tokens.Mint(testMAC)
+	b.deploying(inventory.Host{MAC: testMAC, Hostname: "node7"}, "testos", "ssh-ed25519 AAAAkey op@desk")
+	tok := b.token(testMAC)
 	auth := []string{"Authorization", "Bearer " + tok}
 
 	code, body := b.get("/machine/v1/next?mac="+testMAC, auth...)
@@ -72,11 +89,14 @@ func TestDeployFlow(t *testing.T) {
 	if code, body := b.get("/machine/v1/image?mac="+testMAC, append(auth, "Range", "bytes=100-", "If-Range", `"other"`)...); code != 200 || body != gz.String() {
 		t.Fatalf("image from byte 100 of another blob: %d, %d bytes", code, len(body))
 	}
-	if code, _ := b.get("/machine/v1/image?mac="+testMAC, "Authorization", "Bearer "+b.boot.Tokens.Mint("52:54:00:00:00:99")); code != 401 {
+	if code, _ := b.get("/machine/v1/image?mac="+testMAC, "Authorization", "Bearer "+b.token("52:54:00:00:00:99")); code != 401 {
 		t.Fatalf("image with another host's token: %d", code)
 	}
 	if code, body := b.post("/machine/v1/progress?mac="+testMAC, tok, `{"written":512,"total":1024,"rate_bps":2000000}`); code != 200 {
 		t.Fatalf("progress: %d %s", code, body)
+	}
+	if h, _ := b.store.Host(ctx, testMAC); h.Progress == nil || h.Progress.Written != 512 || h.Progress.Total != 1024 || h.Progress.RateBPS != 2000000 {
+		t.Fatalf("progress on the host: %+v", h.Progress)
 	}
 	if code, _ := b.post("/machine/v1/progress?mac="+testMAC, tok, `{"written":2048,"total":1024}`); code != 400 {
 		t.Fatalf("impossible progress: %d", code)
@@ -102,7 +122,7 @@ func TestDeployFlow(t *testing.T) {
 	for _, e := range ev {
 		types = append(types, e.Type)
 	}
-	if got := strings.Join(types[:3], ","); got != "first-boot,transition,deploy-progress" {
+	if got := strings.Join(types[:3], ","); got != "first-boot,transition,transition" {
 		t.Fatalf("events: %v", types)
 	}
 }
@@ -121,7 +141,7 @@ func TestDeployFailedReport(t *testing.T) {
 	b := newBootTest(t, nil)
 	ctx := context.Background()
 	b.store.CreateHost(ctx, inventory.Host{MAC: testMAC, State: inventory.StateDeploying, Image: "x"}, "test")
-	tok := b.boot.Tokens.Mint(testMAC)
+	tok := b.token(testMAC)
 	if code, _ := b.post("/machine/v1/failed?mac="+testMAC, tok, `{}`); code != 400 {
 		t.Fatalf("failed without cause: %d", code)
 	}
@@ -142,7 +162,7 @@ func TestWipeFlow(t *testing.T) {
 	ctx := context.Background()
 	b.store.CreateHost(ctx, inventory.Host{MAC: testMAC, State: inventory.StateReady,
 		Wipe: &inventory.WipeRequest{Actor: "op"}}, "test")
-	tok := b.boot.Tokens.Mint(testMAC)
+	tok := b.token(testMAC)
 	next := func() machineapi.Next {
 		t.Helper()
 		code, body := b.get("/machine/v1/next?wait=0s&mac="+testMAC, "Authorization", "Bearer "+tok)
@@ -167,7 +187,7 @@ func TestWipeFlow(t *testing.T) {
 	if a := next(); a.Action != "wait" {
 		t.Fatalf("next of a failed host = %+v, want wait", a)
 	}
-	if _, err := b.store.Transition(ctx, testMAC, inventory.StateReady, "retry", "op"); err != nil {
+	if _, err := b.lc.Retry(ctx, testMAC, "", "op"); err != nil {
 		t.Fatal(err)
 	}
 	if a := next(); a.Action != "wipe" {
@@ -199,11 +219,13 @@ func TestWipeFlow(t *testing.T) {
 	}
 
 	// A deploy behind a pending wipe waits for it.
-	b.store.UpdateHost(ctx, testMAC, 0, func(h *inventory.Host) error {
-		h.Wipe = &inventory.WipeRequest{Actor: "op"}
-		return nil
-	}, inventory.Event{Type: "wipe-requested"})
-	b.store.Transition(ctx, testMAC, inventory.StateDeploying, "deploy", "op")
+	b.importImage("testos", mbrImage())
+	if _, err := b.lc.Release(ctx, testMAC, true, "", "op"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.lc.RequestDeploy(ctx, testMAC, provision.DeployRequest{Image: "testos"}, "op"); err != nil {
+		t.Fatal(err)
+	}
 	if a := next(); a.Action != "wipe" || a.State != "deploying" {
 		t.Fatalf("next of a deploying host with a wipe pending = %+v, want wipe", a)
 	}
@@ -216,31 +238,38 @@ func TestWipeFlow(t *testing.T) {
 }
 
 // TestDeployImageRemoved: an image removed from the store after the
-// deploy was asked fails the deploying host at the installer's next poll,
-// naming the image, instead of leaving it deploying until its timeout.
+// deploy was asked is answered "fail" at the installer's next poll, naming
+// the image (asking writes nothing), and the installer's failed report
+// fails the host instead of leaving it deploying until its timeout.
 func TestDeployImageRemoved(t *testing.T) {
-	store, err := images.Open(t.TempDir(), images.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	b := newBootTest(t, nil)
 	ctx := context.Background()
-	if _, err := store.Import(ctx, bytes.NewReader(mbrImage()), images.ImportOptions{Name: "testos"}); err != nil {
+	b.importImage("testos", mbrImage())
+	b.deploying(inventory.Host{MAC: testMAC}, "testos")
+	if err := b.imgs.Remove(ctx, "testos"); err != nil {
 		t.Fatal(err)
 	}
-	b := newBootTest(t, func(s *Server) { s.Images = store })
-	b.store.CreateHost(ctx, inventory.Host{MAC: testMAC, State: inventory.StateDeploying, Image: "testos"}, "test")
-	if err := store.Remove(ctx, "testos"); err != nil {
-		t.Fatal(err)
-	}
-	code, body := b.get("/machine/v1/next?wait=0s&mac="+testMAC, "Authorization", "Bearer "+b.boot.Tokens.Mint(testMAC))
+	rev := b.store.Revision()
+	code, body := b.get("/machine/v1/next?wait=0s&mac="+testMAC, "Authorization", "Bearer "+b.token(testMAC))
 	var a machineapi.Next
-	if err := json.Unmarshal([]byte(body), &a); code != 200 || err != nil || a.Action != "wait" || a.State != "failed" {
+	if err := json.Unmarshal([]byte(body), &a); code != 200 || err != nil || a.Action != "fail" || !strings.Contains(a.Cause, `image "testos" is no longer in the image store`) {
 		t.Fatalf("next: %d %s", code, body)
+	}
+	if b.store.Revision() != rev {
+		t.Fatal("next wrote")
+	}
+	if code, body := b.post("/machine/v1/failed?mac="+testMAC, b.token(testMAC), `{"cause":`+strconvQuote(a.Cause)+`}`); code != 200 {
+		t.Fatalf("failed: %d %s", code, body)
 	}
 	h, _ := b.store.Host(ctx, testMAC)
 	if h.State != inventory.StateFailed || h.Failure.From != inventory.StateDeploying || !strings.Contains(h.Failure.Cause, `image "testos" is no longer in the image store`) {
 		t.Fatalf("host %+v", h)
 	}
+}
+
+func strconvQuote(s string) string {
+	b, _ := json.Marshal(s)
+	return string(b)
 }
 
 // TestInstallerRoutesNeedMACAndToken: every installer callback but inspect
@@ -252,9 +281,9 @@ func TestInstallerRoutesNeedMACAndToken(t *testing.T) {
 	b.store.CreateHost(ctx, inventory.Host{MAC: testMAC, State: inventory.StateDeploying, Image: "x",
 		Wipe: &inventory.WipeRequest{Actor: "op"}}, "test")
 	before, _ := b.store.Host(ctx, testMAC)
-	tok := b.boot.Tokens.Mint(testMAC)
+	tok := b.token(testMAC)
 	bodies := map[string]string{"progress": `{"written":1,"total":2}`, "deployed": `{"disk":"/dev/vda","written":1,"seconds":1}`,
-		"failed": `{"cause":"x"}`, "wiped": `{"disks":[{"disk":"/dev/vda"}],"seconds":1}`}
+		"failed": `{"cause":"x"}`, "wiped": `{"disks":[{"disk":"/dev/vda"}],"seconds":1}`, "booted": `{}`}
 	for route, body := range bodies {
 		for _, tc := range []struct {
 			name, query, token string
@@ -263,7 +292,7 @@ func TestInstallerRoutesNeedMACAndToken(t *testing.T) {
 			{"no mac", "", tok, 400},
 			{"no mac, bad token", "", "garbage", 400}, // no MAC to check the token against
 			{"bad token", "?mac=" + testMAC, "garbage", 401},
-			{"another host's token", "?mac=" + testMAC, b.boot.Tokens.Mint("52:54:00:00:00:99"), 401},
+			{"another host's token", "?mac=" + testMAC, b.token("52:54:00:00:00:99"), 401},
 		} {
 			if code, out := b.post("/machine/v1/"+route+tc.query, tc.token, body); code != tc.code {
 				t.Errorf("%s, %s: %d %s, want %d", route, tc.name, code, out, tc.code)
@@ -272,30 +301,5 @@ func TestInstallerRoutesNeedMACAndToken(t *testing.T) {
 	}
 	if after, _ := b.store.Host(ctx, testMAC); after.Version != before.Version {
 		t.Errorf("refused callbacks changed the host: %+v", after)
-	}
-}
-
-// TestDeployBadSeedValue: an SSH key the seed format cannot carry (stored
-// before the API refused such keys) fails the deploying host at the next
-// poll, naming the key, instead of a 500 on every poll until the timeout.
-func TestDeployBadSeedValue(t *testing.T) {
-	store, err := images.Open(t.TempDir(), images.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx := context.Background()
-	if _, err := store.Import(ctx, bytes.NewReader(mbrImage()), images.ImportOptions{Name: "testos"}); err != nil {
-		t.Fatal(err)
-	}
-	b := newBootTest(t, func(s *Server) { s.Images = store })
-	b.store.CreateHost(ctx, inventory.Host{MAC: testMAC, State: inventory.StateDeploying, Image: "testos",
-		Deploy: &inventory.DeployPlan{SSHKeys: []string{`ssh-ed25519 AAAA "quoted"`}}}, "test")
-	code, body := b.get("/machine/v1/next?wait=0s&mac="+testMAC, "Authorization", "Bearer "+b.boot.Tokens.Mint(testMAC))
-	if code != 200 || !strings.Contains(body, `"action":"wait"`) {
-		t.Fatalf("next: %d %s", code, body)
-	}
-	h, _ := b.store.Host(ctx, testMAC)
-	if h.State != inventory.StateFailed || !strings.Contains(h.Failure.Cause, "ssh key") {
-		t.Fatalf("host %+v", h)
 	}
 }

@@ -1,0 +1,80 @@
+package machine
+
+import (
+	"fmt"
+	"net/http"
+	"os"
+	"slices"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/rackboot/rackboot/boot"
+	"github.com/rackboot/rackboot/httperr"
+)
+
+// loader serves a first-stage loader, for UEFI HTTP Boot.
+func (s *Server) loader(w http.ResponseWriter, r *http.Request) error {
+	name := chi.URLParam(r, "name")
+	path, ok := s.IPXEFiles[name]
+	if !ok || !slices.Contains(boot.Loaders, name) {
+		return httperr.Errorf(http.StatusNotFound, "no iPXE binary named %q", name)
+	}
+	return serveFile(w, r, name, path)
+}
+
+// installerFile serves the installer's kernel or initrd.
+func (s *Server) installerFile(w http.ResponseWriter, r *http.Request) error {
+	name := chi.URLParam(r, "name")
+	var path string
+	switch name {
+	case boot.InstallerKernel:
+		path = s.InstallerKernel
+	case boot.InstallerInitrd:
+		path = s.InstallerInitrd
+	default:
+		return httperr.Errorf(http.StatusNotFound, "no installer file named %q (%s, %s)", name, boot.InstallerKernel, boot.InstallerInitrd)
+	}
+	if path == "" {
+		return httperr.Errorf(http.StatusNotFound, "installer %s not configured (see --installer-kernel and --installer-initrd)", name)
+	}
+	return serveFile(w, r, name, path)
+}
+
+// agentBinary serves the appliance's own executable: the agent is
+// `rackboot agent`, so an installed host fetches the very binary that
+// serves it and agent and appliance never disagree on the protocol. Both
+// token kinds open it: the agent's (a hand-started or updating agent) and
+// the boot token (the installer copying it into the new root).
+func (s *Server) agentBinary(w http.ResponseWriter, r *http.Request) error {
+	mac, token, err := credentials(r)
+	if err != nil {
+		return err
+	}
+	if s.Lifecycle.VerifyBootToken(token, mac) != nil {
+		if err := s.Lifecycle.VerifyAgentToken(r.Context(), token, mac); err != nil {
+			return err
+		}
+	}
+	path, err := os.Executable()
+	if err != nil {
+		return fmt.Errorf("agent binary: %w", err)
+	}
+	w.Header().Set("Content-Disposition", `attachment; filename="rackboot"`)
+	return serveFile(w, r, "rackboot", path)
+}
+
+// serveFile serves a file with Range support; net/http hands an *os.File
+// to sendfile, so the bytes never pass through user space.
+func serveFile(w http.ResponseWriter, r *http.Request, name, path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return httperr.Errorf(http.StatusNotFound, "%s: %v", name, err)
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil || !fi.Mode().IsRegular() {
+		return httperr.Errorf(http.StatusNotFound, "%s: not a regular file", name)
+	}
+	w.Header().Set("Content-Type", "application/octet-stream")
+	http.ServeContent(w, r, name, fi.ModTime(), f)
+	return nil
+}
