@@ -3,6 +3,7 @@ package bmc
 import (
 	"context"
 	"net"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
@@ -44,7 +45,15 @@ func ipmiSim(t *testing.T) (Target, string) {
 		cmd.Wait()
 	})
 	target := Target{Address: "127.0.0.1", Port: port, Protocol: IPMI, Username: "admin", Password: "secret"}
-	deadline := time.Now().Add(10 * time.Second)
+	t.Cleanup(func() {
+		if t.Failed() {
+			for _, f := range []string{"qemu.log", "chassis.log"} {
+				b, _ := os.ReadFile(filepath.Join(dir, f))
+				t.Logf("%s:\n%s", f, b)
+			}
+		}
+	})
+	deadline := time.Now().Add(60 * time.Second)
 	for rmcpPing(context.Background(), target.String()) != nil {
 		if time.Now().After(deadline) {
 			t.Fatal("ipmi_sim did not answer RMCP ping")
@@ -58,10 +67,12 @@ func TestIPMIDrivesRealQEMU(t *testing.T) {
 	needBinary(t, labVM[0], "ipmi_sim", "ipmitool")
 	target, dir := ipmiSim(t)
 	cfg := fastConfig(t)
-	cfg.Timeout = 60 * time.Second
-	cfg.ConfirmInterval = 100 * time.Millisecond
+	// Bounds for a loaded machine: every command runs ipmitool, and every
+	// chassis command a shell script, each slow when the CPUs are busy.
+	cfg.Timeout = 3 * time.Minute
+	cfg.ConfirmInterval = 250 * time.Millisecond
 	ctl := New(cfg)
-	ctx := ctxT(t, 3*time.Minute)
+	ctx := ctxT(t, 8*time.Minute)
 
 	if err := ctl.PowerOn(ctx, target); err != nil {
 		t.Fatal(err)
