@@ -10,6 +10,9 @@ type Change struct {
 	Host    Host  // the host after the change (before it, for a deletion)
 	Event   Event // the event that the change wrote (a quiet change's, unstored)
 	Deleted bool  // the host is gone
+	// Value is set when the change is a value the host published; Host
+	// is then the host as it is, unchanged.
+	Value *PublishedValue
 	// Revision orders changes: the store revision the change committed
 	// at (for bbolt, the host's new Version).
 	Revision uint64

@@ -31,6 +31,9 @@ type Host struct {
 	BMC      *BMC            `json:"bmc,omitempty"`
 	Facts    *Facts          `json:"facts,omitempty"`
 	Agent    *AgentStatus    `json:"agent,omitempty"`
+	// RenderFailure is set while the newest graph of the host's configs
+	// does not render for it; the host keeps its last good graph.
+	RenderFailure *RenderFailure `json:"render_failure,omitempty"`
 
 	// Credentials is where the host's machine credentials stand; the
 	// Store sets UID at creation, package provision the rest.
@@ -129,6 +132,17 @@ type (
 type AgentStatus struct {
 	machineapi.AgentReport
 	LastCheckIn time.Time `json:"last_check_in"`
+}
+
+// RenderFailure is why a host's configs do not render for it now: the
+// config and the error, which names the line, column and function (or,
+// for rendered YAML that does not parse, the line of the output). The
+// host keeps Graph, the last graph that rendered ("" when none has).
+type RenderFailure struct {
+	Config string    `json:"config"`
+	Error  string    `json:"error"`
+	Graph  string    `json:"graph,omitempty"`
+	Since  time.Time `json:"since"`
 }
 
 // ResourceStatus is one resource of the agent's graph, as last reported.
@@ -230,6 +244,10 @@ func (h Host) Clone() Host {
 	if h.Progress != nil {
 		p := *h.Progress
 		c.Progress = &p
+	}
+	if h.RenderFailure != nil {
+		rf := *h.RenderFailure
+		c.RenderFailure = &rf
 	}
 	if h.Agent != nil {
 		a := *h.Agent

@@ -16,6 +16,7 @@ type Store interface {
 	HostStore
 	LeaseStore
 	ConfigStore
+	ValueStore
 	Close() error
 }
 
@@ -93,4 +94,20 @@ type ConfigStore interface {
 	CreateAgentConfig(ctx context.Context, c AgentConfig, actor string) (AgentConfig, error)
 	PutAgentConfig(ctx context.Context, c AgentConfig, version uint64, actor string) (AgentConfig, bool, error)
 	DeleteAgentConfig(ctx context.Context, name, actor string) error
+}
+
+// ValueStore keeps the values hosts' agents publish (export resources) for
+// other hosts' configs to read.
+type ValueStore interface {
+	// PublishValue stores v under its host and key, replacing what was
+	// there, in one transaction that logs a published event on the host;
+	// the change shows on the feed with Change.Value set. It reports
+	// whether anything changed: publishing the stored value stores
+	// nothing. ErrNotFound for an unknown host, an *InvalidError for a key
+	// or value of the wrong shape (PublishedValue.Validate) or one key too
+	// many. DeleteHost drops a host's values with it.
+	PublishValue(ctx context.Context, v PublishedValue, actor string) (PublishedValue, bool, error)
+	// PublishedValues returns the values host mac published, ordered by
+	// key; with mac "", every host's, ordered by MAC and key.
+	PublishedValues(ctx context.Context, mac string) ([]PublishedValue, error)
 }

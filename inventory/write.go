@@ -220,6 +220,9 @@ func (db *DB) DeleteHost(ctx context.Context, mac, actor string) error {
 				return Change{}, err
 			}
 		}
+		if err := deleteValues(tx, mac); err != nil {
+			return Change{}, err
+		}
 		r.Version = rev
 		e := Event{Time: db.now(), Type: EventDeleted, From: r.State, Actor: actor}
 		return Change{Host: r.Host, Event: e, Deleted: true, Revision: rev}, nil

@@ -48,3 +48,22 @@ type ResourceStatus struct {
 type AgentState struct {
 	State string `json:"state"`
 }
+
+// Export is a value the agent publishes for other hosts' configs to read
+// (an export resource; `value "HOST" "KEY"` in a config template). The
+// appliance keeps the newest value under each key of each host and
+// answers Status "stored", or "unchanged" when it already had it.
+type Export struct {
+	Key   string `json:"key"`
+	Value string `json:"value"`
+}
+
+// The shape of an Export, checked by the agent before it sends one and by
+// the appliance, which refuses anything else. A value is one line of
+// printable text: it is pasted into other hosts' configs, where a line
+// break could add resources to them.
+const (
+	ExportKeyPattern    = `^[A-Za-z0-9]([A-Za-z0-9._-]{0,62}[A-Za-z0-9])?$`
+	MaxExportValueBytes = 4096
+	MaxExportsPerHost   = 64
+)

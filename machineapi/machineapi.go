@@ -33,6 +33,7 @@ const (
 	PathAgentConfig = "/machine/v1/agent/config" // GET → Graph (long poll: ?version=, ?wait=), 304 when unchanged
 	PathAgentStatus = "/machine/v1/agent/status" // POST AgentReport → AgentState
 	PathAgentBinary = "/machine/v1/agent/binary" // GET: the appliance's rackboot executable
+	PathAgentExport = "/machine/v1/agent/export" // POST Export → Status
 )
 
 // Query parameters.
