@@ -193,7 +193,9 @@ func TestHostsFileFollowsTheFleet(t *testing.T) {
 		t.Fatalf("a new label on a: rendered %v, woken %v", rendered, woken)
 	}
 	// An agent's report changes nothing a template sees.
-	f.update(macA, func(h *inventory.Host) { h.Agent = &inventory.AgentStatus{AgentReport: machineapi.AgentReport{Status: "converged"}} })
+	f.update(macA, func(h *inventory.Host) {
+		h.Agent = &inventory.AgentStatus{AgentReport: machineapi.AgentReport{Status: "converged"}}
+	})
 	if rendered, _ := f.settle(); len(rendered) != 0 {
 		t.Fatalf("an agent report: rendered %v", rendered)
 	}

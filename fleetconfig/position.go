@@ -12,7 +12,7 @@ type position struct{ line, col int }
 
 // action is one {{…}} of a template's source.
 type action struct {
-	start, end int    // byte offsets of "{{" and past "}}" (or the end)
+	start, end int // byte offsets of "{{" and past "}}" (or the end)
 	pos        position
 	lastLine   int    // line of its last byte
 	raw        string // between the delimiters, as written
