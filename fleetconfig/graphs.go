@@ -61,8 +61,12 @@ func (g *Graphs) Wait(ctx context.Context, mac, have string) (machineapi.Graph, 
 	g.setup()
 	select {
 	case <-g.ready:
-	case <-ctx.Done():
-		return machineapi.Graph{}, ctx.Err()
+	default: // not yet: wait (checked apart, so an ended ctx still gets a graph that is there)
+		select {
+		case <-g.ready:
+		case <-ctx.Done():
+			return machineapi.Graph{}, ctx.Err()
+		}
 	}
 	for {
 		s, err := g.entry(ctx, mac)

@@ -2,72 +2,51 @@ package machine
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/binary"
-	"encoding/hex"
-	"maps"
+	"errors"
 	"net/http"
 
 	"github.com/rackboot/rackboot/httperr"
-	"github.com/rackboot/rackboot/inventory"
 	"github.com/rackboot/rackboot/machineapi"
 )
 
-// graphOf returns the graph of host mac as it is now, and the labels it
-// was chosen by: every config that selects the host, ordered by name, and
-// a version naming that set. The agent parses each config on its own and
-// merges them; a resource in two configs is its error to report.
-func (s *Server) graphOf(ctx context.Context, mac string) (machineapi.Graph, map[string]string, error) {
-	h, err := s.store.Host(ctx, mac)
-	if err != nil {
-		return machineapi.Graph{}, nil, err
-	}
-	cs, err := s.store.AgentConfigsFor(ctx, h.Labels)
-	if err != nil {
-		return machineapi.Graph{}, nil, err
-	}
-	g := machineapi.Graph{Configs: make([]machineapi.GraphConfig, len(cs))}
-	sum := sha256.New()
-	for i, c := range cs {
-		g.Configs[i] = machineapi.GraphConfig{Name: c.Name, Version: c.Version, Body: c.Body}
-		sum.Write(binary.BigEndian.AppendUint64([]byte(c.Name+"\x00"), c.Version))
-	}
-	g.Version = hex.EncodeToString(sum.Sum(nil)[:12])
-	return g, h.Labels, nil
-}
-
-// agentConfig answers an agent's poll for its graph. It long-polls: while
-// the graph is the version the agent runs (?version=), it waits (up to
-// ?wait=, default 25 s) for what can change the graph (a config that
-// selects the host, which the Store logs on the host as an agent-config
-// event, or the host's labels) and answers 304 if nothing did. Other
-// changes of the host, the agent's own status reports first among them,
-// do not make it read the configs again.
+// agentConfig answers an agent's poll for its graph: the configs that
+// select the host, rendered for it by Graphs from the live inventory. It
+// long-polls: while the graph is the version the agent runs (?version=),
+// or none has rendered for the host yet, it waits (up to ?wait=, default
+// 25 s) for a new one and answers 304 if none came.
 func (s *Server) agentConfig(w http.ResponseWriter, r *http.Request, mac string) error {
 	wait, err := waitParam(r)
 	if err != nil {
 		return err
 	}
-	have := r.URL.Query().Get(machineapi.ParamVersion)
 	ctx, cancel := context.WithTimeout(r.Context(), wait)
 	defer cancel()
-	changes := s.store.Subscribe(ctx) // before the read, so no change slips between
-	for {
-		g, labels, err := s.graphOf(r.Context(), mac)
-		if err != nil {
-			return err
-		}
-		if g.Version != have {
-			return writeJSON(w, g)
-		}
-		graphMayChange := func(c inventory.Change) bool {
-			return c.Deleted || c.Event.Type == inventory.EventAgentConfig || !maps.Equal(c.Host.Labels, labels)
-		}
-		if !s.waitForChange(ctx, &changes, mac, graphMayChange) {
-			w.WriteHeader(http.StatusNotModified)
-			return nil
-		}
+	g, err := s.Graphs.Wait(ctx, mac, r.URL.Query().Get(machineapi.ParamVersion))
+	if errors.Is(err, context.DeadlineExceeded) && r.Context().Err() == nil {
+		w.WriteHeader(http.StatusNotModified)
+		return nil
 	}
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, g)
+}
+
+// agentExport stores a value the host's agent publishes (an export
+// resource) for other hosts' configs to read.
+func (s *Server) agentExport(w http.ResponseWriter, r *http.Request, mac string) error {
+	var ex machineapi.Export
+	if err := decode(w, r, maxCallbackBytes, &ex); err != nil {
+		return err
+	}
+	changed, err := s.Lifecycle.Publish(r.Context(), mac, ex)
+	if err != nil {
+		return err
+	}
+	if !changed {
+		return status(w, "unchanged")
+	}
+	return status(w, "stored")
 }
 
 // agentStatus stores an agent's report on its host (provision.CheckIn: a

@@ -54,6 +54,24 @@ func (a *agentTest) poll(version, wait string) (int, machineapi.Graph) {
 	return code, g
 }
 
+// pollUntil long-polls from version until a graph satisfies cond (the
+// renderer may answer with the graphs on the way there first).
+func (a *agentTest) pollUntil(version string, cond func(machineapi.Graph) bool) machineapi.Graph {
+	a.t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		code, g := a.poll(version, "5s")
+		if code == http.StatusOK {
+			if cond(g) {
+				return g
+			}
+			version = g.Version
+		}
+	}
+	a.t.Fatalf("no graph as wanted within 10 s (last version %s)", version)
+	return machineapi.Graph{}
+}
+
 func TestAgentRoutesNeedAgentToken(t *testing.T) {
 	a := newAgentTest(t)
 	boot := a.bootTest.token(testMAC)
@@ -93,9 +111,9 @@ func TestAgentConfigLongPoll(t *testing.T) {
 	a.putConfig("b", "web", "- kind: file\n  name: /b\n")
 	a.putConfig("a", "web", "- kind: file\n  name: /a\n")
 	a.putConfig("other", "db", "- kind: file\n  name: /c\n")
-	code, g = a.poll(empty, "0s")
-	if code != http.StatusOK || len(g.Configs) != 2 || g.Configs[0].Name != "a" || g.Configs[1].Name != "b" {
-		t.Fatalf("poll after configs: %d %+v, want a and b in order", code, g)
+	g = a.pollUntil(empty, func(g machineapi.Graph) bool { return len(g.Configs) == 2 })
+	if g.Configs[0].Name != "a" || g.Configs[1].Name != "b" {
+		t.Fatalf("poll after configs: %+v, want a and b in order", g)
 	}
 
 	// A change arrives while the poll waits: it answers at once.
@@ -175,5 +193,58 @@ func TestAgentBinary(t *testing.T) {
 	}
 	if code, _ := a.get("/machine/v1/agent/binary?mac="+testMAC, "Authorization", "Bearer nope"); code != http.StatusUnauthorized {
 		t.Fatalf("bad token: %d", code)
+	}
+}
+
+func TestAgentExport(t *testing.T) {
+	a := newAgentTest(t)
+	path := "/machine/v1/agent/export?mac=" + testMAC
+	for _, want := range []string{`"stored"`, `"unchanged"`} {
+		if code, body := a.post(path, a.token, `{"key":"wg-pubkey","value":"9QXU0J4E7UiUkTYIK4nZ5dFr+mcbCUlcynR9g5UmYRk="}`); code != http.StatusOK || !strings.Contains(body, want) {
+			t.Fatalf("export: %d %s, want %s", code, body, want)
+		}
+	}
+	vals, _ := a.store.PublishedValues(context.Background(), testMAC)
+	if len(vals) != 1 || vals[0].Key != "wg-pubkey" {
+		t.Fatalf("stored values: %+v", vals)
+	}
+	for name, bad := range map[string]string{
+		"line break":    `{"key":"k","value":"a\n- kind: exec"}`,
+		"bad key":       `{"key":"a b","value":"x"}`,
+		"empty value":   `{"key":"k","value":""}`,
+		"unknown field": `{"key":"k","value":"x","extra":1}`,
+		"not json":      `k=x`,
+	} {
+		if code, body := a.post(path, a.token, bad); code != http.StatusBadRequest {
+			t.Errorf("%s: %d %s, want 400", name, code, body)
+		}
+	}
+	if code, _ := a.post(path, a.bootTest.token(testMAC), `{"key":"k","value":"x"}`); code != http.StatusUnauthorized {
+		t.Errorf("export with a boot token: %d, want 401", code)
+	}
+}
+
+// TestAgentConfigRendered: the poll answers the config rendered for the
+// host, with another host's published value in it, and a new value
+// answers a waiting poll.
+func TestAgentConfigRendered(t *testing.T) {
+	a := newAgentTest(t)
+	ctx := context.Background()
+	const peer = "52:54:00:12:34:57"
+	a.store.UpdateHost(ctx, testMAC, 0, func(h *inventory.Host) error { h.Hostname = "web1"; return nil }, inventory.Event{})
+	a.store.CreateHost(ctx, inventory.Host{MAC: peer, Hostname: "db1", State: inventory.StateActive, Labels: map[string]string{"role": "db"}}, "test")
+	peerToken, _ := a.lc.AgentToken(ctx, peer, false, "test")
+	a.putConfig("app", "web", "- kind: file\n  name: /srv/{{.Host.Hostname}}/db\n  content: {{range hosts \"role=db\"}}{{.Hostname}} {{value .MAC \"version\" | quote}}{{end}}\n")
+	g := a.pollUntil("", func(g machineapi.Graph) bool { return len(g.Configs) == 1 })
+	if want := "- kind: file\n  name: /srv/web1/db\n  content: db1 \"\"\n"; g.Configs[0].Body != want {
+		t.Fatalf("rendered %q, want %q", g.Configs[0].Body, want)
+	}
+	go func() {
+		time.Sleep(100 * time.Millisecond)
+		a.post("/machine/v1/agent/export?mac="+peer, peerToken, `{"key":"version","value":"16.4"}`)
+	}()
+	code, g2 := a.poll(g.Version, "10s")
+	if code != http.StatusOK || !strings.Contains(g2.Configs[0].Body, `db1 "16.4"`) {
+		t.Fatalf("after db1 exported: %d %+v", code, g2)
 	}
 }

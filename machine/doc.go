@@ -3,7 +3,8 @@
 // loaders for UEFI HTTP Boot, the installer's kernel and initrd, the image
 // streams, and the calls of the installer (booted, inspect, next,
 // progress, deployed, failed, wiped) and of the agent on installed hosts
-// (its graph, its status, its first boot, the rackboot binary), whose
+// (its graph, rendered by package fleetconfig; its status; the values it
+// exports; its first boot; the rackboot binary), whose
 // paths and bodies are package machineapi's.
 //
 // Its handlers decode, call one operation of package provision, and

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/rackboot/rackboot/boot"
+	"github.com/rackboot/rackboot/fleetconfig"
 	"github.com/rackboot/rackboot/images"
 	"github.com/rackboot/rackboot/inventory"
 	"github.com/rackboot/rackboot/provision"
@@ -48,7 +49,8 @@ func newBootTest(t *testing.T, configure func(*Server), lcMods ...func(*provisio
 		m(&cfg)
 	}
 	lc := provision.New(cfg)
-	s := &Server{Lifecycle: lc, Images: imgs}
+	t.Cleanup(func() { store.Close() }) // last: after the renderer and the server stopped
+	s := &Server{Lifecycle: lc, Images: imgs, Graphs: runGraphs(t, store)}
 	if configure != nil {
 		configure(s)
 	}
@@ -57,8 +59,23 @@ func newBootTest(t *testing.T, configure func(*Server), lcMods ...func(*provisio
 		t.Fatal(err)
 	}
 	srv := httptest.NewServer(h)
-	t.Cleanup(func() { srv.Close(); store.Close() })
+	t.Cleanup(srv.Close)
 	return &bootTest{t: t, srv: srv, store: store, imgs: imgs, lc: lc, boot: s}
+}
+
+// runGraphs runs the agent's config renderer on store until the test ends.
+func runGraphs(tb testing.TB, store inventory.Store) *fleetconfig.Graphs {
+	g := &fleetconfig.Graphs{Store: store}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- g.Run(ctx) }()
+	tb.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			tb.Errorf("Graphs.Run: %v", err)
+		}
+	})
+	return g
 }
 
 // token is a boot token of mac.
@@ -187,7 +204,7 @@ func TestTemplateOverride(t *testing.T) {
 		t.Fatalf("override not used: %q", script)
 	}
 	os.WriteFile(filepath.Join(dir, "hold.ipxe"), []byte("#!ipxe\n{{.Nope"), 0o644)
-	s := &Server{Lifecycle: b.lc, TemplatesDir: dir}
+	s := &Server{Lifecycle: b.lc, Graphs: b.boot.Graphs, TemplatesDir: dir}
 	if _, err := s.Handler(); err == nil || !strings.Contains(err.Error(), "hold.ipxe") {
 		t.Fatalf("broken override: err = %v", err)
 	}

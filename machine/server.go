@@ -11,6 +11,7 @@ import (
 
 	"github.com/go-chi/chi/v5"
 	"github.com/rackboot/rackboot/boot"
+	"github.com/rackboot/rackboot/fleetconfig"
 	"github.com/rackboot/rackboot/httperr"
 	"github.com/rackboot/rackboot/images"
 	"github.com/rackboot/rackboot/inventory"
@@ -28,6 +29,9 @@ type ImageSource interface {
 // documented default.
 type Server struct {
 	Lifecycle *provision.Lifecycle
+	// Graphs renders each host's graph for the agent's config poll; it is
+	// required, and its Run must be running.
+	Graphs *fleetconfig.Graphs
 	// IPXEFiles maps each of boot.Loaders to its file; a loader without
 	// one is not served. Symlinks are followed: the operator chose them.
 	IPXEFiles map[string]string
@@ -54,6 +58,9 @@ type Server struct {
 func (s *Server) Handler() (http.Handler, error) {
 	if s.Lifecycle == nil || s.Lifecycle.Boot().URL == "" {
 		return nil, fmt.Errorf("machine: a Lifecycle with a boot URL is required")
+	}
+	if s.Graphs == nil {
+		return nil, fmt.Errorf("machine: Graphs is required (the agent's configs)")
 	}
 	s.store, s.boot = s.Lifecycle.Store(), s.Lifecycle.Boot()
 	if s.Logger == nil {
@@ -95,6 +102,7 @@ func (s *Server) installerRoutes(r chi.Router) {
 func (s *Server) agentRoutes(r chi.Router) {
 	r.Get(machineapi.PathAgentConfig, s.handle(s.agent(s.agentConfig)))
 	r.Post(machineapi.PathAgentStatus, s.handle(s.agent(s.agentStatus)))
+	r.Post(machineapi.PathAgentExport, s.handle(s.agent(s.agentExport)))
 	r.Post(machineapi.PathFirstBoot, s.handle(s.agent(s.firstBoot)))
 	r.Get(machineapi.PathAgentBinary, s.handle(s.agentBinary))
 }
@@ -106,9 +114,10 @@ func (s *Server) handle(h httperr.Func) http.HandlerFunc {
 	return httperr.Handler{Log: s.Logger, Render: httperr.Text, Quiet: slog.LevelInfo}.Wrap(h)
 }
 
-// maxCallbackBytes bounds the small installer calls (booted, progress,
-// deployed, failed, wiped, firstboot); inspect and agent reports, which
-// carry facts and resource lists, are bounded by Server.MaxBodyBytes.
+// maxCallbackBytes bounds the small calls (the installer's booted,
+// progress, deployed, failed, wiped; the agent's firstboot and export);
+// inspect and agent reports, which carry facts and resource lists, are
+// bounded by Server.MaxBodyBytes.
 const maxCallbackBytes = 64 << 10
 
 // decode reads the JSON body of a machine's call into v.

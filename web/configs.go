@@ -6,7 +6,7 @@ import (
 	"net/http"
 
 	"github.com/go-chi/chi/v5"
-	"github.com/rackboot/rackboot/agent/config"
+	"github.com/rackboot/rackboot/fleetconfig"
 	"github.com/rackboot/rackboot/httperr"
 	"github.com/rackboot/rackboot/inventory"
 )
@@ -36,9 +36,11 @@ type configView struct {
 	SelectedHosts int `json:"selected_hosts"`
 }
 
-// decodeConfig reads and checks a config: the YAML must parse into a valid
-// graph on its own (agent/config names the line, column, resource and
-// field of the first mistake), so nothing stored can fail on every host.
+// decodeConfig reads and checks a config: its template must parse
+// (fleetconfig names the line and column of a syntax error) and, when it
+// has no template actions, its YAML must be a valid graph on its own
+// (agent/config names the line, column, resource and field of the first
+// mistake), so nothing stored can fail on every host for those reasons.
 // On PUT, name is the path's and the body may leave it out.
 func (s *Server) decodeConfig(w http.ResponseWriter, r *http.Request, name string) (inventory.AgentConfig, error) {
 	var b configBody
@@ -49,7 +51,7 @@ func (s *Server) decodeConfig(w http.ResponseWriter, r *http.Request, name strin
 		return inventory.AgentConfig{}, httperr.Errorf(http.StatusBadRequest, "request body: name %q differs from the path's %q", b.Name, name)
 	}
 	c := inventory.AgentConfig{Name: cmp.Or(name, b.Name), Selector: b.Selector, Body: b.Body}
-	if _, err := config.Parse([]byte(b.Body)); err != nil {
+	if err := fleetconfig.Check(c.Name, b.Body); err != nil {
 		return c, httperr.Errorf(http.StatusBadRequest, "config %s: %v", c.Name, err)
 	}
 	return c, nil

@@ -34,6 +34,8 @@ func TestConfigBadInput(t *testing.T) {
 		{"dangling", "PUT", "/api/v1/configs/base", configJSON("", web, "- kind: file\n  name: /x\n  require: [pkg:nope]\n"), `line 3:13: file:/x: require: "pkg:nope" names no resource`},
 		{"cycle", "PUT", "/api/v1/configs/base", configJSON("", web,
 			"- kind: file\n  name: /a\n  require: [file:/b]\n- kind: file\n  name: /b\n  require: [file:/a]\n"), "line 3:13:"},
+		{"template syntax", "PUT", "/api/v1/configs/base", configJSON("", web, "- kind: file\n  name: /x\n  content: {{ valu \"db1\" \"k\" }}\n"), `config base: line 3:12: function "valu" not defined`},
+		{"template left open", "PUT", "/api/v1/configs/base", configJSON("", web, "- kind: file\n  name: /x\n  content: |\n    {{range hosts \"rack=r1\"}}{{.IP}}\n"), `config base: line 4:5: {{range}} is never closed`},
 		{"not a list", "PUT", "/api/v1/configs/base", configJSON("", web, "kind: file\n"), "line 1:1: the config must be a list"},
 		{"bad selector key", "PUT", "/api/v1/configs/base", configJSON("", map[string]string{"a b": "x"}, goodConfig), `invalid selector: key "a b"`},
 		{"selector not a map", "PUT", "/api/v1/configs/base", `{"selector": "role=web", "body": ""}`, `field "selector"`},

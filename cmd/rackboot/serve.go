@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/rackboot/rackboot/boot"
+	"github.com/rackboot/rackboot/fleetconfig"
 	"github.com/rackboot/rackboot/images"
 	"github.com/rackboot/rackboot/inventory"
 	"github.com/rackboot/rackboot/provision"
@@ -125,7 +126,8 @@ func serve(ctx context.Context, cfg serveConfig, stderr io.Writer) error {
 		NoDiscovery: cfg.Boot.NoDiscovery, KernelArgs: cfg.Boot.KernelArgs}
 	lc := provision.New(provision.Config{Store: store, Images: imgs, Boot: bc, Logger: log.With("part", "provision"),
 		Timeouts: provision.Timeouts{Inspecting: cfg.InspectTimeout, Deploying: cfg.DeployTimeout}})
-	if err := bs.serveMachines(cfg.Boot, lc, cfg.DataDir, imgs, log, cfg.ShutdownTimeout, hl); err != nil {
+	graphs := &fleetconfig.Graphs{Store: store, Logger: log.With("part", "fleetconfig")}
+	if err := bs.serveMachines(cfg.Boot, lc, graphs, cfg.DataDir, imgs, log, cfg.ShutdownTimeout, hl); err != nil {
 		return err
 	}
 	api := &web.Server{Store: store, Lifecycle: lc, Token: token, Logger: log, Registry: reg, Power: fleet, Images: imgs,
@@ -138,6 +140,7 @@ func serve(ctx context.Context, cfg serveConfig, stderr io.Writer) error {
 		func(ctx context.Context) error { return serveHTTP(ctx, ln, api.Handler(), cfg.ShutdownTimeout) },
 		func(ctx context.Context) error { return lc.RunTimeouts(ctx, 30*time.Second) },
 		fleet.Run,
+		graphs.Run,
 	}
 	svcs = append(svcs, bs.svcs...)
 	bootInfo := bs.info

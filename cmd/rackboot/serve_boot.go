@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/rackboot/rackboot/boot"
+	"github.com/rackboot/rackboot/fleetconfig"
 	"github.com/rackboot/rackboot/images"
 	"github.com/rackboot/rackboot/machine"
 	"github.com/rackboot/rackboot/provision"
@@ -120,12 +121,13 @@ func openBoot(ctx context.Context, c bootConfig, iface string, log *slog.Logger,
 	return b, nil
 }
 
-// serveMachines adds the machine-facing HTTP side on the listener, for lc.
-func (b *bootSide) serveMachines(c bootConfig, lc *provision.Lifecycle, dataDir string, imgs *images.Store, log *slog.Logger, grace time.Duration, hl *health) error {
+// serveMachines adds the machine-facing HTTP side on the listener, for lc;
+// graphs renders the agents' configs (serve runs it).
+func (b *bootSide) serveMachines(c bootConfig, lc *provision.Lifecycle, graphs *fleetconfig.Graphs, dataDir string, imgs *images.Store, log *slog.Logger, grace time.Duration, hl *health) error {
 	if b.ln == nil {
 		return nil
 	}
-	ms := &machine.Server{Lifecycle: lc, IPXEFiles: ipxeFiles(c.IPXEDir), Images: imgs, InstallerKernel: c.InstallerKernel,
+	ms := &machine.Server{Lifecycle: lc, Graphs: graphs, IPXEFiles: ipxeFiles(c.IPXEDir), Images: imgs, InstallerKernel: c.InstallerKernel,
 		InstallerInitrd: c.InstallerInitrd, TemplatesDir: firstOf(c.TemplatesDir, filepath.Join(dataDir, "templates")),
 		Logger: log.With("part", "machine")}
 	h, err := ms.Handler()
