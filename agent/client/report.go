@@ -44,3 +44,22 @@ func (c *Client) Binary(ctx context.Context, w io.Writer) error {
 	}
 	return nil
 }
+
+// Publish sends a value the host exports (an export resource) to the
+// appliance, which keeps it for other hosts' configs. A value the
+// appliance refuses (not one line of printable text, too long, a bad
+// key) comes back as a *StatusError saying why.
+func (c *Client) Publish(ctx context.Context, key, value string) error {
+	body, err := json.Marshal(machineapi.Export{Key: key, Value: value})
+	if err != nil {
+		return fmt.Errorf("export %s: %w", key, err)
+	}
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	resp, err := c.do(ctx, http.MethodPost, machineapi.PathAgentExport, nil, body)
+	if err != nil {
+		return fmt.Errorf("export %s: %w", key, err)
+	}
+	resp.Body.Close()
+	return nil
+}

@@ -34,11 +34,13 @@ func newResource(kind string) resource {
 		return &resources.Pkg{}
 	case "svc":
 		return &resources.Svc{}
+	case "export":
+		return &resources.Export{}
 	}
 	return nil
 }
 
 // Kinds lists the resource kinds a config may use.
 func Kinds() []string {
-	return []string{"file", "exec", "hostname", "sysctl", "user", "group", "ssh-key", "pkg", "svc"}
+	return []string{"file", "exec", "hostname", "sysctl", "user", "group", "ssh-key", "pkg", "svc", "export"}
 }

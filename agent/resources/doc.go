@@ -1,5 +1,5 @@
 // Package resources holds the host agent's resource kinds (file, exec,
-// hostname, sysctl, user, group, ssh-key, pkg, svc), each an
+// hostname, sysctl, user, group, ssh-key, pkg, svc, export), each an
 // engine.Resource. Parameters are plain exported fields with yaml tags, so
 // the config package can decode them; fields tagged yaml:"-" are seams for
 // tests (a root directory, a command runner, a systemd connection).

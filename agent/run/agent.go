@@ -31,6 +31,11 @@ type Agent struct {
 	// OnApplied, when set, is called after each graph the engine accepted
 	// (err nil) or refused to run (err set); for tests and benchmarks.
 	OnApplied func(version string, err error)
+	// Watcher, when set, is the inotify instance the agent's file
+	// resources share, and outlives Run; nil: Run opens its own. Many
+	// agents in one process (a benchmark) share one: the kernel allows
+	// 128 instances per user by default.
+	Watcher *resources.Watcher
 }
 
 // Run runs the agent until ctx ends, then stops every resource and returns
@@ -45,18 +50,21 @@ func (a *Agent) Run(ctx context.Context) error {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	w, err := resources.NewWatcher()
-	if err != nil {
-		return fmt.Errorf("agent: %w", err)
+	w := a.Watcher
+	if w == nil {
+		var err error
+		if w, err = resources.NewWatcher(); err != nil {
+			return fmt.Errorf("agent: %w", err)
+		}
+		defer w.Close() // after the engine stopped every resource using it
 	}
-	defer w.Close() // after the engine stopped every resource using it
 	rep := newReporter(a.Client, log, cmpOr(a.Debounce, time.Second), a.backoff())
 	eng := engine.New(engine.Config{Logger: log, Quiet: a.Quiet, OnEvent: rep.onEvent})
 	g, ctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return eng.Run(ctx) })
 	g.Go(func() error { return rep.run(ctx) })
 	g.Go(func() error {
-		return a.follow(ctx, log, &graphRunner{eng: eng, w: w, rep: rep, onApplied: a.OnApplied})
+		return a.follow(ctx, log, &graphRunner{eng: eng, w: w, pub: a.Client, rep: rep, onApplied: a.OnApplied})
 	})
 	return g.Wait()
 }
@@ -93,6 +101,7 @@ func (a *Agent) follow(ctx context.Context, log *slog.Logger, gr *graphRunner) e
 		}
 		bo.reset()
 		started = true
+		log.Debug("graph poll answered", "changed", changed, "version", g.Version)
 		if changed {
 			version = g.Version
 			gr.apply(ctx, log, g)
@@ -104,6 +113,7 @@ func (a *Agent) follow(ctx context.Context, log *slog.Logger, gr *graphRunner) e
 type graphRunner struct {
 	eng       *engine.Engine
 	w         *resources.Watcher
+	pub       resources.Publisher // where export resources publish
 	rep       *reporter
 	onApplied func(string, error)
 }
@@ -116,6 +126,7 @@ func (gr *graphRunner) apply(ctx context.Context, log *slog.Logger, g machineapi
 		// One inotify instance for every file resource: the kernel allows
 		// 128 per user, so a graph of many files must share.
 		resources.ShareWatcher(graph, gr.w)
+		resources.SharePublisher(graph, gr.pub)
 		err = gr.eng.Apply(ctx, graph)
 	}
 	if ctx.Err() != nil {
