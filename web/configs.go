@@ -11,7 +11,8 @@ import (
 	"github.com/rackboot/rackboot/inventory"
 )
 
-// agentRoutes adds the config routes and agent-token minting to /api/v1.
+// agentRoutes adds the config routes, agent-token minting and the values
+// hosts published to /api/v1.
 func (s *Server) agentRoutes(r chi.Router) {
 	r.Get("/configs", s.handle(s.listConfigs))
 	r.Post("/configs", s.handle(s.createConfig))
@@ -19,6 +20,25 @@ func (s *Server) agentRoutes(r chi.Router) {
 	r.Put("/configs/{name}", s.handle(s.putConfig))
 	r.Delete("/configs/{name}", s.handle(s.deleteConfig))
 	r.Post("/hosts/{mac}/agent-token", s.handle(s.mintAgentToken))
+	r.Get("/hosts/{mac}/values", s.handle(s.hostValues))
+}
+
+// hostValues lists what a host's agent published (export resources) for
+// other hosts' configs.
+func (s *Server) hostValues(w http.ResponseWriter, r *http.Request) error {
+	mac, err := macParam(r)
+	if err != nil {
+		return err
+	}
+	if _, err := s.Store.Host(r.Context(), mac); err != nil {
+		return err
+	}
+	vals, err := s.Store.PublishedValues(r.Context(), mac)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"values": vals})
+	return nil
 }
 
 // configBody is a config as operators send it. On PUT the name comes from

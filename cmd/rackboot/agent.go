@@ -190,3 +190,16 @@ func agentRows(row func(k, v string), a *inventory.AgentStatus) {
 		row("  resource", v)
 	}
 }
+
+// renderRows adds to `host show` why the host's configs do not render for
+// it, if they do not: the host keeps its last good graph meanwhile.
+func renderRows(row func(k, v string), f *inventory.RenderFailure) {
+	if f == nil {
+		return
+	}
+	kept := "no graph rendered yet"
+	if f.Graph != "" {
+		kept = "keeps graph " + f.Graph
+	}
+	row("Render error", fmt.Sprintf("config %s: %s (since %s; %s)", f.Config, f.Error, f.Since.Format(time.RFC3339), kept))
+}

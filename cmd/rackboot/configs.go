@@ -32,11 +32,21 @@ func newConfigApplyCmd(cf *clientFlags) *cobra.Command {
 	var name, selector string
 	cmd := &cobra.Command{
 		Use:   "apply FILE",
-		Short: "Store a config (a YAML resource list) for the hosts its selector matches",
+		Short: "Store a config (a YAML resource list, as a template) for the hosts its selector matches",
 		Long: `Store a config, creating or replacing it; hosts it selects get the new version
 within a second. --selector k=v,k2=v2 selects hosts having every one of these
-labels; without one the config selects no host. The config is checked first:
-a mistake is reported with its line and column and nothing is stored.`,
+labels; without one the config selects no host.
+
+The file is a Go template, rendered on the appliance for each host it selects
+and again whenever what it read changes: .Host (.Hostname .MAC .IP .Labels
+.Facts), hosts "k=v" (the active hosts with those labels, by MAC), value "HOST"
+"KEY" (what another host's export resource published), quote. A file without
+{{ }} renders to itself.
+
+The config is checked first: a template syntax error, or a YAML mistake in a
+config without template actions, is reported with its line and column and
+nothing is stored. A config that fails to render for a host leaves the host
+its last good graph; host show names the config, line and function.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c, err := cf.client()

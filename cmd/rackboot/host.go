@@ -114,15 +114,19 @@ func newHostShowCmd(cf *clientFlags) *cobra.Command {
 			if err := c.do(cmd.Context(), "GET", "/api/v1/hosts/"+h.MAC+"/events?limit=10", nil, &ev); err != nil {
 				return err
 			}
-			if cf.output == "json" {
-				return printJSON(cmd.OutOrStdout(), map[string]any{"host": h, "events": ev.Events})
+			var vals struct{ Values []inventory.PublishedValue }
+			if err := c.do(cmd.Context(), "GET", "/api/v1/hosts/"+h.MAC+"/values", nil, &vals); err != nil {
+				return err
 			}
-			return printHost(cmd.OutOrStdout(), h, ev.Events)
+			if cf.output == "json" {
+				return printJSON(cmd.OutOrStdout(), map[string]any{"host": h, "events": ev.Events, "values": vals.Values})
+			}
+			return printHost(cmd.OutOrStdout(), h, vals.Values, ev.Events)
 		},
 	}
 }
 
-func printHost(w io.Writer, h inventory.Host, events []inventory.Event) error {
+func printHost(w io.Writer, h inventory.Host, values []inventory.PublishedValue, events []inventory.Event) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	row := func(k, v string) { fmt.Fprintf(tw, "%s:\t%s\n", k, dash(v)) }
 	row("MAC", h.MAC)
@@ -149,6 +153,10 @@ func printHost(w io.Writer, h inventory.Host, events []inventory.Event) error {
 		}
 	}
 	agentRows(row, h.Agent)
+	renderRows(row, h.RenderFailure)
+	for _, v := range values {
+		row("Published", v.Key+" = "+v.Value)
+	}
 	row("Version", fmt.Sprint(h.Version))
 	tw.Flush()
 	if len(events) == 0 {

@@ -65,6 +65,7 @@ func TestHostTextIsEscaped(t *testing.T) {
 		h.Facts = &inventory.Facts{Vendor: payload, CPUModel: payload, Disks: []inventory.Disk{{Name: payload, Model: payload}},
 			NICs: []inventory.NIC{{Name: payload, MAC: mac, Driver: payload}}}
 		h.Agent = &inventory.AgentStatus{AgentReport: machineapi.AgentReport{Status: payload, Message: payload}, LastCheckIn: time.Now()}
+		h.RenderFailure = &inventory.RenderFailure{Config: "motd", Error: "line 3:12: at <value " + payload + ">", Since: time.Now()}
 		return nil
 	}, inventory.Event{Actor: "test"})
 	dt.store.AppendEvent(ctx, mac, inventory.Event{Type: payload, Cause: payload, Actor: payload})
@@ -77,6 +78,9 @@ func TestHostTextIsEscaped(t *testing.T) {
 		if !strings.Contains(body, html.EscapeString(payload)) && !strings.Contains(body, "&lt;img src=x onerror=alert(1)&gt;") {
 			t.Errorf("%s: the payload is not shown as text", path)
 		}
+	}
+	if _, body := dt.do("GET", "/ui/hosts/"+mac, nil); !strings.Contains(body, `id="render-failure">Config <b>motd</b> does not render for this host: <span class="mono">line 3:12:`) {
+		t.Errorf("host page does not show the render failure:\n%s", body)
 	}
 	// A refused action's message is host text too.
 	dt.actions.refuse["release"] = ActionError(http.StatusConflict, payload)
