@@ -278,7 +278,7 @@ func TestFleetHostsFile(t *testing.T) {
 	}
 
 	active := slices.Clone(r1) // ordered by MAC, as the template's hosts are
-	joined := "" // MAC of the host that joined last and has not left
+	joined := ""               // MAC of the host that joined last and has not left
 	lat := map[string][]time.Duration{}
 	for i := range changes {
 		var kind string
