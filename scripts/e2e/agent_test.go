@@ -15,7 +15,9 @@ import (
 )
 
 // The config every lab VM gets through its lab=e2e label: a directory and
-// a file in it, the file requiring the directory.
+// a file in it, the file requiring the directory; and a file rendered for
+// each host from the inventory, named by its hostname and holding its
+// hostname and IP.
 const (
 	e2eDir     = "/etc/rackboot-e2e"
 	e2eFile    = e2eDir + "/motd"
@@ -28,8 +30,17 @@ const (
   content: "` + e2eContent + `"
   mode: "0644"
   require: [file:` + e2eDir + `]
+- kind: file
+  name: ` + e2eDir + `/{{.Host.Hostname}}.host
+  content: "{{.Host.Hostname}} {{.Host.IP}}\n"
+  require: [file:` + e2eDir + `]
 `
 )
+
+// renderedFile is the rendered file of a lab VM and what it holds.
+func renderedFile(v vm) (path, content string) {
+	return e2eDir + "/" + v.hostname + ".host", v.hostname + " " + v.ip
+}
 
 // applyE2EConfig stores the lab's agent config with the CLI.
 func (l *lab) applyE2EConfig() {
@@ -63,24 +74,30 @@ func typeConsole(t *testing.T, v vm, line string) {
 // shell reads, not what the agent reports.
 func readOnHost(t *testing.T, l *lab, v vm, tag string) bool {
 	t.Helper()
-	typeConsole(t, v, `echo "`+tag+`:$(cat `+e2eFile+`):$(stat -c %a `+e2eFile+`):END"`)
-	return waitConsole(t, l, v, tag+":"+e2eContent+":644:END", 60*time.Second)
+	rendered, content := renderedFile(v)
+	typeConsole(t, v, `echo "`+tag+`:$(cat `+e2eFile+`):$(stat -c %a `+e2eFile+`):$(cat `+rendered+`):END"`)
+	return waitConsole(t, l, v, tag+":"+e2eContent+":644:"+content+":END", 60*time.Second)
 }
 
 // checkAgent is the agent's end to end on a deployed VM: the test image
 // ran `rackboot agent`, which checked in (active) and converged the lab's
-// config; the file is on the host; a change made there through the
-// console is undone, and the agent's unconverged → converged reports
-// reach the host's events.
+// config; the files are on the host, the rendered one holding the host's
+// own inventory hostname and IP; a change made there through the console
+// is undone, and the agent's unconverged → converged reports reach the
+// host's events.
 func checkAgent(t *testing.T, l *lab, v vm, start time.Time) {
 	want := "file:" + e2eFile
+	rendered, _ := renderedFile(v)
+	ok := func(h inventory.Host, res string) bool {
+		return slices.ContainsFunc(h.Agent.Resources, func(r inventory.ResourceStatus) bool { return r.Resource == res && r.State == "ok" })
+	}
 	var h inventory.Host
 	deadline := time.Now().Add(5 * time.Minute)
 	for {
 		var err error
 		h, err = l.host(v.mac)
 		if err == nil && h.State == inventory.StateActive && h.Agent != nil && h.Agent.Status == "converged" &&
-			slices.ContainsFunc(h.Agent.Resources, func(r inventory.ResourceStatus) bool { return r.Resource == want && r.State == "ok" }) {
+			ok(h, want) && ok(h, "file:"+rendered) {
 			break
 		}
 		if time.Now().After(deadline) {

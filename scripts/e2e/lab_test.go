@@ -215,6 +215,7 @@ func newLab(t *testing.T, extra ...string) *lab {
 // of its QEMU. It is enrolled with its BMC; nothing is started yet.
 type vm struct {
 	mac, uuid, firmware, dir string
+	hostname, ip             string // in the inventory; ip is its DHCP reservation
 	memMB                    int
 	diskBytes                int64
 }
@@ -222,7 +223,8 @@ type vm struct {
 func (l *lab) addVM(i int, firmware string) vm {
 	l.t.Helper()
 	v := vm{mac: fmt.Sprintf("52:54:00:e2:e0:%02x", i), uuid: fmt.Sprintf("a1b2c3d4-0000-4000-8000-0000000000%02x", i),
-		firmware: firmware, dir: filepath.Join(l.dir, fmt.Sprintf("vm%d", i)), memMB: 512, diskBytes: 1 << 30}
+		firmware: firmware, dir: filepath.Join(l.dir, fmt.Sprintf("vm%d", i)), memMB: 512, diskBytes: 1 << 30,
+		hostname: fmt.Sprintf("vm%d", i), ip: fmt.Sprintf("%s.%d", l.net, 10+i)}
 	os.MkdirAll(v.dir, 0o755)
 	disk := filepath.Join(v.dir, "disk.raw")
 	if err := os.Truncate(createEmpty(l.t, disk), v.diskBytes); err != nil {
@@ -236,7 +238,8 @@ func (l *lab) addVM(i int, firmware string) vm {
 	l.start(fmt.Sprintf("bmc%d.log", i), env, append([]string{l.bin, "bmc", "virtual", "--listen", bmc,
 		"--qmp-socket", filepath.Join(v.dir, "qmp.sock"), "--log-format", "json", "--"}, argv...)...)
 	time.Sleep(300 * time.Millisecond)
-	if out, err := l.cli(env, "host", "add", v.mac, "--bmc-address", "http://"+bmc, "--bmc-protocol", "redfish", "--bmc-username", "admin", "--label", "lab=e2e"); err != nil {
+	if out, err := l.cli(env, "host", "add", v.mac, "--bmc-address", "http://"+bmc, "--bmc-protocol", "redfish", "--bmc-username", "admin", "--label", "lab=e2e",
+		"--hostname", v.hostname, "--ip", v.ip); err != nil {
 		l.t.Fatalf("host add %s: %v\n%s", v.mac, err, out)
 	}
 	return v
