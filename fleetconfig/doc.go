@@ -15,11 +15,13 @@
 //     should not be read as YAML.
 //
 // Graphs is the service: it renders every host once at start, then
-// follows the Store's change feed. Each render records what it read (a
-// field of a host, the members of a selector, which host a name means,
-// a published value); a change re-renders only the hosts whose renders
-// read what changed, and wakes an agent only when its rendered graph
-// differs from the one it has. A host whose configs fail to render keeps
+// follows the Store's change feed. Each render records what it read: a
+// field of .Host; a selector, which stands for who its members are and
+// every field of theirs (members are plain values, as a template reads
+// them by the hundred); which host a name means; a published value. A
+// change re-renders only the hosts whose renders read what changed, and
+// wakes an agent only when its rendered graph differs from the one it
+// has: a render that comes out the same wakes nobody. A host whose configs fail to render keeps
 // its last good graph, and the failure (config, line, column, function)
 // is stored on the host (inventory.Host.RenderFailure).
 //

@@ -174,9 +174,15 @@ func TestHostsFileFollowsTheFleet(t *testing.T) {
 	if rendered, woken := f.settle(); !slices.Equal(rendered, rackR1) || !slices.Equal(woken, rackR1) {
 		t.Fatalf("b changes IP: rendered %v, woken %v", rendered, woken)
 	}
+	// A member's fields are read as a whole: b's facts re-render the rack,
+	// which comes out the same and wakes nobody.
 	f.update(macB, func(h *inventory.Host) { h.Facts = &inventory.Facts{CPUs: 8} })
+	if rendered, woken := f.settle(); !slices.Equal(rendered, rackR1) || len(woken) != 0 {
+		t.Fatalf("b's facts: rendered %v, woken %v; want the rack rendered, nobody woken", rendered, woken)
+	}
+	f.update(macD, func(h *inventory.Host) { h.Facts = &inventory.Facts{CPUs: 8} })
 	if rendered, woken := f.settle(); len(rendered) != 0 || len(woken) != 0 {
-		t.Fatalf("b's facts, which no render reads: rendered %v, woken %v", rendered, woken)
+		t.Fatalf("d's facts, which no render reads: rendered %v, woken %v", rendered, woken)
 	}
 	f.update(macD, func(h *inventory.Host) { h.IP = "10.0.0.44" })
 	if rendered, woken := f.settle(); len(rendered) != 0 {
@@ -186,10 +192,10 @@ func TestHostsFileFollowsTheFleet(t *testing.T) {
 	if rendered, woken := f.settle(); !slices.Equal(rendered, []string{macD}) || !slices.Equal(woken, []string{macD}) {
 		t.Fatalf("d's hostname, which only d's render reads: rendered %v, woken %v", rendered, woken)
 	}
-	// A label that selects the same configs re-renders a (its labels pick
-	// its configs) and nothing changes for anyone.
+	// A new label on a member re-renders the rack (a's labels pick its
+	// configs, and members are read whole); nothing changes for anyone.
 	f.update(macA, func(h *inventory.Host) { h.Labels["row"] = "7" })
-	if rendered, woken := f.settle(); !slices.Equal(rendered, []string{macA}) || len(woken) != 0 {
+	if rendered, woken := f.settle(); !slices.Equal(rendered, rackR1) || len(woken) != 0 {
 		t.Fatalf("a new label on a: rendered %v, woken %v", rendered, woken)
 	}
 	// An agent's report changes nothing a template sees.

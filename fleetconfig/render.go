@@ -45,8 +45,8 @@ type snapshot struct {
 }
 
 type selection struct {
-	hosts []*hostRec
-	err   error
+	members []Member // shared by every render of the round: read-only
+	err     error
 }
 
 // outcome is one host's render: a graph, or the failure, and what it read
@@ -62,7 +62,7 @@ type outcome struct {
 // (nil if none): a config that renders to the body it had there is
 // already known to parse.
 func (s *snapshot) render(h *hostRec, prev *machineapi.Graph) outcome {
-	out := outcome{mac: h.mac, reads: reads{}}
+	out := outcome{mac: h.mac}
 	g := machineapi.Graph{Configs: []machineapi.GraphConfig{}}
 	for _, c := range s.configs {
 		if !c.cfg.Selects(h.labels) {
@@ -125,18 +125,11 @@ func (s *snapshot) execute(c *compiled, h *hostRec, rd *reads) (string, error) {
 	return w.String(), nil
 }
 
-func (s *snapshot) hostsFunc(rd *reads) func(string) ([]Host, error) {
-	return func(sel string) ([]Host, error) {
+func (s *snapshot) hostsFunc(rd *reads) func(string) ([]Member, error) {
+	return func(sel string) ([]Member, error) {
 		rd.add(readKey{kind: readSelector, a: sel})
-		members := s.selection(sel)
-		if members.err != nil {
-			return nil, members.err
-		}
-		out := make([]Host, len(members.hosts))
-		for i, m := range members.hosts {
-			out[i] = Host{rec: m, reads: rd}
-		}
-		return out, nil
+		m := s.selection(sel)
+		return m.members, m.err
 	}
 }
 
@@ -154,7 +147,7 @@ func (s *snapshot) selection(sel string) selection {
 	} else {
 		for _, h := range s.sorted {
 			if parsed.member(h) {
-				m.hosts = append(m.hosts, h)
+				m.members = append(m.members, member(h))
 			}
 		}
 	}

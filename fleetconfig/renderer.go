@@ -237,7 +237,7 @@ func (r *renderer) settle(o outcome) update {
 }
 
 func (r *renderer) index(mac string, rd reads) {
-	for k := range rd {
+	for _, k := range rd {
 		set := r.readers[k]
 		if set == nil {
 			set = map[string]struct{}{}
@@ -255,7 +255,7 @@ func (r *renderer) index(mac string, rd reads) {
 }
 
 func (r *renderer) unindex(mac string, rd reads) {
-	for k := range rd {
+	for _, k := range rd {
 		set := r.readers[k]
 		delete(set, mac)
 		if len(set) == 0 {
@@ -329,8 +329,13 @@ func (r *renderer) changed(old, n *hostRec, dirty map[string]struct{}) {
 			}
 		}
 	}
+	fieldsChanged := old != nil && n != nil && len(changedFields(old, n)) > 0
 	for text, sel := range r.selectors {
-		if sel != nil && sel.member(old) != sel.member(n) {
+		if sel == nil {
+			continue
+		}
+		was, is := sel.member(old), sel.member(n)
+		if was != is || (was && fieldsChanged) { // who the members are, or what one of them says
 			r.readersOf(readKey{kind: readSelector, a: text}, dirty)
 		}
 	}

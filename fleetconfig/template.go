@@ -27,7 +27,7 @@ func (e *SyntaxError) Unwrap() error { return e.Err }
 // stubFuncs are the template functions as the parser needs to know them;
 // each render binds its own (bound), which record what they read.
 var stubFuncs = template.FuncMap{
-	"hosts": func(string) ([]Host, error) { return nil, errors.New("hosts: not rendering") },
+	"hosts": func(string) ([]Member, error) { return nil, errors.New("hosts: not rendering") },
 	"value": func(string, string) (string, error) { return "", errors.New("value: not rendering") },
 	"quote": quote,
 }

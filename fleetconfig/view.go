@@ -2,9 +2,9 @@ package fleetconfig
 
 import "github.com/rackboot/rackboot/inventory"
 
-// Host is a host as a template sees it (.Host, and each host of hosts).
-// Its fields are methods so that a render records exactly what it read:
-// a change to a field no render read re-renders nothing.
+// Host is the host a config is rendered for, as its template sees it
+// (.Host). Its fields are methods so that a render records exactly what it
+// read: a change to a field no render read re-renders nothing.
 type Host struct {
 	rec   *hostRec
 	reads *reads
@@ -28,6 +28,22 @@ func (h Host) Facts() *inventory.Facts { h.field(fieldFacts); return h.rec.facts
 
 func (h Host) field(name string) { h.reads.add(readKey{kind: readField, a: h.rec.mac, b: name}) }
 
+// Member is one host of a hosts "SELECTOR" answer: the same fields as
+// .Host. Its fields are plain (a template reads them by the hundred, and
+// text/template's method calls are slow), so a render that asks for the
+// members of a selector counts as reading every field of every member.
+type Member struct {
+	Hostname string
+	MAC      string
+	IP       string
+	Labels   map[string]string
+	Facts    *inventory.Facts
+}
+
+func member(h *hostRec) Member {
+	return Member{Hostname: h.hostname, MAC: h.mac, IP: h.ip, Labels: h.labels, Facts: h.facts}
+}
+
 // data is a template's dot.
 type data struct {
 	Host Host
@@ -38,7 +54,7 @@ type readKind uint8
 
 const (
 	readField    readKind = iota + 1 // a: MAC, b: field
-	readSelector                     // a: the selector, as written
+	readSelector                     // a: the selector, as written: who the members are and their fields
 	readName                         // a: a hostname or a MAC, for value
 	readValue                        // a: MAC, b: key
 )
@@ -49,7 +65,7 @@ type readKey struct {
 	a, b string
 }
 
-// reads is what one render read.
-type reads map[readKey]struct{}
+// reads is what one render read (a key may come more than once).
+type reads []readKey
 
-func (r *reads) add(k readKey) { (*r)[k] = struct{}{} }
+func (r *reads) add(k readKey) { *r = append(*r, k) }
