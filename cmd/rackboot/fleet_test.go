@@ -426,3 +426,21 @@ func wgConf(base string, h host, mesh []host, keys map[string]string) string {
 	}
 	return s + "\n"
 }
+
+// TestREADMEExamples: the worked examples the README shows are the files
+// the fleet tests run, word for word.
+func TestREADMEExamples(t *testing.T) {
+	readme, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"rack-hosts.yaml", "wireguard.yaml"} {
+		b, err := os.ReadFile(filepath.Join("..", "..", "docs", "examples", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(string(readme), "```yaml\n"+string(b)+"```\n") {
+			t.Errorf("README.md does not show docs/examples/%s as it is", name)
+		}
+	}
+}
