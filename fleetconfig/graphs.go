@@ -3,7 +3,6 @@ package fleetconfig
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"runtime"
 	"sync"
@@ -110,7 +109,9 @@ func (g *Graphs) entry(ctx context.Context, mac string) (*served, error) {
 }
 
 // Run renders every host, then re-renders those that what changes in the
-// Store concerns, until ctx ends.
+// Store concerns, until ctx ends. A round that cannot read the Store is
+// logged and the fleet read again a second later: agents keep what they
+// are served meanwhile, and the appliance keeps running.
 func (g *Graphs) Run(ctx context.Context) error {
 	g.setup()
 	if g.Store == nil {
@@ -123,15 +124,26 @@ func (g *Graphs) Run(ctx context.Context) error {
 	r := newRenderer(g.Store, workers)
 	fw := &failureWriter{store: g.Store, log: g.log(), now: g.Now}
 	fw.setup()
-	go fw.run(ctx)
-	feed := newPump(ctx, g.Store) // before the load, so no change slips between
+	var wg sync.WaitGroup
+	defer wg.Wait() // the writers and the pump end with ctx
+	wg.Go(func() { fw.run(ctx) })
+	feed := newPump(ctx, g.Store, &wg) // before the load, so no change slips between
 	changes, all := []inventory.Change(nil), true
 	for {
 		if err := g.round(ctx, r, fw, changes, all); err != nil {
 			if ctx.Err() != nil {
 				return nil
 			}
-			return fmt.Errorf("fleetconfig: %w", err)
+			// The Store could not be read: agents keep the graphs they
+			// are served, and the whole fleet is read again shortly.
+			g.log().Error("rendering the agents' configs", "err", err, "retry_in", retryRound)
+			select {
+			case <-time.After(retryRound):
+			case <-ctx.Done():
+				return nil
+			}
+			changes, all = nil, true
+			continue
 		}
 		select {
 		case <-g.ready:
@@ -144,6 +156,10 @@ func (g *Graphs) Run(ctx context.Context) error {
 		}
 	}
 }
+
+// retryRound is the pause before reading the fleet again after a round
+// that could not read the Store.
+const retryRound = time.Second
 
 // round takes changes in (or, when all is set, the whole fleet afresh),
 // renders what they concern and serves the results.
@@ -241,10 +257,10 @@ type pump struct {
 	waiting chan struct{}
 }
 
-func newPump(ctx context.Context, store inventory.Store) *pump {
+func newPump(ctx context.Context, store inventory.Store, wg *sync.WaitGroup) *pump {
 	p := &pump{waiting: make(chan struct{}, 1)}
 	sub := store.Subscribe(ctx)
-	go func() {
+	wg.Go(func() {
 		for {
 			c, ok := <-sub
 			p.mu.Lock()
@@ -262,7 +278,7 @@ func newPump(ctx context.Context, store inventory.Store) *pump {
 				return
 			}
 		}
-	}()
+	})
 	return p
 }
 

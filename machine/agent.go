@@ -2,7 +2,6 @@ package machine
 
 import (
 	"context"
-	"errors"
 	"net/http"
 
 	"github.com/rackboot/rackboot/httperr"
@@ -22,7 +21,7 @@ func (s *Server) agentConfig(w http.ResponseWriter, r *http.Request, mac string)
 	ctx, cancel := context.WithTimeout(r.Context(), wait)
 	defer cancel()
 	g, err := s.Graphs.Wait(ctx, mac, r.URL.Query().Get(machineapi.ParamVersion))
-	if errors.Is(err, context.DeadlineExceeded) && r.Context().Err() == nil {
+	if err != nil && ctx.Err() != nil { // the wait ran out (or the agent left): nothing new
 		w.WriteHeader(http.StatusNotModified)
 		return nil
 	}
