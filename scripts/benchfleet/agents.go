@@ -21,6 +21,9 @@ type agents interface {
 	start(mac, token string) error
 	stop(mac string)
 	stopAll()
+	// applied is when the agent's engine last took a new graph, if this
+	// runner can see it (in process only).
+	applied(mac string) (time.Time, bool)
 }
 
 // inproc runs each agent as an agentrun.Agent in this process. They share
@@ -33,6 +36,7 @@ type inproc struct {
 
 	mu      sync.Mutex
 	running map[string]func()
+	last    map[string]time.Time // when each agent last applied a graph
 }
 
 func newInproc(boot string) (*inproc, error) {
@@ -42,19 +46,30 @@ func newInproc(boot string) (*inproc, error) {
 	}
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.MaxIdleConns, tr.MaxIdleConnsPerHost = 0, 10000
-	return &inproc{boot: boot, w: w, http: &http.Client{Transport: tr}, running: map[string]func(){}}, nil
+	return &inproc{boot: boot, w: w, http: &http.Client{Transport: tr}, running: map[string]func(){}, last: map[string]time.Time{}}, nil
 }
 
 func (p *inproc) start(mac, token string) error {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	a := &agentrun.Agent{Client: &client.Client{URL: p.boot, MAC: mac, Token: token, HTTP: p.http},
-		Quiet: 50 * time.Millisecond, Watcher: p.w}
+		Quiet: 50 * time.Millisecond, Watcher: p.w, OnApplied: func(string, error) {
+			p.mu.Lock()
+			p.last[mac] = time.Now()
+			p.mu.Unlock()
+		}}
 	go func() { defer close(done); a.Run(ctx) }()
 	p.mu.Lock()
 	p.running[mac] = func() { cancel(); <-done }
 	p.mu.Unlock()
 	return nil
+}
+
+func (p *inproc) applied(mac string) (time.Time, bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	t, ok := p.last[mac]
+	return t, ok
 }
 
 func (p *inproc) stop(mac string) {
@@ -103,6 +118,8 @@ func (p *procs) start(mac, token string) error {
 	p.mu.Unlock()
 	return nil
 }
+
+func (p *procs) applied(string) (time.Time, bool) { return time.Time{}, false }
 
 func (p *procs) stop(mac string) {
 	p.mu.Lock()

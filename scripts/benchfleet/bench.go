@@ -77,6 +77,9 @@ func bench(ctx context.Context, o options, out io.Writer) error {
 	for _, kind := range []string{"all", "active", "ip", "leave"} {
 		fmt.Fprintf(out, "change → every r1 file right (%s, %d changes, %d files): %s\n", kind, len(lat[kind]), len(f.active), summary(lat[kind]))
 	}
+	if d := lat["delivered"]; len(d) > 0 {
+		fmt.Fprintf(out, "change → every r1 agent's engine has its new graph (%d changes): %s\n", len(d), summary(d))
+	}
 	if rounds := renderRounds(filepath.Join(o.dir, "serve.log"), mark); len(rounds) > 0 {
 		fmt.Fprintf(out, "appliance render rounds during the changes (%d): %s\n", len(rounds), summary(rounds))
 	}

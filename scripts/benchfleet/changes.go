@@ -51,6 +51,9 @@ func (f *fleet) changes(ctx context.Context) (map[string][]time.Duration, error)
 		}
 		lat[kind] = append(lat[kind], done.Sub(t0))
 		lat["all"] = append(lat["all"], done.Sub(t0))
+		if d, ok := f.delivered(t0); ok {
+			lat["delivered"] = append(lat["delivered"], d)
+		}
 	}
 	return lat, nil
 }
@@ -79,4 +82,22 @@ func (f *fleet) leave(ctx context.Context, mac string) (time.Time, error) {
 	err := f.app.do(ctx, "POST", "/api/v1/hosts/"+mac+"/actions/release", map[string]string{}, nil)
 	f.agents.stop(mac) // the release ended its token
 	return t0, err
+}
+
+// delivered is how long after t0 the last r1 agent's engine took its new
+// graph (each took exactly one for the change), when the runner can see
+// it: the appliance's part and the agents' parsing, without their file
+// writes and reports.
+func (f *fleet) delivered(t0 time.Time) (time.Duration, bool) {
+	var last time.Time
+	for _, h := range f.active {
+		t, ok := f.agents.applied(h.mac)
+		if !ok {
+			return 0, false
+		}
+		if t.After(last) {
+			last = t
+		}
+	}
+	return last.Sub(t0), true
 }
