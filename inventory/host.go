@@ -19,6 +19,8 @@ type Host struct {
 	Hostname string            `json:"hostname,omitempty"`
 	IP       string            `json:"ip,omitempty"` // DHCP reservation
 	Labels   map[string]string `json:"labels,omitempty"`
+	// Network is a static address for the installed OS; nil means DHCP.
+	Network *HostNetwork `json:"network,omitempty"`
 
 	State          State     `json:"state"`
 	StateChangedAt time.Time `json:"state_changed_at"`
@@ -73,6 +75,8 @@ type DeployPlan struct {
 	DiskSerial  string           `json:"disk_serial,omitempty"`
 	DiskMinSize uint64           `json:"disk_min_size,omitempty"`
 	SSHKeys     []string         `json:"ssh_keys,omitempty"`
+	UserData    []string         `json:"user_data,omitempty"`   // the user-data parts in the seed, by name
+	InstanceID  string           `json:"instance_id,omitempty"` // the seed's cloud-init instance-id
 	Seed        *machineapi.Seed `json:"-"`
 	HasSeed     bool             `json:"has_seed,omitempty"`
 	RequestedAt time.Time        `json:"requested_at,omitzero"`
@@ -174,6 +178,9 @@ func (h *Host) Validate() error {
 	if _, err := ParseState(string(h.State)); err != nil {
 		return err
 	}
+	if err := h.Network.validate(); err != nil {
+		return err
+	}
 	return h.BMC.validate()
 }
 
@@ -200,6 +207,7 @@ func (h Host) Clone() Host {
 			c.Labels[k] = v
 		}
 	}
+	c.Network = h.Network.clone()
 	if h.Failure != nil {
 		f := *h.Failure
 		c.Failure = &f
@@ -221,6 +229,7 @@ func (h Host) Clone() Host {
 	if h.Deploy != nil {
 		d := *h.Deploy
 		d.SSHKeys = append([]string(nil), h.Deploy.SSHKeys...)
+		d.UserData = append([]string(nil), h.Deploy.UserData...)
 		if d.Seed != nil {
 			sd := *d.Seed
 			d.Seed = &sd

@@ -47,6 +47,9 @@ func (b *bootTest) deploying(h inventory.Host, image string, keys ...string) {
 	}
 }
 
+// testKey is an SSH public key (its private half discarded).
+const testKey = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFpQabVQCr8D44JBIvzOxdG+x+XOMRuI9+5H0hlMQlr2 op@desk"
+
 func TestDeployFlow(t *testing.T) {
 	b := newBootTest(t, nil)
 	var gz bytes.Buffer
@@ -55,7 +58,7 @@ func TestDeployFlow(t *testing.T) {
 	zw.Close()
 	img := b.importImage("testos", gz.Bytes())
 	ctx := context.Background()
-	b.deploying(inventory.Host{MAC: testMAC, Hostname: "node7"}, "testos", "ssh-ed25519 AAAAkey op@desk")
+	b.deploying(inventory.Host{MAC: testMAC, Hostname: "node7"}, "testos", testKey)
 	tok := b.token(testMAC)
 	auth := []string{"Authorization", "Bearer " + tok}
 
@@ -68,13 +71,18 @@ func TestDeployFlow(t *testing.T) {
 	if d.SHA256 != img.SHA256 || d.Size != 1<<20 || d.Compression != "gzip" || !strings.HasSuffix(d.ImageURL, "/machine/v1/image?mac="+testMAC) {
 		t.Fatalf("deploy spec: %+v", d)
 	}
-	for _, want := range []string{"hostname: node7\n", "  - \"ssh-ed25519 AAAAkey op@desk\"\n", "rackboot:\n  url: \"http://10.9.0.1:8081\"\n", "  mac: \"" + testMAC + "\"\n", "write_files:"} {
-		if !strings.Contains(d.Seed.UserData, want) {
-			t.Errorf("user-data lacks %q:\n%s", want, d.Seed.UserData)
+	for _, want := range []string{"hostname=node7\n", "ssh_key=" + testKey + "\n", "url=http://10.9.0.1:8081\n", "mac=" + testMAC + "\n"} {
+		if !strings.Contains(d.Seed.Rackboot, want) {
+			t.Errorf("rackboot.seed lacks %q:\n%s", want, d.Seed.Rackboot)
 		}
 	}
-	if !strings.Contains(d.Seed.MetaData, "local-hostname: node7") {
-		t.Errorf("meta-data: %q", d.Seed.MetaData)
+	for _, want := range []string{"local-hostname: node7\n", "public-keys:\n    - " + testKey + "\n"} {
+		if !strings.Contains(d.Seed.MetaData, want) {
+			t.Errorf("meta-data lacks %q:\n%s", want, d.Seed.MetaData)
+		}
+	}
+	if !strings.Contains(d.Seed.UserData, "Content-Type: multipart/mixed") || !strings.Contains(d.Seed.NetworkConfig, testMAC) {
+		t.Errorf("user-data or network-config:\n%s\n%s", d.Seed.UserData, d.Seed.NetworkConfig)
 	}
 	if code, body := b.get("/machine/v1/image?mac="+testMAC, auth...); code != 200 || body != gz.String() {
 		t.Fatalf("image: %d, %d bytes (want the stored blob)", code, len(body))
@@ -110,7 +118,7 @@ func TestDeployFlow(t *testing.T) {
 	if code, _ := b.post("/machine/v1/deployed?mac="+testMAC, tok, `{"disk":"/dev/vda"}`); code != 409 {
 		t.Fatalf("second deployed report: %d, want 409", code)
 	}
-	agentTok := tokenFromSeed(t, d.Seed.UserData)
+	agentTok := tokenFromSeed(t, d.Seed.Rackboot)
 	if code, body := b.post("/machine/v1/firstboot?mac="+testMAC, agentTok, `{"mac":"`+testMAC+`","event":"first-boot","firmware":"uefi"}`); code != 200 {
 		t.Fatalf("firstboot: %d %s", code, body)
 	}
@@ -127,13 +135,13 @@ func TestDeployFlow(t *testing.T) {
 	}
 }
 
-func tokenFromSeed(t *testing.T, userData string) string {
-	for _, line := range strings.Split(userData, "\n") {
-		if v, ok := strings.CutPrefix(line, "  token: "); ok {
-			return strings.Trim(v, `"`)
+func tokenFromSeed(t *testing.T, file string) string {
+	for _, line := range strings.Split(file, "\n") {
+		if v, ok := strings.CutPrefix(line, "token="); ok {
+			return v
 		}
 	}
-	t.Fatalf("no token in seed:\n%s", userData)
+	t.Fatalf("no token in seed:\n%s", file)
 	return ""
 }
 

@@ -103,6 +103,11 @@ type Deploy struct {
 	Compression string   `json:"compression"` // none, gzip, xz or zstd
 	Disk        DiskHint `json:"disk"`
 	Seed        Seed     `json:"seed"`
+	// SeedPartition is the image's own partition labelled CIDATA or
+	// config-2, found at import, which the seed reuses; 0 when the
+	// installer adds one. The installer checks before writing that the
+	// seed has a place, and reads the disk again after.
+	SeedPartition int `json:"seed_partition,omitempty"`
 }
 
 // DiskHint narrows the target disk; the zero hint means the first
@@ -113,12 +118,20 @@ type DiskHint struct {
 	MinSize uint64 `json:"min_size,omitempty"`
 }
 
-// Seed is the host's cloud-init NoCloud seed, written as given.
+// Seed is the host's cloud-init NoCloud seed: files the installer writes,
+// byte for byte, into a FAT filesystem labelled CIDATA.
 type Seed struct {
 	MetaData      string `json:"meta_data"`
 	UserData      string `json:"user_data"`
 	NetworkConfig string `json:"network_config,omitempty"`
+	// Rackboot is the file SeedRackbootFile: the appliance's URL, the
+	// agent token and the SSH keys as plain key=value lines, for images
+	// without cloud-init (the test image); cloud-init ignores it.
+	Rackboot string `json:"rackboot,omitempty"`
 }
+
+// SeedRackbootFile is the name of Seed.Rackboot in the seed filesystem.
+const SeedRackbootFile = "rackboot.seed"
 
 // Progress is how far a deploy's write has come.
 type Progress struct {

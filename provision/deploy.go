@@ -16,11 +16,18 @@ import (
 
 // DeployRequest is what an operator asks a deploy for.
 type DeployRequest struct {
-	Image   string
-	Disk    machineapi.DiskHint
+	Image string
+	Disk  machineapi.DiskHint
+	// SSHKeys are authorized_keys lines for the installed OS's default user.
 	SSHKeys []string
-	Cause   string // why, for the event log
+	// UserData is the host's own user-data part (a cloud-config or a
+	// script), merged after the parts its labels select; "" for none.
+	UserData string
+	Cause    string // why, for the event log
 }
+
+// hostPart names the deploy request's own user-data part in the seed.
+const hostPart = "host"
 
 // decodeHeadroom is the memory an installer keeps for itself beside the
 // image's decode window.
@@ -28,11 +35,12 @@ const decodeHeadroom = 256 << 20
 
 // RequestDeploy assigns an image to a ready host and moves it to
 // deploying, in one transaction: the deploy plan, the seed (rendered now,
-// with a new agent token, and sealed), and the transition. The installer
+// with a new instance-id and agent token, the user-data its labels select
+// and the request's own, and sealed), and the transition. The installer
 // waiting on the host reads its instructions with Next. A request that
-// cannot be carried out (no such image, a machine too small to decode it,
-// a seed value the format cannot carry) is refused here, before anything
-// is written.
+// cannot be carried out (no such image, an image that cannot be seeded, a
+// machine too small to decode it, an SSH key or a user-data part
+// cloud-init would not take) is refused here, with nothing stored.
 func (l *Lifecycle) RequestDeploy(ctx context.Context, mac string, req DeployRequest, actor string) (inventory.Host, error) {
 	if l.cfg.Images == nil {
 		return inventory.Host{}, fmt.Errorf("no image store is configured on this appliance: %w", inventory.ErrInvalid)
@@ -44,10 +52,16 @@ func (l *Lifecycle) RequestDeploy(ctx context.Context, mac string, req DeployReq
 	if err != nil {
 		return inventory.Host{}, err
 	}
-	for i, k := range req.SSHKeys {
-		if err := seed.CheckValue(k); err != nil {
-			return inventory.Host{}, fmt.Errorf("ssh_keys[%d]: %v (the seed's format takes no escapes): %w", i, err, inventory.ErrInvalid)
-		}
+	if err := checkRequest(img, req); err != nil {
+		return inventory.Host{}, err
+	}
+	labelled, err := l.store.UserDatas(ctx)
+	if err != nil {
+		return inventory.Host{}, err
+	}
+	instance, err := newInstanceID(mac)
+	if err != nil {
+		return inventory.Host{}, err
 	}
 	cause := "deploy " + req.Image
 	if req.Cause != "" {
@@ -61,14 +75,15 @@ func (l *Lifecycle) RequestDeploy(ctx context.Context, mac string, req DeployReq
 		if err := fitsMemory(h, img); err != nil {
 			return inventory.Edit{}, err
 		}
+		parts := userDataParts(h, labelled, req.UserData)
 		h.Credentials.AgentGen++ // the seed's token; every earlier one ends
-		sd, err := l.seed(h, req.SSHKeys)
+		sd, err := l.seed(h, instance, req.SSHKeys, parts)
 		if err != nil {
 			return inventory.Edit{}, err
 		}
 		h.Image, h.Progress = req.Image, nil
 		h.Deploy = &inventory.DeployPlan{DiskPath: req.Disk.Path, DiskSerial: req.Disk.Serial, DiskMinSize: req.Disk.MinSize,
-			SSHKeys: req.SSHKeys, Seed: &sd, RequestedAt: now}
+			SSHKeys: req.SSHKeys, UserData: partNames(parts), InstanceID: instance, Seed: &sd, RequestedAt: now}
 		return inventory.Edit{To: inventory.StateDeploying, Cause: cause, Actor: actor}, nil
 	})
 }
@@ -87,12 +102,15 @@ func fitsMemory(h *inventory.Host, img images.Image) error {
 }
 
 // seed renders h's seed with the agent token of its current generation.
-func (l *Lifecycle) seed(h *inventory.Host, keys []string) (machineapi.Seed, error) {
+func (l *Lifecycle) seed(h *inventory.Host, instance string, keys []string, parts []seed.Part) (machineapi.Seed, error) {
 	base := strings.TrimRight(l.cfg.Boot.URL, "/")
-	c := seed.Config{Hostname: h.Hostname, URL: base, Token: l.tokens.mintAgent(h), MAC: h.MAC, SSHKeys: keys,
-		Agent: machineapi.URL(base, machineapi.PathAgentBinary, h.MAC)}
+	c := seed.Config{InstanceID: instance, Hostname: h.Hostname, URL: base, Token: l.tokens.mintAgent(h), MAC: h.MAC,
+		SSHKeys: keys, UserData: parts, Agent: machineapi.URL(base, machineapi.PathAgentBinary, h.MAC)}
 	if c.Hostname == "" {
 		c.Hostname = "rackboot-" + strings.ReplaceAll(h.MAC, ":", "")
+	}
+	if n := h.Network; n != nil {
+		c.Network = &seed.Network{Address: n.Address, Gateway: n.Gateway, DNS: n.DNS}
 	}
 	sd, err := seed.Render(c)
 	if err != nil {
@@ -153,6 +171,9 @@ func (l *Lifecycle) deployOf(ctx context.Context, h *inventory.Host) (*machineap
 	}
 	d := &machineapi.Deploy{ImageURL: machineapi.URL(l.cfg.Boot.URL, machineapi.PathImage, h.MAC), SHA256: img.SHA256,
 		Size: img.Size, Compression: string(img.Compression), Seed: sd}
+	if img.Layout != nil {
+		d.SeedPartition = img.Layout.SeedPartition()
+	}
 	if p := h.Deploy; p != nil {
 		d.Disk = machineapi.DiskHint{Path: p.DiskPath, Serial: p.DiskSerial, MinSize: p.DiskMinSize}
 	}

@@ -35,6 +35,9 @@ type fixture struct {
 	imgs  fakeImages
 }
 
+// testKey is an SSH public key (its private half discarded).
+const testKey = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFpQabVQCr8D44JBIvzOxdG+x+XOMRuI9+5H0hlMQlr2 op@desk"
+
 func newFixture(t *testing.T, mod ...func(*Config)) *fixture {
 	t.Helper()
 	f := &fixture{t: t, now: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC),
