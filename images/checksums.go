@@ -11,13 +11,33 @@ import (
 // MaxChecksumsBytes bounds a checksums file read from the network.
 const MaxChecksumsBytes = 4 << 20
 
-// ChecksumFor finds the sha256 of the file called name (its base name) in
-// a checksums file as distributions publish them (SHA256SUMS, SHA256SUMS
-// of Fedora's CHECKSUM): GNU lines "HEX  NAME" or "HEX *NAME", and BSD
-// lines "SHA256 (NAME) = HEX". Lines for other files, comments, PGP
-// armour and other digests are skipped. It fails when name has no sha256
-// line, or two that disagree.
-func ChecksumFor(sums []byte, name string) (string, error) {
+// Checksum is a digest a distribution publishes for a file.
+type Checksum struct {
+	Algo string // "sha256" or "sha512"
+	Hex  string // lowercase
+}
+
+// ChecksumFor finds the digest of the file called name (its base name) in
+// a checksums file as distributions publish them (Ubuntu's SHA256SUMS,
+// Debian's SHA512SUMS, Fedora's CHECKSUM): GNU lines "HEX  NAME" or
+// "HEX *NAME" (the digest told by its length: 64 hex digits sha256, 128
+// sha512), and BSD lines "SHA256 (NAME) = HEX" or "SHA512 (…)". Comments,
+// PGP armour, other files and other digests are skipped. sha256 is taken
+// over sha512 when both are there. It fails when name has no line, or two
+// of one kind that disagree.
+func ChecksumFor(sums []byte, name string) (Checksum, error) {
+	sha256, err := checksumFor(sums, name, 64, "SHA256")
+	if err == nil {
+		return Checksum{Algo: "sha256", Hex: sha256}, nil
+	}
+	sha512, err512 := checksumFor(sums, name, 128, "SHA512")
+	if err512 == nil {
+		return Checksum{Algo: "sha512", Hex: sha512}, nil
+	}
+	return Checksum{}, err
+}
+
+func checksumFor(sums []byte, name string, digits int, bsd string) (string, error) {
 	name = path.Base(name)
 	if len(sums) > MaxChecksumsBytes {
 		return "", fmt.Errorf("%w: checksums file of %d bytes (at most %d)", ErrInvalid, len(sums), MaxChecksumsBytes)
@@ -26,7 +46,7 @@ func ChecksumFor(sums []byte, name string) (string, error) {
 	sc := bufio.NewScanner(bytes.NewReader(sums))
 	sc.Buffer(make([]byte, 0, 64<<10), MaxChecksumsBytes)
 	for sc.Scan() {
-		file, sum, ok := checksumLine(strings.TrimSpace(sc.Text()))
+		file, sum, ok := checksumLine(strings.TrimSpace(sc.Text()), digits, bsd)
 		if !ok {
 			continue
 		}
@@ -35,7 +55,7 @@ func ChecksumFor(sums []byte, name string) (string, error) {
 			continue
 		}
 		if found != "" && found != sum {
-			return "", fmt.Errorf("%w: the checksums file gives %s two different sha256 sums", ErrInvalid, name)
+			return "", fmt.Errorf("%w: the checksums file gives %s two different %s sums", ErrInvalid, name, strings.ToLower(bsd))
 		}
 		found = sum
 	}
@@ -43,14 +63,15 @@ func ChecksumFor(sums []byte, name string) (string, error) {
 		return "", fmt.Errorf("%w: checksums file: %v", ErrInvalid, err)
 	}
 	if found == "" {
-		return "", fmt.Errorf("%w: no sha256 for %q among the %d in the checksums file", ErrInvalid, name, entries)
+		return "", fmt.Errorf("%w: no sha256 or sha512 for %q among the %d %s sums in the checksums file", ErrInvalid, name, entries, strings.ToLower(bsd))
 	}
 	return found, nil
 }
 
-// checksumLine reads one sha256 line in either style.
-func checksumLine(l string) (file, sum string, ok bool) {
-	if rest, found := strings.CutPrefix(l, "SHA256 ("); found {
+// checksumLine reads one line in either style, for a digest of digits
+// hex digits whose BSD name is bsd.
+func checksumLine(l string, digits int, bsd string) (file, sum string, ok bool) {
+	if rest, found := strings.CutPrefix(l, bsd+" ("); found {
 		i := strings.LastIndex(rest, ") = ")
 		if i < 0 {
 			return "", "", false
@@ -64,5 +85,5 @@ func checksumLine(l string) (file, sum string, ok bool) {
 		sum = strings.ToLower(sum)
 		file = strings.TrimPrefix(strings.TrimLeft(file, " "), "*")
 	}
-	return file, sum, file != "" && validDigest(sum)
+	return file, sum, file != "" && len(sum) == digits && strings.Trim(sum, "0123456789abcdef") == ""
 }

@@ -22,9 +22,13 @@ func TestChecksumFor(t *testing.T) {
 		"https://example.org/x/debian-12-generic-amd64.raw": "ab1d54d3a0c1ef9ee1e4d0a4b2f2a8b1a5f1d6e3b7c9a0e1f2d3c4b5a6978e0f",
 		"Fedora-Cloud-Base-Generic-41.qcow2":                "0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c4b5a69788796a5b4c3d2e1f0",
 	} {
-		if got, err := ChecksumFor([]byte(debianSums), name); err != nil || got != want {
+		if got, err := ChecksumFor([]byte(debianSums), name); err != nil || got != (Checksum{"sha256", want}) {
 			t.Errorf("%s: %q %v, want %q", name, got, err, want)
 		}
+	}
+	sha512 := strings.Repeat("ab", 64)
+	if got, err := ChecksumFor([]byte(debianSums+sha512+"  debian-12-generic-amd64.tar.xz\nSHA512 (x.img) = "+sha512+"\n"), "x.img"); err != nil || got != (Checksum{"sha512", sha512}) {
+		t.Errorf("sha512: %+v %v", got, err)
 	}
 	if _, err := ChecksumFor([]byte(debianSums), "other.img"); !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), "among the 3") {
 		t.Errorf("missing: %v", err)
@@ -43,7 +47,7 @@ func FuzzChecksumFor(f *testing.F) {
 	f.Add([]byte(strings.Repeat("0", 64)+" *"), "")
 	f.Fuzz(func(t *testing.T, sums []byte, name string) {
 		got, err := ChecksumFor(sums, name)
-		if err == nil && !validDigest(got) {
+		if err == nil && !(got.Algo == "sha256" && validDigest(got.Hex) || got.Algo == "sha512" && len(got.Hex) == 128) {
 			t.Fatalf("sum %q", got)
 		}
 	})

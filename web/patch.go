@@ -11,15 +11,16 @@ import (
 // patchBody lists what PATCH may change. The state is not among them: it
 // changes only through the lifecycle's actions.
 type patchBody struct {
-	Version  *uint64                `json:"version"`
-	UUID     opt[string]            `json:"uuid"`
-	Serial   opt[string]            `json:"serial"`
-	Hostname opt[string]            `json:"hostname"`
-	IP       opt[string]            `json:"ip"`
-	Image    opt[string]            `json:"image"`
-	Labels   opt[map[string]string] `json:"labels"`
-	BMC      opt[bmcBody]           `json:"bmc"`
-	State    opt[inventory.State]   `json:"state"`
+	Version  *uint64                    `json:"version"`
+	UUID     opt[string]                `json:"uuid"`
+	Serial   opt[string]                `json:"serial"`
+	Hostname opt[string]                `json:"hostname"`
+	IP       opt[string]                `json:"ip"`
+	Image    opt[string]                `json:"image"`
+	Labels   opt[map[string]string]     `json:"labels"`
+	BMC      opt[bmcBody]               `json:"bmc"`
+	Network  opt[inventory.HostNetwork] `json:"network"`
+	State    opt[inventory.State]       `json:"state"`
 }
 
 func (p *patchBody) apply(h *inventory.Host) {
@@ -31,6 +32,9 @@ func (p *patchBody) apply(h *inventory.Host) {
 	p.Labels.apply(&h.Labels)
 	if p.BMC.Set {
 		h.BMC = p.BMC.Value.toBMC()
+	}
+	if p.Network.Set {
+		h.Network = p.Network.Value
 	}
 }
 

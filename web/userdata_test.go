@@ -52,3 +52,18 @@ func TestUserDataCRUD(t *testing.T) {
 		t.Errorf("delete again: %d", code)
 	}
 }
+
+// TestHostNetwork: a static address for the installed OS is set at
+// enrolment or by PATCH, checked, and cleared with null.
+func TestHostNetwork(t *testing.T) {
+	a := newAPITest(t)
+	if code, body := a.call("POST", "/api/v1/hosts", `{"mac":"52:54:00:00:00:07","network":{"address":"10.0.0.5/24","gateway":"10.0.0.1","dns":["10.0.0.2"]}}`); code != 201 || !strings.Contains(body, `"address": "10.0.0.5/24"`) {
+		t.Fatalf("create: %d %s", code, body)
+	}
+	if code, body := a.call("PATCH", "/api/v1/hosts/52:54:00:00:00:07", `{"network":{"address":"10.0.0.5"}}`); code != 400 || !strings.Contains(body, "network.address") {
+		t.Errorf("bad address: %d %s", code, body)
+	}
+	if code, body := a.call("PATCH", "/api/v1/hosts/52:54:00:00:00:07", `{"network":null}`); code != 200 || strings.Contains(body, `"network"`) {
+		t.Errorf("clear: %d %s", code, body)
+	}
+}

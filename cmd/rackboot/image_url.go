@@ -2,8 +2,11 @@ package main
 
 import (
 	"context"
+	"crypto/sha512"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"net/http"
 	"net/url"
@@ -31,33 +34,60 @@ type urlImport struct {
 	sleep     func(ctx context.Context, d time.Duration) error
 }
 
-// expected is the sha256 the file must have: --sha256, or its line in the
-// --checksums file; "" when neither was given.
-func (u *urlImport) expected(ctx context.Context, src string) (string, error) {
+// expected is the digest the file must have: --sha256, or its line in
+// the --checksums file (sha256 or sha512); none when neither was given.
+func (u *urlImport) expected(ctx context.Context, src string) (images.Checksum, error) {
 	if u.sha256 != "" {
 		s := strings.ToLower(u.sha256)
 		if len(s) != 64 || strings.Trim(s, "0123456789abcdef") != "" {
-			return "", fmt.Errorf("--sha256 %q: want 64 hex digits", u.sha256)
+			return images.Checksum{}, fmt.Errorf("--sha256 %q: want 64 hex digits", u.sha256)
 		}
-		return s, nil
+		return images.Checksum{Algo: "sha256", Hex: s}, nil
 	}
 	if u.checksums == "" {
-		return "", nil
+		return images.Checksum{}, nil
 	}
 	body, err := u.fetchSmall(ctx, u.checksums)
 	if err != nil {
-		return "", fmt.Errorf("--checksums: %w", err)
+		return images.Checksum{}, fmt.Errorf("--checksums: %w", err)
 	}
 	name, err := fileName(src)
 	if err != nil {
-		return "", err
+		return images.Checksum{}, err
 	}
 	sum, err := images.ChecksumFor(body, name)
 	if err != nil {
-		return "", fmt.Errorf("--checksums %s: %w", u.checksums, err)
+		return images.Checksum{}, fmt.Errorf("--checksums %s: %w", u.checksums, err)
 	}
 	return sum, nil
 }
+
+// verifying hashes a download as it streams and, at its end, turns a
+// digest that is not the expected one into a read error: the upload is
+// cut off before its end, so the appliance stores nothing. It is for
+// sha512, which the appliance does not compute; a sha256 goes to the
+// appliance as ?sha256=.
+type verifying struct {
+	r    io.Reader
+	h    hash.Hash
+	want images.Checksum
+	err  error
+}
+
+func (v *verifying) Read(p []byte) (int, error) {
+	n, err := v.r.Read(p)
+	v.h.Write(p[:n])
+	if errors.Is(err, io.EOF) {
+		if got := hex.EncodeToString(v.h.Sum(nil)); got != v.want.Hex {
+			v.err = fmt.Errorf("checksum mismatch: the download's %s is %s, the checksums say %s; the upload was cut off and nothing was stored", v.want.Algo, got, v.want.Hex)
+			return n, v.err
+		}
+	}
+	return n, err
+}
+
+// mismatch is the digest mismatch found at the end, if any.
+func (v *verifying) mismatch() error { return v.err }
 
 func fileName(src string) (string, error) {
 	p, err := url.Parse(src)
@@ -218,16 +248,31 @@ func (c *apiClient) importURL(ctx context.Context, src string, opts images.Impor
 		fmt.Fprintf(stderr, "\r\033[Kdownload broke at byte %d (%v); resuming\n", off, err)
 	}
 	q := url.Values{"name": {opts.Name}, "source": {src}}
-	if sum != "" {
-		q.Set("sha256", sum)
-	} else {
+	var body io.Reader = d
+	switch sum.Algo {
+	case "sha256": // the appliance checks it, and stores nothing on a mismatch
+		q.Set("sha256", sum.Hex)
+	case "sha512":
+		body = &verifying{r: d, h: sha512.New(), want: sum}
+	default:
 		fmt.Fprintln(stderr, "warning: no --sha256 or --checksums: the download is not checked against a published sum")
 	}
 	if opts.Replace {
 		q.Set("replace", "true")
 	}
 	var img images.Image
-	err = c.upload(ctx, "/api/v1/images?"+q.Encode(), meter.reader(d), d.size, &img)
+	v, _ := body.(*verifying)
+	size := d.size
+	if v != nil {
+		// Chunked: the appliance sees the upload's end only after the
+		// last read, so a mismatch found there cuts it off. With a
+		// length, the last bytes would complete it first.
+		size = -1
+	}
+	err = c.upload(ctx, "/api/v1/images?"+q.Encode(), meter.reader(body), size, &img)
 	meter.finish(err == nil)
+	if err != nil && v != nil && v.mismatch() != nil {
+		return img, v.mismatch()
+	}
 	return img, err
 }

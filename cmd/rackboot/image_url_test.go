@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"crypto/sha256"
+	"crypto/sha512"
 	"encoding/hex"
 	"fmt"
 	"io"
@@ -86,7 +87,18 @@ func TestImageImportURL(t *testing.T) {
 	if out, code := image("import", srv.URL+"/debian/other.raw", "--name", "bad", "--sha256", "xyz"); code != 1 || !strings.Contains(out, "want 64 hex digits") {
 		t.Errorf("bad --sha256: %d %s", code, out)
 	}
-	if out, code := image("import", srv.URL+"/debian/nope.img", "--name", "bad", "--checksums", srv.URL+"/debian/SHA256SUMS"); code != 1 || !strings.Contains(out, `no sha256 for "nope.img"`) {
+	// Debian publishes SHA512SUMS: a sha512 the download does not match
+	// cuts the upload off, so nothing is stored either.
+	m.files["debian/SHA512SUMS"] = []byte(strings.Repeat("ab", 64) + "  other.raw\n" + sha512hex(raw) + "  good.raw\n")
+	m.files["debian/good.raw"] = raw
+	if out, code := image("import", srv.URL+"/debian/other.raw", "--name", "bad", "--checksums", srv.URL+"/debian/SHA512SUMS"); code != 1 || !strings.Contains(out, "the download's sha512 is "+sha512hex(raw)) {
+		t.Fatalf("sha512 mismatch: %d %s", code, out)
+	}
+	if out, code := image("import", srv.URL+"/debian/good.raw", "--name", "good", "--checksums", srv.URL+"/debian/SHA512SUMS"); code != 0 || !strings.Contains(out, "imported good") {
+		t.Fatalf("sha512 match: %d %s", code, out)
+	}
+	image("rm", "good")
+	if out, code := image("import", srv.URL+"/debian/nope.img", "--name", "bad", "--checksums", srv.URL+"/debian/SHA256SUMS"); code != 1 || !strings.Contains(out, `no sha256 or sha512 for "nope.img"`) {
 		t.Errorf("not in SHA256SUMS: %d %s", code, out)
 	}
 	if out, _ := image("list"); strings.Contains(out, "bad") {
@@ -112,5 +124,10 @@ func gunzipped(t *testing.T, b []byte) []byte {
 
 func sha(b []byte) string {
 	s := sha256.Sum256(b)
+	return hex.EncodeToString(s[:])
+}
+
+func sha512hex(b []byte) string {
+	s := sha512.Sum512(b)
 	return hex.EncodeToString(s[:])
 }
