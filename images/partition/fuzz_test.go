@@ -71,11 +71,12 @@ func FuzzParse(f *testing.F) {
 			return
 		}
 		a, _ := json.Marshal(l.Partitions)
-		sl.Partitions = append([]Partition(nil), sl.Partitions...)
-		for i := range sl.Partitions {
-			sl.Partitions[i].FS, sl.Partitions[i].Label = "", ""
+		bare := make([]Partition, len(sl.Partitions)) // the labels aside
+		for i, p := range sl.Partitions {
+			p.FS, p.Label = "", ""
+			bare[i] = p
 		}
-		if b, _ := json.Marshal(sl.Partitions); !bytes.Equal(a, b) {
+		if b, _ := json.Marshal(bare); len(l.Partitions)+len(bare) > 0 && !bytes.Equal(a, b) {
 			t.Fatalf("Parse %s, Scanner %s", a, b)
 		}
 		for _, p := range l.Partitions {
