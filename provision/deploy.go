@@ -21,7 +21,8 @@ type DeployRequest struct {
 	// SSHKeys are authorized_keys lines for the installed OS's default user.
 	SSHKeys []string
 	// UserData is the host's own user-data part (a cloud-config or a
-	// script), merged after the parts its labels select; "" for none.
+	// script), merged before the parts its labels select (its values win
+	// where both set a key; lists are appended); "" for none.
 	UserData string
 	Cause    string // why, for the event log
 }

@@ -386,8 +386,8 @@ func TestDeploySeed(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := strings.Join(h.Deploy.UserData, ","); got != "a-all-web,b-web,host" {
-		t.Errorf("user-data parts %q, want a-all-web,b-web,host", got)
+	if got := strings.Join(h.Deploy.UserData, ","); got != "host,a-all-web,b-web" {
+		t.Errorf("user-data parts %q, want host,a-all-web,b-web", got)
 	}
 	sd, err := f.store.DeploySeed(ctx, m)
 	if err != nil {
@@ -399,7 +399,7 @@ func TestDeploySeed(t *testing.T) {
 			t.Errorf("meta-data lacks %q:\n%s", want, sd.MetaData)
 		}
 	}
-	for _, want := range []string{`filename="01-a-all-web"`, `filename="02-b-web"`, `filename="03-host"`, `filename="99-rackboot-agent.sh"`} {
+	for _, want := range []string{`filename="01-host"`, `filename="02-a-all-web"`, `filename="03-b-web"`, `filename="99-rackboot-agent.sh"`} {
 		if !strings.Contains(sd.UserData, want) {
 			t.Errorf("user-data lacks %q", want)
 		}

@@ -33,17 +33,19 @@ func checkRequest(img images.Image, req DeployRequest) error {
 	return nil
 }
 
-// userDataParts are the parts of h's seed: every stored part h's labels
-// select, by name, then the request's own.
+// userDataParts are the parts of h's seed: the request's own, then every
+// stored part h's labels select, by name. cloud-init keeps an earlier
+// part's value of a key set twice (lists are appended), so the host's own
+// part comes first to win over its labels'.
 func userDataParts(h *inventory.Host, labelled []inventory.UserData, own string) []seed.Part {
 	var parts []seed.Part
+	if own != "" {
+		parts = append(parts, seed.Part{Name: hostPart, Body: own})
+	}
 	for _, u := range labelled {
 		if u.Selects(h.Labels) {
 			parts = append(parts, seed.Part{Name: u.Name, Body: u.Body})
 		}
-	}
-	if own != "" {
-		parts = append(parts, seed.Part{Name: hostPart, Body: own})
 	}
 	return parts
 }

@@ -9,9 +9,11 @@
 //     user);
 //   - network-config: version 2, DHCP on the NIC with the host's MAC, or
 //     the inventory's static address, gateway and DNS servers;
-//   - user-data: a MIME multipart of the operator's parts (the label
-//     selected ones, then the host's own), merged by cloud-init with lists
-//     appended and later values winning, and rackboot's part, a shell script
+//   - user-data: a MIME multipart of the operator's parts (the host's own,
+//     then the label-selected ones), merged by cloud-init with lists
+//     appended (the host's items first) and, for any other key both set,
+//     the earlier part winning, so the host's own value wins over its
+//     labels'; then rackboot's part, a shell script
 //     that installs and starts the config agent with the host's token;
 //   - rackboot.seed: the same facts as plain key=value lines for images
 //     without cloud-init (images/testimage), which cloud-init ignores.
@@ -46,7 +48,7 @@ type Config struct {
 	// Network is a static configuration; nil means DHCP on MAC.
 	Network *Network
 	// UserData are the operator's parts, in the order cloud-init merges
-	// them (labels first, the host's own last).
+	// them (the host's own first, then its labels').
 	UserData []Part
 	// URL is the appliance's machine-facing base URL; Token the host's
 	// agent token; Agent the URL of the agent binary to fetch when the

@@ -32,8 +32,11 @@ const (
 
 // mergeType makes cloud-init merge the cloud-config parts in order: lists
 // (write_files, runcmd, packages, users) appended, mappings merged key by
-// key, a later part's value winning over an earlier one's.
-const mergeType = "list(append)+dict(recurse_array,replace)+str()"
+// key, and for any other key set in two parts the earlier part's value
+// kept. (cloud-init's dict "replace" returns the later value without
+// looking inside it, so it cannot be had with appended lists: the seed
+// puts the most specific part first instead.)
+const mergeType = "list(append)+dict(no_replace,recurse_array)+str()"
 
 // kind is the part's MIME type, from its first line.
 func (p Part) kind() string {

@@ -9,7 +9,7 @@ import (
 )
 
 // deployBody is a deploy request. UserData is the host's own user-data
-// part (a cloud-config or a script), merged after the stored parts its
+// part (a cloud-config or a script), merged before the stored parts its
 // labels select; SSHKeys are authorized_keys lines in any form sshd takes.
 type deployBody struct {
 	Image    string              `json:"image"`

@@ -41,9 +41,10 @@ func newHostDeployCmd(cf *clientFlags) *cobra.Command {
 		Long: `Write an image to a ready host's disk and seed it for the image's own
 cloud-init: the host's hostname, network (DHCP on its boot NIC, or its
 static address), the SSH keys (given to the image's default user: debian,
-ubuntu, cloud-user, ...), the user-data parts its labels select (rackboot
-user-data apply), then --user-data FILE (a #cloud-config or a #! script),
-and the rackboot agent. The request is checked first (keys, user-data, an
+ubuntu, cloud-user, ...), --user-data FILE (a #cloud-config or a #!
+script), the user-data parts its labels select (rackboot user-data apply),
+and the rackboot agent. cloud-init appends lists (write_files, runcmd,
+packages) across parts; for any other key the host's own value wins. The request is checked first (keys, user-data, an
 image its import found no place to seed in): a refusal changes nothing.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -75,7 +76,7 @@ image its import found no place to seed in): a refusal changes nothing.`,
 	c.Flags().StringVar(&disk, "disk", "", "write to this disk (e.g. /dev/sda) instead of the first non-removable one that fits")
 	c.Flags().StringVar(&serial, "disk-serial", "", "write to the disk with this serial number")
 	c.Flags().StringArrayVar(&keyFiles, "ssh-key", nil, "authorized_keys file for the installed host's default user (repeatable; one key a line)")
-	c.Flags().StringVar(&userData, "user-data", "", "cloud-init user-data for this host: a #cloud-config or a #! script, merged after its labels' parts")
+	c.Flags().StringVar(&userData, "user-data", "", "cloud-init user-data for this host: a #cloud-config or a #! script; its values win over its labels' parts, lists are appended")
 	c.MarkFlagRequired("image")
 	return c
 }

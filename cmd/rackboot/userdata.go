@@ -36,9 +36,10 @@ func newUserDataApplyCmd(cf *clientFlags) *cobra.Command {
 		Short: "Store a user-data part for the hosts its selector matches",
 		Long: `Store a cloud-init user-data part (a #cloud-config or a #! script),
 creating or replacing it. Every host with all of the selector's labels gets
-it in its seed at its next deploy, ordered by name, before the deploy's own
---user-data; cloud-config parts are merged with lists appended and later
-values winning. Without a selector the part selects no host. The part is
+it in its seed at its next deploy, after the deploy's own --user-data, the
+parts ordered by name; cloud-init appends lists (write_files, runcmd,
+packages) across parts, and for any other key set twice keeps the earlier
+part's value (the host's own, then by name). Without a selector the part selects no host. The part is
 checked first (a YAML mistake is reported with its line) and nothing is
 stored when it is refused.`,
 		Args: cobra.ExactArgs(1),

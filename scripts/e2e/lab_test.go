@@ -3,6 +3,7 @@ package e2e
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -220,9 +221,25 @@ type vm struct {
 }
 
 func (l *lab) addVM(i int, firmware string) vm {
+	return l.addVMWith(vmSpec{i: i, firmware: firmware})
+}
+
+// vmSpec is a lab VM's shape; zero fields are the defaults (512 MiB,
+// a 1 GiB disk, no hostname, an address from the pool).
+type vmSpec struct {
+	i         int
+	firmware  string
+	memMB     int
+	diskBytes int64
+	hostname  string
+	ip        string // a DHCP reservation
+}
+
+func (l *lab) addVMWith(s vmSpec) vm {
 	l.t.Helper()
+	i, firmware := s.i, s.firmware
 	v := vm{mac: fmt.Sprintf("52:54:00:e2:e0:%02x", i), uuid: fmt.Sprintf("a1b2c3d4-0000-4000-8000-0000000000%02x", i),
-		firmware: firmware, dir: filepath.Join(l.dir, fmt.Sprintf("vm%d", i)), memMB: 512, diskBytes: 1 << 30}
+		firmware: firmware, dir: filepath.Join(l.dir, fmt.Sprintf("vm%d", i)), memMB: cmp.Or(s.memMB, 512), diskBytes: cmp.Or(s.diskBytes, 1<<30)}
 	os.MkdirAll(v.dir, 0o755)
 	disk := filepath.Join(v.dir, "disk.raw")
 	if err := os.Truncate(createEmpty(l.t, disk), v.diskBytes); err != nil {
@@ -236,7 +253,14 @@ func (l *lab) addVM(i int, firmware string) vm {
 	l.start(fmt.Sprintf("bmc%d.log", i), env, append([]string{l.bin, "bmc", "virtual", "--listen", bmc,
 		"--qmp-socket", filepath.Join(v.dir, "qmp.sock"), "--log-format", "json", "--"}, argv...)...)
 	time.Sleep(300 * time.Millisecond)
-	if out, err := l.cli(env, "host", "add", v.mac, "--bmc-address", "http://"+bmc, "--bmc-protocol", "redfish", "--bmc-username", "admin", "--label", "lab=e2e"); err != nil {
+	add := []string{"host", "add", v.mac, "--bmc-address", "http://" + bmc, "--bmc-protocol", "redfish", "--bmc-username", "admin", "--label", "lab=e2e"}
+	if s.hostname != "" {
+		add = append(add, "--hostname", s.hostname)
+	}
+	if s.ip != "" {
+		add = append(add, "--ip", s.ip)
+	}
+	if out, err := l.cli(env, add...); err != nil {
 		l.t.Fatalf("host add %s: %v\n%s", v.mac, err, out)
 	}
 	return v
