@@ -1,8 +1,11 @@
 package web
 
 import (
+	"encoding/json"
 	"errors"
+	"maps"
 	"net/http"
+	"slices"
 
 	"github.com/rackboot/rackboot/httperr"
 	"github.com/rackboot/rackboot/inventory"
@@ -43,8 +46,8 @@ func (s *Server) patchHost(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	var p patchBody
-	if err := s.decodeBody(w, r, &p); err != nil {
+	p, err := s.decodePatch(w, r)
+	if err != nil {
 		return err
 	}
 	if p.State.Set {
@@ -67,4 +70,38 @@ func (s *Server) patchHost(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	return writeHost(w, http.StatusOK, h)
+}
+
+// decodePatch reads a PATCH body key by key, so a value of the wrong type
+// is named by its field whatever the Go release (errors from a field's own
+// UnmarshalJSON, as opt's, carry no field name of their own).
+func (s *Server) decodePatch(w http.ResponseWriter, r *http.Request) (patchBody, error) {
+	var raw map[string]json.RawMessage
+	if err := s.decodeBody(w, r, &raw); err != nil {
+		return patchBody{}, err
+	}
+	var p patchBody
+	fields := map[string]any{"version": &p.Version, "uuid": &p.UUID, "serial": &p.Serial, "hostname": &p.Hostname,
+		"ip": &p.IP, "image": &p.Image, "labels": &p.Labels, "bmc": &p.BMC, "state": &p.State}
+	for _, k := range slices.Sorted(maps.Keys(raw)) {
+		dst, ok := fields[k]
+		if !ok {
+			return p, httperr.Errorf(http.StatusBadRequest, "request body: unknown field %q", k)
+		}
+		if err := json.Unmarshal(raw[k], dst); err != nil {
+			return p, fieldError(k, err)
+		}
+	}
+	return p, nil
+}
+
+func fieldError(name string, err error) error {
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &te) {
+		if te.Field != "" {
+			name += "." + te.Field
+		}
+		return httperr.Errorf(http.StatusBadRequest, "request body: field %q must be %s, not JSON %s", name, te.Type, te.Value)
+	}
+	return httperr.Errorf(http.StatusBadRequest, "request body: field %q: %v", name, err)
 }
