@@ -61,14 +61,12 @@ func (l *Lifecycle) RequestDeploy(ctx context.Context, mac string, req DeployReq
 		if err := fitsMemory(h, img); err != nil {
 			return inventory.Edit{}, err
 		}
-		h.Credentials.AgentGen++ // the seed's token; every earlier one ends
-		sd, err := l.seed(h, req.SSHKeys)
-		if err != nil {
-			return inventory.Edit{}, err
-		}
 		h.Image, h.Progress = req.Image, nil
 		h.Deploy = &inventory.DeployPlan{DiskPath: req.Disk.Path, DiskSerial: req.Disk.Serial, DiskMinSize: req.Disk.MinSize,
-			SSHKeys: req.SSHKeys, Seed: &sd, RequestedAt: now}
+			SSHKeys: req.SSHKeys, RequestedAt: now}
+		if err := l.reseed(h); err != nil {
+			return inventory.Edit{}, err
+		}
 		return inventory.Edit{To: inventory.StateDeploying, Cause: cause, Actor: actor}, nil
 	})
 }
@@ -83,6 +81,22 @@ func fitsMemory(h *inventory.Host, img images.Image) error {
 		return fmt.Errorf("image %q needs %d MiB of memory to decompress (its zstd window) and host %s has %d MiB: re-import it with a smaller window (zstd --long=27 or less) or uncompressed: %w",
 			img.Name, (img.DecodeWindow+decodeHeadroom)>>20, h.MAC, h.Facts.MemoryBytes>>20, inventory.ErrConflict)
 	}
+	return nil
+}
+
+// reseed gives h's deploy plan a new seed, with a new agent token (every
+// earlier one ends), not yet handed out.
+func (l *Lifecycle) reseed(h *inventory.Host) error {
+	if h.Deploy == nil {
+		return nil
+	}
+	h.Credentials.AgentGen++
+	h.Credentials.SeedClaimedAt, h.Credentials.SeedClaimedGen = time.Time{}, 0
+	sd, err := l.seed(h, h.Deploy.SSHKeys)
+	if err != nil {
+		return err
+	}
+	h.Deploy.Seed = &sd
 	return nil
 }
 
@@ -144,15 +158,11 @@ func (l *Lifecycle) deployOf(ctx context.Context, h *inventory.Host) (*machineap
 	if err != nil {
 		return nil, "", fmt.Errorf("host %s: image %q: %w", h.MAC, h.Image, err)
 	}
-	sd, err := l.store.DeploySeed(ctx, h.MAC)
-	if errors.Is(err, inventory.ErrNotFound) {
+	if h.Deploy == nil || !h.Deploy.HasSeed {
 		return nil, "the deploy has no seed: request it again", nil
 	}
-	if err != nil {
-		return nil, "", err
-	}
 	d := &machineapi.Deploy{ImageURL: machineapi.URL(l.cfg.Boot.URL, machineapi.PathImage, h.MAC), SHA256: img.SHA256,
-		Size: img.Size, Compression: string(img.Compression), Seed: sd}
+		Size: img.Size, Compression: string(img.Compression)}
 	if p := h.Deploy; p != nil {
 		d.Disk = machineapi.DiskHint{Path: p.DiskPath, Serial: p.DiskSerial, MinSize: p.DiskMinSize}
 	}
@@ -197,6 +207,7 @@ func (l *Lifecycle) Deployed(ctx context.Context, mac string, d machineapi.Deplo
 		if h.Progress != nil {
 			h.Progress.Written = h.Progress.Total
 		}
+		disarm(h) // the installer's work is done: its token ends
 		cause := fmt.Sprintf("image %s written to %s and verified: %d bytes in %.1f s (%.1f MB/s)", h.Image, d.Disk, d.Written, d.Seconds, rate)
 		return inventory.Edit{To: inventory.StateDeployed, Cause: cause, Actor: "installer"}, nil
 	})
@@ -250,4 +261,34 @@ func (l *Lifecycle) Wiped(ctx context.Context, mac string, w machineapi.Wiped) (
 		h.Wipe = nil
 		return inventory.Edit{Type: "wiped", Cause: cause, Actor: "installer"}, nil
 	})
+}
+
+// ClaimSeed hands the deploy's seed (with the agent token the installed
+// OS will hold) to the installer of the host's current boot, whose boot
+// token the caller checked: the first claim of a seed takes it, the same
+// boot may ask again, and any other claim is refused and logged.
+func (l *Lifecycle) ClaimSeed(ctx context.Context, mac, from string) (machineapi.Seed, error) {
+	now := l.now()
+	_, err := l.modify(ctx, mac, func(h *inventory.Host) (inventory.Edit, error) {
+		cr := &h.Credentials
+		if h.State != inventory.StateDeploying || h.Deploy == nil || !h.Deploy.HasSeed {
+			return inventory.Edit{}, fmt.Errorf("host %s is %s: no seed to hand out: %w", mac, h.State, inventory.ErrConflict)
+		}
+		switch {
+		case cr.SeedClaimedAt.IsZero():
+			cr.SeedClaimedAt, cr.SeedClaimedGen = now, cr.BootGen
+			return inventory.Edit{Type: "seed-claimed", Cause: "the installer took the deploy's seed from " + from, Actor: "installer"}, nil
+		case cr.SeedClaimedGen == cr.BootGen:
+			return inventory.Edit{}, nil // the same boot asks again
+		}
+		return inventory.Edit{}, fmt.Errorf("host %s: the deploy's seed was handed out at %s to an earlier boot; retry the deploy to make a new one: %w",
+			mac, cr.SeedClaimedAt.Format(time.RFC3339), ErrClaimed)
+	})
+	if errors.Is(err, ErrClaimed) {
+		l.refused(ctx, mac, err, from)
+	}
+	if err != nil {
+		return machineapi.Seed{}, err
+	}
+	return l.store.DeploySeed(ctx, mac)
 }
