@@ -108,6 +108,12 @@ func runDeploy(ctx context.Context, o Options, cl *Client, d *machineapi.Deploy)
 		return DeployResult{}, stepErr("disk", err)
 	}
 	o.Log.Info("target disk", "path", dev.Path, "size", dev.SizeBytes, "serial", dev.Serial)
+	// The seed is claimed first: it is handed out once, and a deploy that
+	// cannot have it should fail before the disk is touched.
+	seed, err := cl.Seed(ctx)
+	if err != nil {
+		return DeployResult{}, stepErr("seed", err)
+	}
 	body, err := cl.Image(ctx, d.ImageURL)
 	if err != nil {
 		return DeployResult{}, stepErr("download", err)
@@ -135,7 +141,7 @@ func runDeploy(ctx context.Context, o Options, cl *Client, d *machineapi.Deploy)
 		return DeployResult{}, stepErr("verify", err)
 	}
 	o.Log.Info("image verified", "sha256", d.SHA256)
-	plan, err := WriteSeed(dev.Path, d.Size, d.Seed)
+	plan, err := WriteSeed(dev.Path, d.Size, seed)
 	if err != nil {
 		return DeployResult{}, stepErr("seed", err)
 	}

@@ -302,6 +302,8 @@ var testSeed = machineapi.Seed{
 type deployAppliance struct {
 	mu        sync.Mutex
 	next      machineapi.Next
+	seed      machineapi.Seed
+	seeds     int // seed claims
 	blob      []byte
 	progress  []machineapi.Progress
 	deployed  []machineapi.Deployed
@@ -326,6 +328,9 @@ func (a *deployAppliance) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		} else if a.afterPoll++; a.afterPoll >= 2 {
 			a.cancel()
 		}
+	case "/machine/v1/seed":
+		a.seeds++
+		json.NewEncoder(w).Encode(a.seed)
 	case "/machine/v1/image":
 		w.Header().Set("Content-Length", itoa(len(a.blob)))
 		w.Write(a.blob)
@@ -361,10 +366,10 @@ func runDeployOnce(t *testing.T, img []byte, blob []byte, how string, diskSize i
 	dev := filepath.Join(root, "dev", "vda")
 	writeFile(t, dev, "")
 	os.Truncate(dev, diskSize)
-	app := &deployAppliance{blob: blob, cancel: cancel}
+	app := &deployAppliance{blob: blob, cancel: cancel, seed: testSeed}
 	srv := httptest.NewServer(app)
 	defer srv.Close()
-	d := &machineapi.Deploy{ImageURL: srv.URL + "/machine/v1/image?mac=m", SHA256: sum(img), Size: int64(len(img)), Compression: how, Seed: testSeed}
+	d := &machineapi.Deploy{ImageURL: srv.URL + "/machine/v1/image?mac=m", SHA256: sum(img), Size: int64(len(img)), Compression: how}
 	if mutate != nil {
 		mutate(d)
 	}
@@ -384,6 +389,9 @@ func runDeployOnce(t *testing.T, img []byte, blob []byte, how string, diskSize i
 func TestDeployEndToEnd(t *testing.T) {
 	img := gptImage(t)
 	app, dev, reboots := runDeployOnce(t, img, compress(t, img, "gzip"), "gzip", 128<<20, nil)
+	if app.seeds != 1 {
+		t.Errorf("the seed was claimed %d times, want once", app.seeds)
+	}
 	if len(app.failed) != 0 || len(app.deployed) != 1 || reboots != 1 {
 		t.Fatalf("failed %v deployed %v reboots %d", app.failed, app.deployed, reboots)
 	}

@@ -3,6 +3,7 @@ package inventory
 import (
 	"net"
 	"net/netip"
+	"net/url"
 	"regexp"
 	"strings"
 	"time"
@@ -99,15 +100,30 @@ func (p *DeployProgress) Percent() int {
 
 // Credentials is where a host's machine credentials stand. Tokens are
 // HMACs over the host's UID and a generation; a token of another UID (a
-// deleted and re-enrolled MAC) or an earlier generation is refused, so
+// deleted and re-enrolled MAC) or of an earlier generation is refused, so
 // moving a generation on ends every token minted under the old one, with
-// no clock involved.
+// no clock involved. Package provision moves them; see its doc.
 type Credentials struct {
 	// UID is random, set by the Store when the host is created.
 	UID string `json:"uid"`
+	// BootGen is the generation of the boot token; BootArmed says a new
+	// boot of the installer may claim it (once), BootClaimedAt and
+	// BootClaimedFrom when and from where the current one was claimed.
+	BootGen         uint64    `json:"boot_gen,omitempty"`
+	BootArmed       bool      `json:"boot_armed,omitempty"`
+	BootClaimedAt   time.Time `json:"boot_claimed_at,omitzero"`
+	BootClaimedFrom string    `json:"boot_claimed_from,omitempty"`
+	// BootNonce is the SHA-256 of the claiming installer's random nonce,
+	// so that installer (and only it) may repeat its claim after a lost
+	// answer; the hash opens nothing.
+	BootNonce string `json:"boot_nonce_sha256,omitempty"`
 	// AgentGen is the generation of the agent token the host's installed
-	// OS holds (minted into its seed at the deploy request).
+	// OS holds (minted into its seed when the deploy is requested).
 	AgentGen uint64 `json:"agent_gen,omitempty"`
+	// SeedClaimedAt and SeedClaimedGen say when, and by the installer of
+	// which boot generation, the deploy's seed was handed out.
+	SeedClaimedAt  time.Time `json:"seed_claimed_at,omitzero"`
+	SeedClaimedGen uint64    `json:"seed_claimed_gen,omitempty"`
 }
 
 // WipeRequest is a quick wipe of a host's disks asked for with release.
@@ -167,12 +183,20 @@ func (h *Host) Validate() error {
 			return invalid("ip", "%q is not an IPv4 address", h.IP)
 		}
 	}
+	if len(h.Labels) > MaxLabels {
+		return invalid("labels", "%d labels, more than %d", len(h.Labels), MaxLabels)
+	}
 	for k, v := range h.Labels {
 		if !labelKeyRE.MatchString(k) {
-			return invalid("labels", "key %q must be 1-64 letters, digits, '.', '_', '-' or '/'", k)
+			return invalid("labels", "key %q must be 1-64 letters, digits, '.', '_', '-' or '/'", machineapi.Printable(k))
 		}
-		if len(v) > 256 {
-			return invalid("labels", "value of %q is longer than 256 bytes", k)
+		if err := machineapi.CheckText(v, 256); err != nil {
+			return invalid("labels", "value of %q: %v", k, err)
+		}
+	}
+	for _, f := range []struct{ name, v string }{{"uuid", h.UUID}, {"serial", h.Serial}, {"image", h.Image}} {
+		if err := machineapi.CheckText(f.v, machineapi.MaxID); err != nil {
+			return invalid(f.name, "%v", err)
 		}
 	}
 	if _, err := ParseState(string(h.State)); err != nil {
@@ -184,12 +208,24 @@ func (h *Host) Validate() error {
 	return h.BMC.validate()
 }
 
+// MaxLabels is the most labels a host may carry.
+const MaxLabels = 64
+
 func (b *BMC) validate() error {
 	if b == nil {
 		return nil
 	}
 	if b.Address == "" {
 		return invalid("bmc.address", "must not be empty")
+	}
+	if err := machineapi.CheckText(b.Address, 256); err != nil {
+		return invalid("bmc.address", "%v", err)
+	}
+	if hasUserinfo(b.Address) {
+		return invalid("bmc.address", "holds credentials (user:password@): give them as bmc.username and bmc.password, which are kept sealed and never shown")
+	}
+	if err := machineapi.CheckText(b.Username, machineapi.MaxID); err != nil {
+		return invalid("bmc.username", "%v", err)
 	}
 	if b.Protocol != "redfish" && b.Protocol != "ipmi" {
 		return invalid("bmc.protocol", "%q is not one of redfish, ipmi", b.Protocol)
@@ -246,4 +282,20 @@ func (h Host) Clone() Host {
 		c.Agent = &a
 	}
 	return c
+}
+
+// hasUserinfo reports whether a BMC address ("10.0.0.5", "10.0.0.5:623",
+// "https://bmc.example:8443/") carries credentials before its host.
+func hasUserinfo(addr string) bool {
+	if u, err := url.Parse(addr); err == nil && u.User != nil {
+		return true
+	}
+	rest := addr
+	if i := strings.Index(rest, "://"); i >= 0 {
+		rest = rest[i+3:]
+	}
+	if i := strings.IndexAny(rest, "/?#"); i >= 0 {
+		rest = rest[:i]
+	}
+	return strings.Contains(rest, "@")
 }

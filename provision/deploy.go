@@ -77,14 +77,15 @@ func (l *Lifecycle) RequestDeploy(ctx context.Context, mac string, req DeployReq
 			return inventory.Edit{}, err
 		}
 		parts := userDataParts(h, labelled, req.UserData)
-		h.Credentials.AgentGen++ // the seed's token; every earlier one ends
-		sd, err := l.seed(h, instance, req.SSHKeys, parts)
+		h.Image, h.Progress = req.Image, nil
+		h.Deploy = &inventory.DeployPlan{DiskPath: req.Disk.Path, DiskSerial: req.Disk.Serial, DiskMinSize: req.Disk.MinSize,
+			SSHKeys: req.SSHKeys, UserData: partNames(parts), InstanceID: instance, RequestedAt: now}
+		sd, err := l.seed(h, parts)
 		if err != nil {
 			return inventory.Edit{}, err
 		}
-		h.Image, h.Progress = req.Image, nil
-		h.Deploy = &inventory.DeployPlan{DiskPath: req.Disk.Path, DiskSerial: req.Disk.Serial, DiskMinSize: req.Disk.MinSize,
-			SSHKeys: req.SSHKeys, UserData: partNames(parts), InstanceID: instance, Seed: &sd, RequestedAt: now}
+		h.Deploy.Seed = &sd
+		newAgentGen(h)
 		return inventory.Edit{To: inventory.StateDeploying, Cause: cause, Actor: actor}, nil
 	})
 }
@@ -102,11 +103,24 @@ func fitsMemory(h *inventory.Host, img images.Image) error {
 	return nil
 }
 
-// seed renders h's seed with the agent token of its current generation.
-func (l *Lifecycle) seed(h *inventory.Host, instance string, keys []string, parts []seed.Part) (machineapi.Seed, error) {
+// newAgentGen moves h's agent token on to a new generation (every
+// earlier one ends) and opens the deploy's seed to a new claim. The sealed
+// seed holds no token: ClaimSeed writes the current one in as it hands the
+// seed out.
+func newAgentGen(h *inventory.Host) {
+	if h.Deploy == nil {
+		return
+	}
+	h.Credentials.AgentGen++
+	h.Credentials.SeedClaimedAt, h.Credentials.SeedClaimedGen = time.Time{}, 0
+}
+
+// seed renders h's seed, with seed.TokenPlaceholder where the agent token
+// goes.
+func (l *Lifecycle) seed(h *inventory.Host, parts []seed.Part) (machineapi.Seed, error) {
 	base := strings.TrimRight(l.cfg.Boot.URL, "/")
-	c := seed.Config{InstanceID: instance, Hostname: h.Hostname, URL: base, Token: l.tokens.mintAgent(h), MAC: h.MAC,
-		SSHKeys: keys, UserData: parts, Agent: machineapi.URL(base, machineapi.PathAgentBinary, h.MAC)}
+	c := seed.Config{InstanceID: h.Deploy.InstanceID, Hostname: h.Hostname, URL: base, Token: seed.TokenPlaceholder, MAC: h.MAC,
+		SSHKeys: h.Deploy.SSHKeys, UserData: parts, Agent: machineapi.URL(base, machineapi.PathAgentBinary, h.MAC)}
 	if c.Hostname == "" {
 		c.Hostname = "rackboot-" + strings.ReplaceAll(h.MAC, ":", "")
 	}
@@ -163,15 +177,11 @@ func (l *Lifecycle) deployOf(ctx context.Context, h *inventory.Host) (*machineap
 	if err != nil {
 		return nil, "", fmt.Errorf("host %s: image %q: %w", h.MAC, h.Image, err)
 	}
-	sd, err := l.store.DeploySeed(ctx, h.MAC)
-	if errors.Is(err, inventory.ErrNotFound) {
+	if h.Deploy == nil || !h.Deploy.HasSeed {
 		return nil, "the deploy has no seed: request it again", nil
 	}
-	if err != nil {
-		return nil, "", err
-	}
 	d := &machineapi.Deploy{ImageURL: machineapi.URL(l.cfg.Boot.URL, machineapi.PathImage, h.MAC), SHA256: img.SHA256,
-		Size: img.Size, Compression: string(img.Compression), Seed: sd}
+		Size: img.Size, Compression: string(img.Compression)}
 	if img.Layout != nil {
 		d.SeedPartition = img.Layout.SeedPartition()
 	}
@@ -219,6 +229,7 @@ func (l *Lifecycle) Deployed(ctx context.Context, mac string, d machineapi.Deplo
 		if h.Progress != nil {
 			h.Progress.Written = h.Progress.Total
 		}
+		disarm(h) // the installer's work is done: its token ends
 		cause := fmt.Sprintf("image %s written to %s and verified: %d bytes in %.1f s (%.1f MB/s)", h.Image, d.Disk, d.Written, d.Seconds, rate)
 		return inventory.Edit{To: inventory.StateDeployed, Cause: cause, Actor: "installer"}, nil
 	})
@@ -272,4 +283,38 @@ func (l *Lifecycle) Wiped(ctx context.Context, mac string, w machineapi.Wiped) (
 		h.Wipe = nil
 		return inventory.Edit{Type: "wiped", Cause: cause, Actor: "installer"}, nil
 	})
+}
+
+// ClaimSeed hands the deploy's seed (with the agent token the installed
+// OS will hold) to the installer of the host's current boot, whose boot
+// token the caller checked: the first claim of a seed takes it, the same
+// boot may ask again, and any other claim is refused and logged.
+func (l *Lifecycle) ClaimSeed(ctx context.Context, mac, from string) (machineapi.Seed, error) {
+	now := l.now()
+	h, err := l.modify(ctx, mac, func(h *inventory.Host) (inventory.Edit, error) {
+		cr := &h.Credentials
+		if h.State != inventory.StateDeploying || h.Deploy == nil || !h.Deploy.HasSeed {
+			return inventory.Edit{}, fmt.Errorf("host %s is %s: no seed to hand out: %w", mac, h.State, inventory.ErrConflict)
+		}
+		switch {
+		case cr.SeedClaimedAt.IsZero():
+			cr.SeedClaimedAt, cr.SeedClaimedGen = now, cr.BootGen
+			return inventory.Edit{Type: "seed-claimed", Cause: "the installer took the deploy's seed from " + from, Actor: "installer"}, nil
+		case cr.SeedClaimedGen == cr.BootGen:
+			return inventory.Edit{}, nil // the same boot asks again
+		}
+		return inventory.Edit{}, fmt.Errorf("host %s: the deploy's seed was handed out at %s to an earlier boot; retry the deploy to make a new one: %w",
+			mac, cr.SeedClaimedAt.Format(time.RFC3339), ErrClaimed)
+	})
+	if errors.Is(err, ErrClaimed) {
+		l.refused(ctx, mac, err, from)
+	}
+	if err != nil {
+		return machineapi.Seed{}, err
+	}
+	sd, err := l.store.DeploySeed(ctx, mac)
+	if err != nil {
+		return machineapi.Seed{}, err
+	}
+	return seed.WithToken(sd, l.tokens.mintAgent(&h))
 }

@@ -51,16 +51,34 @@ func TestDeployRoundTrip(t *testing.T) {
 		t.Fatalf("next: %+v %v", n, err)
 	}
 	again, _ := f.lc.Next(ctx, m)
-	if f.store.Revision() != rev || again.Deploy.Seed != n.Deploy.Seed {
-		t.Fatal("asking for the next action wrote, or changed the seed")
+	if f.store.Revision() != rev || *again.Deploy != *n.Deploy {
+		t.Fatal("asking for the next action wrote, or changed its answer")
 	}
 	d := n.Deploy
 	if d.ImageURL != "http://10.0.0.1:8081/machine/v1/image?mac="+m || d.SHA256 != "ab" || d.Size != 1<<30 || d.Compression != "zstd" {
 		t.Errorf("deploy: %+v", d)
 	}
-	token := seedValue(t, d.Seed.Rackboot, "token")
+	sd, err := f.lc.ClaimSeed(ctx, m, "10.0.0.9")
+	if err != nil {
+		t.Fatalf("claim the seed: %v", err)
+	}
+	token := seedValue(t, sd.Rackboot, "token")
 	if err := f.lc.VerifyAgentToken(ctx, token, m); err != nil {
 		t.Fatalf("the seed's agent token: %v", err)
+	}
+	if !strings.Contains(sd.UserData, "echo '"+token+"' >/etc/rackboot/agent.token") {
+		t.Errorf("the agent's script in user-data does not write the token:\n%s", sd.UserData)
+	}
+	// The seed at rest holds no credential: the token goes in as it is
+	// handed out.
+	stored, err := f.store.DeploySeed(ctx, m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, file := range []string{stored.UserData, stored.Rackboot, stored.MetaData, stored.NetworkConfig} {
+		if strings.Contains(file, token) {
+			t.Fatalf("the stored seed holds the agent token:\n%s", file)
+		}
 	}
 
 	// Progress is data on the host, never an event.
@@ -76,10 +94,17 @@ func TestDeployRoundTrip(t *testing.T) {
 	if len(f.events(m)) != nev || f.store.Revision() != rev+5 {
 		t.Errorf("progress wrote %d events", len(f.events(m))-nev)
 	}
+	_, bootTok := f.claim(m) // the same installer asks again: the same token
+	if err := f.lc.VerifyBootToken(ctx, bootTok, m); err != nil {
+		t.Fatalf("boot token while deploying: %v", err)
+	}
 	step("deployed", func() error {
 		_, err := f.lc.Deployed(ctx, m, machineapi.Deployed{Disk: "/dev/vda", Written: 1 << 30, Seconds: 2})
 		return err
 	})
+	if err := f.lc.VerifyBootToken(ctx, bootTok, m); !errors.Is(err, inventory.ErrUnauthorized) {
+		t.Fatalf("the installer's token after deployed: %v, want refused", err)
+	}
 	step("check-in", func() error {
 		_, err := f.lc.CheckIn(ctx, m, machineapi.AgentReport{Status: machineapi.AgentConverged})
 		return err
@@ -190,26 +215,37 @@ func TestNextFailsARemovedImage(t *testing.T) {
 	}
 }
 
-func TestBootedEnlistsAndReinspects(t *testing.T) {
+func TestClaimEnlistsAndReinspects(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
-	h, err := f.lc.Booted(ctx, mac(1), machineapi.Booted{})
-	if err != nil || h.State != inventory.StateInspecting || h.Credentials.UID == "" {
-		t.Fatalf("unknown MAC booted: %+v %v", h, err)
+	h, tok := f.claim(mac(1))
+	if h.State != inventory.StateInspecting || h.Credentials.UID == "" || tok == "" {
+		t.Fatalf("unknown MAC claimed: %+v %q", h, tok)
 	}
 	if ev := f.events(mac(1)); len(ev) != 1 || ev[0].Type != inventory.EventCreated || ev[0].To != inventory.StateInspecting {
 		t.Fatalf("enlisting is one created event: %+v", ev)
 	}
+	if err := f.lc.VerifyBootToken(ctx, tok, mac(1)); err != nil {
+		t.Fatal(err)
+	}
 	f.ready(mac(2))
-	if h, _ := f.lc.Booted(ctx, mac(2), machineapi.Booted{}); h.State != inventory.StateInspecting {
-		t.Fatalf("a ready host that reboots into the installer: %s", h.State)
+	// A ready host whose installer reboots (armed by a power action) is
+	// inspected again.
+	if _, err := f.lc.ArmBoot(ctx, mac(2), "", "op"); err != nil {
+		t.Fatal(err)
+	}
+	if h, _, err := f.lc.Claim(ctx, mac(2), machineapi.Claim{Nonce: "a-new-installer-run-1"}, "10.0.0.9"); err != nil || h.State != inventory.StateInspecting {
+		t.Fatalf("a ready host rebooted into the installer: %+v %v", h, err)
 	}
 	off := newFixture(t, func(c *Config) { c.Boot.NoDiscovery = true })
-	if _, err := off.lc.Booted(ctx, mac(3), machineapi.Booted{}); !errors.Is(err, ErrNoDiscovery) {
-		t.Fatalf("booted with discovery off: %v", err)
+	if _, _, err := off.lc.Claim(ctx, mac(3), machineapi.Claim{Nonce: "0123456789abcdef0123"}, "x"); !errors.Is(err, ErrNoDiscovery) {
+		t.Fatalf("claim with discovery off: %v", err)
 	}
 	if _, err := off.lc.Enlist(ctx, mac(3), "dhcp"); !errors.Is(err, ErrNoDiscovery) {
 		t.Fatalf("enlist with discovery off: %v", err)
+	}
+	if _, _, err := f.lc.Claim(ctx, mac(9), machineapi.Claim{Nonce: "short"}, "x"); !errors.Is(err, inventory.ErrInvalid) {
+		t.Fatalf("claim with a short nonce: %v", err)
 	}
 }
 
@@ -269,22 +305,10 @@ func TestAgentToken(t *testing.T) {
 	}
 }
 
-func TestBootToken(t *testing.T) {
-	f := newFixture(t)
-	tok := f.lc.BootToken(mac(1))
-	if f.lc.VerifyBootToken(tok, mac(1)) != nil || f.lc.VerifyBootToken(tok, mac(2)) == nil {
-		t.Fatal("boot token refused for its MAC or accepted for another")
-	}
-	f.now = f.now.Add(25 * time.Hour)
-	if err := f.lc.VerifyBootToken(tok, mac(1)); !errors.Is(err, inventory.ErrUnauthorized) {
-		t.Fatalf("expired boot token: %v", err)
-	}
-}
-
 func TestExpireInProgress(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
-	f.lc.Booted(ctx, mac(1), machineapi.Booted{})
+	f.claim(mac(1))
 	f.store.CreateHost(ctx, inventory.Host{MAC: mac(2)}, "test")
 	f.now = f.now.Add(31 * time.Minute) // rackboot was down past the timeout
 	n, err := f.lc.Expire(ctx)
@@ -348,7 +372,7 @@ func TestRedeployRevokes(t *testing.T) {
 	if _, err := f.lc.RequestDeploy(ctx, mac(1), DeployRequest{Image: "debian"}, "op"); err != nil {
 		t.Fatal(err)
 	}
-	sd, err := f.store.DeploySeed(ctx, mac(1))
+	sd, err := f.lc.ClaimSeed(ctx, mac(1), "10.0.0.9")
 	if err != nil {
 		t.Fatal(err)
 	}

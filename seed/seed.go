@@ -84,9 +84,9 @@ func Render(c Config) (machineapi.Seed, error) {
 // field.
 func (c Config) Validate() error {
 	switch {
-	case c.InstanceID == "" || strings.ContainsAny(c.InstanceID, " \t\r\n/"):
+	case c.InstanceID == "" || strings.ContainsAny(c.InstanceID, " \t\r\n/\x00"):
 		return fmt.Errorf("%w: instance-id %q: want a non-empty word", ErrInvalid, c.InstanceID)
-	case c.Hostname == "" || strings.ContainsAny(c.Hostname, " \t\r\n"):
+	case c.Hostname == "" || strings.ContainsAny(c.Hostname, " \t\r\n\x00"):
 		return fmt.Errorf("%w: hostname %q", ErrInvalid, c.Hostname)
 	}
 	if err := checkAgent(c); err != nil {
@@ -119,7 +119,10 @@ func checkAgent(c Config) error {
 		return fmt.Errorf("%w: mac %q: want lowercase", ErrInvalid, c.MAC)
 	}
 	for name, v := range map[string]string{"URL": c.URL, "MAC": c.MAC, "token": c.Token, "agent": c.Agent} {
-		if (v == "" && name != "agent") || strings.ContainsAny(v, "\n\r'\"\\ $`%") {
+		if name == "token" && v == TokenPlaceholder {
+			continue
+		}
+		if (v == "" && name != "agent") || strings.ContainsAny(v, "\n\r'\"\\ $`%\x00") {
 			return fmt.Errorf("%w: %s %q is empty or holds a character it must not", ErrInvalid, name, v)
 		}
 	}
@@ -142,4 +145,25 @@ func rackbootFile(c Config) string {
 		fmt.Fprintf(&b, "ssh_key=%s\n", k)
 	}
 	return b.String()
+}
+
+// TokenPlaceholder stands in a rendered seed where the agent token goes,
+// so that a seed kept at rest holds no credential: WithToken writes the
+// token in as the seed is handed out. Its NUL bytes cannot come from any
+// value Render takes (every one is checked), so nothing else is replaced.
+const TokenPlaceholder = "\x00rackboot-agent-token\x00"
+
+// WithToken returns sd with token in place of TokenPlaceholder; a seed
+// without the placeholder, or a token that would break out of the script
+// it lands in, is an error.
+func WithToken(sd machineapi.Seed, token string) (machineapi.Seed, error) {
+	if token == "" || strings.ContainsAny(token, "\n\r'\"\\ $`%\x00") {
+		return machineapi.Seed{}, fmt.Errorf("%w: agent token is empty or holds a character it must not", ErrInvalid)
+	}
+	if !strings.Contains(sd.UserData, TokenPlaceholder) && !strings.Contains(sd.Rackboot, TokenPlaceholder) {
+		return machineapi.Seed{}, fmt.Errorf("%w: the seed has no place for the agent token", ErrInvalid)
+	}
+	sd.UserData = strings.ReplaceAll(sd.UserData, TokenPlaceholder, token)
+	sd.Rackboot = strings.ReplaceAll(sd.Rackboot, TokenPlaceholder, token)
+	return sd, nil
 }

@@ -238,3 +238,33 @@ func TestValidate(t *testing.T) {
 		}
 	}
 }
+
+func TestWithToken(t *testing.T) {
+	c := testConfig
+	c.Token = TokenPlaceholder
+	sd, err := Render(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := WithToken(sd, "tok-1_A")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(got.UserData+got.Rackboot, TokenPlaceholder) || !strings.Contains(got.Rackboot, "token=tok-1_A\n") ||
+		!strings.Contains(got.UserData, "'tok-1_A'") {
+		t.Errorf("token not written in:\n%s\n%s", got.UserData, got.Rackboot)
+	}
+	for _, bad := range []string{"", "a'b", "a b", "a\x00b", "a$b"} {
+		if _, err := WithToken(sd, bad); !errors.Is(err, ErrInvalid) {
+			t.Errorf("token %q: %v", bad, err)
+		}
+	}
+	if _, err := WithToken(got, "tok-2"); !errors.Is(err, ErrInvalid) {
+		t.Errorf("a seed without the placeholder took a token: %v", err)
+	}
+	// No value Render takes can carry the placeholder's NUL.
+	c.Hostname = "a" + TokenPlaceholder
+	if _, err := Render(c); !errors.Is(err, ErrInvalid) {
+		t.Errorf("hostname with the placeholder: %v", err)
+	}
+}

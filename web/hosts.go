@@ -50,7 +50,13 @@ func (s *Server) createHost(w http.ResponseWriter, r *http.Request) error {
 	}
 	h := inventory.Host{MAC: b.MAC, UUID: b.UUID, Serial: b.Serial, Hostname: b.Hostname, IP: b.IP,
 		Labels: b.Labels, State: inventory.State(b.State), Image: b.Image, BMC: b.BMC.toBMC(), Network: b.Network}
-	created, err := s.Store.CreateHost(r.Context(), h, actor(r))
+	var created inventory.Host
+	var err error
+	if s.Lifecycle != nil {
+		created, err = s.Lifecycle.Enroll(r.Context(), h, actor(r))
+	} else {
+		created, err = s.Store.CreateHost(r.Context(), h, actor(r))
+	}
 	if err != nil {
 		return err
 	}

@@ -23,8 +23,10 @@ func main() {
 	os.Exit(code)
 }
 
-// run is the whole CLI, callable in-process by tests.
+// run is the whole CLI, callable in-process by tests. What it prints goes
+// through termSafe: text from machines never drives the terminal.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	stdout, stderr = &termSafe{w: stdout}, &termSafe{w: stderr}
 	root := newRoot(stdout, stderr)
 	root.SetArgs(args)
 	if err := root.ExecuteContext(ctx); err != nil {
