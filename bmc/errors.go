@@ -68,7 +68,7 @@ func classify(ctx context.Context, err error) error {
 }
 
 func known(err error) bool {
-	for _, s := range []error{ErrAuth, ErrUnreachable, ErrTimeout, ErrBMCFault, ErrRejected} {
+	for _, s := range []error{ErrAuth, ErrUnreachable, ErrTimeout, ErrBMCFault, ErrRejected, ErrNotApplied} {
 		if errors.Is(err, s) {
 			return true
 		}

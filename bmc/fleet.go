@@ -123,7 +123,11 @@ func (f *Fleet) run(ctx context.Context, t Target, op string) (PowerState, error
 
 // Netboot makes the host boot from the network once and power-cycles it
 // (or powers it on when it is off), so deploy and release reach the
-// installer without anyone at the console.
+// installer without anyone at the console. A BMC that takes the PXE
+// override and does not apply it (read back, ErrNotApplied) is recorded
+// as a failure in the host's events and returned as an error, after the
+// host is cycled anyway: a machine that boots the network first still
+// reaches the installer, and the boot server decides what it boots.
 func (f *Fleet) Netboot(ctx context.Context, mac, actor string) error {
 	h, err := f.Store.Host(ctx, mac)
 	if err != nil {
@@ -133,15 +137,21 @@ func (f *Fleet) Netboot(ctx context.Context, mac, actor string) error {
 	if err != nil {
 		return err
 	}
-	if err := f.Controller.SetBootDevice(ctx, t, BootPXE, false); err != nil {
-		f.log().Warn("bmc: PXE boot override failed; cycling anyway, the boot server decides", "mac", mac, "err", err)
+	override := f.Controller.SetBootDevice(ctx, t, BootPXE, false)
+	if override != nil {
+		f.log().Warn("bmc: PXE boot override failed; cycling anyway, the boot server decides", "mac", mac, "err", override)
+		f.Store.AppendEvent(ctx, mac, inventory.Event{Type: "power", Cause: "netboot: PXE override failed: " + override.Error(), Actor: actor})
 	}
 	if err := f.Controller.Cycle(ctx, t); err != nil {
 		f.noteFailure(ctx, mac, err)
 		f.Store.AppendEvent(ctx, mac, inventory.Event{Type: "power", Cause: "netboot failed: " + err.Error(), Actor: actor})
 		return err
 	}
-	_, err = f.record(ctx, mac, PowerOn, "netboot: PXE once, power cycled", actor)
+	if override != nil {
+		_, err = f.record(ctx, mac, PowerOn, "netboot: power cycled without the PXE override", actor)
+		return errors.Join(fmt.Errorf("netboot %s: %w", mac, override), err)
+	}
+	_, err = f.record(ctx, mac, PowerOn, "netboot: PXE once (read back), power cycled", actor)
 	return err
 }
 

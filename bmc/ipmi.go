@@ -25,8 +25,11 @@ var errCipher = errors.New("cipher suite not supported")
 // ipmitool prints the same "Unable to establish" line for a wrong password
 // and for a dead BMC, so an RMCP ping tells the two apart.
 type ipmiSession struct {
-	conn *ipmitool.Conn
-	addr string // host:port for the ping
+	conn   *ipmitool.Conn
+	addr   string // host:port for the ping
+	t      Target // for the reads bmclib does not offer
+	cipher string
+	tool   string
 }
 
 func newIPMISession(t Target, cipher, tool string, log logr.Logger) (*ipmiSession, error) {
@@ -36,7 +39,7 @@ func newIPMISession(t Target, cipher, tool string, log logr.Logger) (*ipmiSessio
 	if err != nil {
 		return nil, fmt.Errorf("ipmitool: %w", err)
 	}
-	return &ipmiSession{conn: conn, addr: t.String()}, nil
+	return &ipmiSession{conn: conn, addr: t.String(), t: t, cipher: cipher, tool: tool}, nil
 }
 
 func (s *ipmiSession) Open(ctx context.Context) error {

@@ -2,6 +2,7 @@ package bmc
 
 import (
 	"context"
+	"errors"
 	"net"
 	"os"
 	"os/exec"
@@ -25,7 +26,7 @@ func freeUDPPort(t *testing.T) int {
 // ipmiSim runs scripts/lab-bmc: ipmi_sim on 127.0.0.1 whose chassis
 // control starts and stops a QEMU VM. It returns the target and the dir
 // that appears in the VM's command line.
-func ipmiSim(t *testing.T) (Target, string) {
+func ipmiSim(t *testing.T, env ...string) (Target, string) {
 	t.Helper()
 	script, err := filepath.Abs("../scripts/lab-bmc")
 	if err != nil {
@@ -35,6 +36,7 @@ func ipmiSim(t *testing.T) (Target, string) {
 	args := append([]string{"ipmi", dir, strconv.Itoa(port), "admin", "secret", "--"}, labVM...)
 	args = append(args, "-name", dir) // so the test can find this VM's process
 	cmd := exec.Command(script, args...)
+	cmd.Env = append(os.Environ(), env...)
 	cmd.Stdout, cmd.Stderr = tWriter{t}, tWriter{t}
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -126,4 +128,20 @@ func TestIPMIFaults(t *testing.T) {
 	if d := time.Since(start); d > 3*time.Second {
 		t.Errorf("unreachable IPMI BMC took %v to report", d)
 	}
+}
+
+// TestIPMIIgnoredBootOverride: an IPMI BMC that takes the boot device and
+// keeps its old one (lab-bmc with LAB_BMC_IGNORE_BOOT=1) is caught by the
+// read-back of boot parameter 5.
+func TestIPMIIgnoredBootOverride(t *testing.T) {
+	needBinary(t, "ipmi_sim", "ipmitool")
+	target, _ := ipmiSim(t, "LAB_BMC_IGNORE_BOOT=1")
+	cfg := fastConfig(t)
+	cfg.Timeout = time.Minute
+	ctl := New(cfg)
+	err := ctl.SetBootDevice(ctxT(t, 2*time.Minute), target, BootPXE, false)
+	if !errors.Is(err, ErrNotApplied) || !strings.Contains(err.Error(), "asked for pxe once, the BMC reports none") {
+		t.Fatalf("err = %v, want ErrNotApplied", err)
+	}
+	t.Log(err)
 }

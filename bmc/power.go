@@ -33,14 +33,19 @@ func (c *Controller) Status(ctx context.Context, t Target) (PowerState, error) {
 }
 
 // SetBootDevice sets the next boot device, for one boot or for all
-// (persistent). Some BMCs ignore one-time overrides, so the boot server's
-// answer must still decide what a machine boots.
+// (persistent), and reads the override back: a BMC that took the request
+// and reports another override in force fails with ErrNotApplied (some
+// vendors' Redfish drop one-time overrides). The boot server's answer
+// still decides what a machine boots.
 func (c *Controller) SetBootDevice(ctx context.Context, t Target, dev BootDevice, persistent bool) error {
 	if dev != BootPXE && dev != BootDisk {
 		return &Error{BMC: t.String(), Op: "set boot device", Err: fmt.Errorf("%w: unknown boot device %q", ErrRejected, dev)}
 	}
 	return c.run(ctx, t, "set boot device", func(ctx context.Context, s *conn) error {
-		return s.boot(ctx, dev, persistent, t.UEFI)
+		if err := s.boot(ctx, dev, persistent, t.UEFI); err != nil {
+			return err
+		}
+		return s.checkBoot(ctx, dev, persistent)
 	})
 }
 

@@ -20,6 +20,8 @@ type session interface {
 	PowerStateGet(ctx context.Context) (string, error)
 	PowerSet(ctx context.Context, state string) (bool, error)
 	BootDeviceSet(ctx context.Context, device string, persistent, efi bool) (bool, error)
+	// BootOverride reads back the boot override in force.
+	BootOverride(ctx context.Context) (bootOverride, error)
 }
 
 // redfishSession is bmclib's gofish provider with an HTTP client whose
@@ -28,7 +30,8 @@ type session interface {
 // operation's timeout.
 type redfishSession struct {
 	*bmcredfish.Conn
-	transport *ctxTransport
+	transport        *ctxTransport
+	base, user, pass string // for the reads bmclib does not offer
 }
 
 func newRedfishSession(ctx context.Context, t Target, tlsConf *tls.Config, log logr.Logger) *redfishSession {
@@ -44,7 +47,7 @@ func newRedfishSession(ctx context.Context, t Target, tlsConf *tls.Config, log l
 	conn := bmcredfish.New(t.Address, t.Username, t.Password, log,
 		bmcredfish.WithHttpClient(&http.Client{Transport: tr}),
 		bmcredfish.WithPort(strconv.Itoa(t.port())))
-	return &redfishSession{Conn: conn, transport: tr}
+	return &redfishSession{Conn: conn, transport: tr, base: redfishBase(t), user: t.Username, pass: t.Password}
 }
 
 // Close logs out under its own short deadline, so a session is released

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"sync"
+	"time"
 
 	"github.com/rackboot/rackboot/inventory"
 )
@@ -19,6 +20,8 @@ type discoverer struct {
 	queue  chan string
 	mu     sync.Mutex
 	queued map[string]struct{}
+	// lastWarn is when a refusal was last logged; only run touches it.
+	lastWarn time.Time
 }
 
 const discoveryQueue = 1024
@@ -62,7 +65,13 @@ func (d *discoverer) create(ctx context.Context, mac string) {
 		d.log.Info("dhcp discovered host", "mac", mac)
 	case errors.Is(err, inventory.ErrExists):
 	case ctx.Err() == nil:
-		d.log.Warn("dhcp discovery", "mac", mac, "err", err)
+		// A limit of discovery (a flood of made-up MACs) refuses many
+		// in a row: one line a minute says so, the enlister counts them.
+		d.stats.discoveryRefused.Add(1)
+		if now := time.Now(); now.Sub(d.lastWarn) >= time.Minute {
+			d.lastWarn = now
+			d.log.Warn("dhcp discovery: host not enlisted", "mac", mac, "err", err, "refused_so_far", d.stats.discoveryRefused.Load())
+		}
 	}
 	// Forget it only now: from here on Host finds it, so the read loop
 	// will not queue it again.

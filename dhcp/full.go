@@ -29,7 +29,7 @@ func (s *Server) lease(p *packet) (response, bool) {
 	case dhcpv4.MessageTypeRequest:
 		return s.request(p, n)
 	case dhcpv4.MessageTypeDecline:
-		return s.decline(p)
+		return s.decline(p, n)
 	case dhcpv4.MessageTypeRelease:
 		return s.release(p)
 	case dhcpv4.MessageTypeInform:
@@ -144,24 +144,51 @@ func (s *Server) nak(p *packet) (response, bool) {
 	return response{reply: r, to: destination(p.req, dhcpv4.MessageTypeNak)}, true
 }
 
-// decline quarantines an address the client found in use.
-func (s *Server) decline(p *packet) (response, bool) {
+// decline quarantines an address the client found in use, within the
+// bounds of declines; beyond them it frees the address, as a RELEASE.
+func (s *Server) decline(p *packet, n *subnet) (response, bool) {
 	ip := ipOf(p.req.RequestedIPAddress())
 	now := time.Now()
+	until := now.Add(s.Quarantine)
+	if !n.Prefix.Contains(ip) {
+		n = s.subnetOf(ip)
+	}
 	s.leases.mu.Lock()
 	ok := s.leases.forget(ip, p.mac)
+	admitted, why := false, ""
 	var q *lease
 	if ok {
-		q = s.leases.hold(ip, "", "", declined, now.Add(s.Quarantine))
+		if admitted, why = s.declined.admit(p.mac, n, now, until); admitted {
+			q = s.leases.hold(ip, "", "", declined, until)
+		} else {
+			s.refill()
+		}
 	}
 	s.leases.mu.Unlock()
-	if !ok {
+	switch {
+	case !ok:
 		s.stats.ignored.Add(1)
 		return response{}, false
+	case !admitted:
+		s.stats.declinesRefused.Add(1)
+		if s.limiter.allow("decline:"+why, now) {
+			s.log.Warn("dhcp DECLINE not honoured: too many quarantines "+why+"; the address is free again", "ip", ip, "mac", p.mac)
+		}
+		return response{change: &inventory.LeaseChange{Delete: []netip.Addr{ip}}}, true
 	}
 	s.stats.declines.Add(1)
 	s.log.Warn("dhcp address declined: in use by someone else; quarantined", "ip", ip, "mac", p.mac, "for", s.Quarantine)
 	return response{change: &inventory.LeaseChange{Put: []inventory.Lease{q.stored()}}}, true
+}
+
+// subnetOf is the subnet whose prefix holds ip, or nil.
+func (s *Server) subnetOf(ip netip.Addr) *subnet {
+	for _, n := range s.subnets {
+		if n.Prefix.Contains(ip) {
+			return n
+		}
+	}
+	return nil
 }
 
 // release frees the client's address.

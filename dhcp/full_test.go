@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/netip"
 	"testing"
+	"time"
 
 	"github.com/insomniacslk/dhcp/dhcpv4"
 	"github.com/insomniacslk/dhcp/iana"
@@ -176,5 +177,70 @@ func TestProxyMode(t *testing.T) {
 	r, ok := s.handle(request(t, mac(1), dhcpv4.MessageTypeRequest, pxe(iana.EFI_X86_64)...), src, 4011)
 	if !ok || r.reply.MessageType() != dhcpv4.MessageTypeAck || r.to != src || r.change != nil {
 		t.Fatalf("port 4011 request: %+v", r)
+	}
+}
+
+// TestDeclineStorm: clients that DECLINE every address they get cannot
+// empty the pool: one client quarantines at most DeclinesPerClient
+// addresses, all of them together at most DeclineShare percent of the
+// pool, and a good client still gets an address at the end. What is
+// stored after the storm, and so survives a restart, is bounded alike.
+func TestDeclineStorm(t *testing.T) {
+	small := Subnet{Prefix: netip.MustParsePrefix("10.0.0.0/24"), First: netip.MustParseAddr("10.0.0.100"),
+		Last: netip.MustParseAddr("10.0.0.128")} // 29 addresses, as in the attack reported
+	s, db := newHandler(t, func(s *Server) { s.Subnets = []Subnet{small} })
+	decline := func(hw net.HardwareAddr) response {
+		t.Helper()
+		ack, r := dora(t, s, hw)
+		if err := db.WriteLeases(context.Background(), []inventory.LeaseChange{*r.change}); err != nil {
+			t.Fatal(err)
+		}
+		_, r = answer(t, s, request(t, hw, dhcpv4.MessageTypeDecline, dhcpv4.WithOption(dhcpv4.OptRequestedIPAddress(ack.YourIPAddr))), 67)
+		if r.change == nil {
+			t.Fatalf("%v: DECLINE of its own address ignored", hw)
+		}
+		if err := db.WriteLeases(context.Background(), []inventory.LeaseChange{*r.change}); err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	quarantined := 0
+	for i := range 3 { // one client, three DECLINEs: two quarantines, then a release
+		r := decline(mac(1))
+		if len(r.change.Put) == 1 && r.change.Put[0].Declined {
+			quarantined++
+		} else if i < 2 || len(r.change.Delete) != 1 {
+			t.Fatalf("DECLINE %d of one client: %+v", i, r.change)
+		}
+	}
+	if quarantined != 2 {
+		t.Fatalf("one client quarantined %d addresses, want 2", quarantined)
+	}
+	for i := 2; i < 31; i++ { // 29 more clients, each declining what it gets
+		r := decline(mac(i))
+		if len(r.change.Put) == 1 && r.change.Put[0].Declined {
+			quarantined++
+		}
+	}
+	if quarantined != 2 || s.Stats().DeclinesRefused != 30 {
+		t.Fatalf("%d quarantined after the storm (%d DECLINEs refused), want the 10%% share: 2", quarantined, s.Stats().DeclinesRefused)
+	}
+	if ack, _ := dora(t, s, mac(99)); !small.Prefix.Contains(ipOf(ack.YourIPAddr)) {
+		t.Fatalf("a good client after the storm got %v", ack.YourIPAddr)
+	}
+	stored, _ := db.Leases()
+	n := 0
+	for _, l := range stored {
+		if l.Declined {
+			n++
+		}
+	}
+	if n != 2 {
+		t.Fatalf("%d quarantines stored (they survive a restart), want 2", n)
+	}
+	// After a restart the bound holds: the two stored quarantines count.
+	s2, _ := newHandlerOn(t, db, func(s *Server) { s.Subnets = []Subnet{small} })
+	if ok, why := s2.declined.admit(mac(200).String(), s2.subnets[0], time.Now(), time.Now().Add(time.Minute)); ok {
+		t.Fatalf("a third quarantine admitted after a restart (%s)", why)
 	}
 }

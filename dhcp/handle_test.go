@@ -30,6 +30,12 @@ func newHandler(t testing.TB, set func(*Server)) (*Server, *inventory.DB) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
+	return newHandlerOn(t, db, set)
+}
+
+// newHandlerOn is newHandler on an open inventory, as after a restart.
+func newHandlerOn(t testing.TB, db *inventory.DB, set func(*Server)) (*Server, *inventory.DB) {
+	t.Helper()
 	s := &Server{Mode: ModeFull, ServerIP: testServerIP, Inventory: db, Leases: db,
 		Subnets: []Subnet{testLocal, testRelayed}, Boot: boot.Config{URL: "http://10.0.0.2:8081"}}
 	if set != nil {

@@ -2,13 +2,16 @@ package dhcp
 
 import (
 	"context"
+	"encoding/hex"
 	"errors"
 	"net"
 	"net/netip"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -204,4 +207,54 @@ func TestPerfdhcpThousandClients(t *testing.T) {
 	if len(leases) < 990 || len(leases) > 1000 {
 		t.Errorf("%d leases stored for 1000 clients; stats %+v", len(leases), s.Stats())
 	}
+}
+
+// TestDiscoveryFlood: a flood of DISCOVERs from 50,000 made-up PXE MACs
+// (perfdhcp, option 60 "PXEClient") enlists no more unknown machines than
+// discovery's rate allows, keeps the appliance's memory bounded, and a
+// known host still gets its address during it.
+func TestDiscoveryFlood(t *testing.T) {
+	l, s, db := labServer(t, func(s *Server) { s.Subnets = []Subnet{bigSubnet()} })
+	const known = "52:54:00:00:aa:01"
+	if _, err := db.CreateHost(context.Background(), inventory.Host{MAC: known, IP: "10.0.0.77"}, "test"); err != nil {
+		t.Fatal(err)
+	}
+	var before runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	perf := l.node("perf", "10.0.0.10/16")
+	start := time.Now()
+	out := perfdhcp(t, perf, "-r", "5000", "-R", "50000", "-n", "50000", "-o", "60,"+hex.EncodeToString([]byte("PXEClient:Arch:00000:UNDI:002001")), "-W", "1000000")
+	flood := time.Since(start)
+	// A known host asks during the aftermath of the flood.
+	c := newTestClient(t, l.node("good"), clientPort)
+	hw, _ := net.ParseMAC(known)
+	offer := c.one(newPacket(t, hw, dhcpv4.MessageTypeDiscover), bcast67, dhcpv4.MessageTypeOffer)
+	if !offer.YourIPAddr.Equal(net.ParseIP("10.0.0.77")) {
+		t.Errorf("the known host was offered %v, want its reservation", offer.YourIPAddr)
+	}
+	waitFor(t, func() bool { return s.Stats().Discovered+s.Stats().DiscoveryRefused > 0 })
+	time.Sleep(time.Second) // let the discovery queue drain
+	page, _ := db.Hosts(context.Background(), inventory.Query{Limit: 1})
+	var after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	st := s.Stats()
+	t.Logf("flood of %v: %d DISCOVERs received; %d hosts enlisted, %d refused, %d dropped from the queue; heap %d → %d MiB\n%s",
+		flood.Round(time.Millisecond), st.Received, st.Discovered, st.DiscoveryRefused, st.DiscoveryDropped, before.HeapAlloc>>20, after.HeapAlloc>>20, firstLines(out, 12))
+	// The default rate: 120 a minute, in bursts of 120.
+	if page.Total-1 > 120+int(flood.Minutes()*120)+1 || st.Discovered > 200 {
+		t.Errorf("%d hosts in the inventory after the flood (%d enlisted), want at most discovery's rate", page.Total, st.Discovered)
+	}
+	if st.Received < 10000 {
+		t.Errorf("only %d packets received: the flood did not happen", st.Received)
+	}
+	if after.HeapAlloc > before.HeapAlloc+256<<20 {
+		t.Errorf("heap grew from %d to %d MiB", before.HeapAlloc>>20, after.HeapAlloc>>20)
+	}
+}
+
+func firstLines(s string, n int) string {
+	lines := strings.SplitN(s, "\n", n+1)
+	return strings.Join(lines[:min(n, len(lines))], "\n")
 }

@@ -58,6 +58,11 @@ type Server struct {
 	OfferHold time.Duration
 	// Quarantine is how long a DECLINEd address is not handed out; default 10m.
 	Quarantine time.Duration
+	// DeclinesPerClient is how many addresses one MAC may put in
+	// quarantine a Quarantine period; default 2. DeclineShare is the most
+	// of a subnet's pool in quarantine at once, in percent; default 10. A
+	// DECLINE beyond either frees the address instead.
+	DeclinesPerClient, DeclineShare int
 
 	// Boot is the boot decision's configuration (the machine-facing URL,
 	// the arm64 loader, no boot file for deployed hosts, no discovery):
@@ -95,6 +100,7 @@ type Server struct {
 		n  int
 	}
 	reserved  *reservations
+	declined  *declines // guarded by leases.mu
 	commits   *committer
 	discovery *discoverer
 	others    otherServers
@@ -177,6 +183,13 @@ func (s *Server) loadLeases(ctx context.Context) error {
 		return fmt.Errorf("dhcp: %w", err)
 	}
 	s.leases.load(stored)
+	s.leases.mu.Lock()
+	for _, l := range stored {
+		if l.Declined && time.Now().Before(l.Expires) {
+			s.declined.loaded(s.subnetOf(l.IP), l.Expires)
+		}
+	}
+	s.leases.mu.Unlock()
 	s.loaded.Store(s.leases)
 	s.log.Info("dhcp leases loaded", "leases", len(stored), "active", s.leases.active(time.Now()))
 	return nil
@@ -200,6 +213,8 @@ func (s *Server) init() error {
 	s.LeaseTime = cmp.Or(s.LeaseTime, time.Hour)
 	s.OfferHold = cmp.Or(s.OfferHold, 30*time.Second)
 	s.Quarantine = cmp.Or(s.Quarantine, 10*time.Minute)
+	s.DeclinesPerClient = cmp.Or(s.DeclinesPerClient, 2)
+	s.DeclineShare = cmp.Or(s.DeclineShare, 10)
 	s.ProbeInterval = cmp.Or(s.ProbeInterval, 10*time.Minute)
 	s.ProbeWait = cmp.Or(s.ProbeWait, 4*time.Second)
 	s.LogInterval = cmp.Or(s.LogInterval, time.Minute)
@@ -212,6 +227,7 @@ func (s *Server) init() error {
 		s.subnets = append(s.subnets, newSubnet(n))
 	}
 	s.leases = newLeaseIndex()
+	s.declined = newDeclines(s.DeclinesPerClient, s.DeclineShare)
 	s.reserved = newReservations()
 	s.commits = newCommitter(s.Leases, s.CommitBatch, s.log, &s.stats)
 	s.discovery = newDiscoverer(s.Enlister, s.log, &s.stats)

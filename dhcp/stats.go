@@ -17,6 +17,7 @@ type Stats struct {
 	Naks             uint64
 	Informs          uint64
 	Declines         uint64
+	DeclinesRefused  uint64 // beyond the per-client or pool-share bound
 	Releases         uint64
 	PoolExhausted    uint64 // DISCOVERs left unanswered because the pool was full
 	QueueFull        uint64 // requests dropped because the commit queue was full
@@ -25,6 +26,7 @@ type Stats struct {
 	CommitErrors     uint64
 	SendErrors       uint64
 	Discovered       uint64 // hosts added to the inventory
+	DiscoveryRefused uint64 // unknown netbooting MACs the inventory did not take
 	DiscoveryDropped uint64 // discoveries dropped because the queue was full
 	OtherServerSeen  uint64 // probe answers from another DHCP server
 	ActiveLeases     int    // bound and unexpired, now
@@ -33,6 +35,7 @@ type Stats struct {
 type counters struct {
 	received, malformed, ignored, noSubnet                 atomic.Uint64
 	offers, acks, naks, informs, declines, releases        atomic.Uint64
+	declinesRefused, discoveryRefused                      atomic.Uint64
 	poolExhausted, queueFull, commits, commitBatches       atomic.Uint64
 	commitErrors, sendErrors, discovered, discoveryDropped atomic.Uint64
 	otherServers                                           atomic.Uint64
@@ -45,11 +48,11 @@ func (s *Server) Stats() Stats {
 	st := Stats{
 		Received: c.received.Load(), Malformed: c.malformed.Load(), Ignored: c.ignored.Load(),
 		NoSubnet: c.noSubnet.Load(), Offers: c.offers.Load(), Acks: c.acks.Load(), Naks: c.naks.Load(),
-		Informs: c.informs.Load(), Declines: c.declines.Load(), Releases: c.releases.Load(),
+		Informs: c.informs.Load(), Declines: c.declines.Load(), DeclinesRefused: c.declinesRefused.Load(), Releases: c.releases.Load(),
 		PoolExhausted: c.poolExhausted.Load(), QueueFull: c.queueFull.Load(),
 		LeasesCommitted: c.commits.Load(), CommitBatches: c.commitBatches.Load(),
 		CommitErrors: c.commitErrors.Load(), SendErrors: c.sendErrors.Load(),
-		Discovered: c.discovered.Load(), DiscoveryDropped: c.discoveryDropped.Load(),
+		Discovered: c.discovered.Load(), DiscoveryDropped: c.discoveryDropped.Load(), DiscoveryRefused: c.discoveryRefused.Load(),
 		OtherServerSeen: c.otherServers.Load(),
 	}
 	if x := s.loaded.Load(); x != nil {

@@ -7,13 +7,19 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"time"
 )
+
+// BodyTimeout bounds the reading of a JSON body.
+const BodyTimeout = 30 * time.Second
 
 // DecodeJSON reads one JSON value of at most limit bytes from r's body
 // into v, refusing unknown fields, wrong types, trailing data and bodies
 // over the limit, with an error (400 or 413) that names what was wrong;
 // what names the body in it ("request body", "report").
 func DecodeJSON(w http.ResponseWriter, r *http.Request, limit int64, what string, v any) error {
+	// A body trickled in a byte at a time must not hold a connection.
+	http.NewResponseController(w).SetReadDeadline(time.Now().Add(BodyTimeout))
 	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, limit))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {

@@ -52,14 +52,15 @@ func Status(err error) int {
 		return http.StatusRequestEntityTooLarge
 	case errors.Is(err, inventory.ErrUnauthorized):
 		return http.StatusUnauthorized
-	case errors.Is(err, inventory.ErrInvalid), errors.Is(err, images.ErrInvalid), errors.Is(err, images.ErrCorrupt):
+	case errors.Is(err, inventory.ErrInvalid), errors.Is(err, images.ErrInvalid), errors.Is(err, images.ErrCorrupt),
+		errors.Is(err, images.ErrChecksum):
 		return http.StatusBadRequest
 	case errors.Is(err, inventory.ErrNotFound), errors.Is(err, images.ErrNotFound):
 		return http.StatusNotFound
 	case errors.Is(err, inventory.ErrExists), errors.Is(err, inventory.ErrTransition), errors.Is(err, inventory.ErrConflict),
 		errors.Is(err, images.ErrExists):
 		return http.StatusConflict
-	case errors.As(err, &fe):
+	case errors.As(err, &fe), errors.Is(err, images.ErrUnsupported):
 		return http.StatusUnsupportedMediaType
 	case errors.Is(err, syscall.ENOSPC):
 		return http.StatusInsufficientStorage

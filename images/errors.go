@@ -16,6 +16,9 @@ var (
 	// ErrCorrupt: the compressed stream is truncated or damaged, or the ISO
 	// cannot be read; nothing was stored.
 	ErrCorrupt = errors.New("corrupt image")
+	// ErrChecksum: the file's sha256 is not the one the import was told
+	// to expect; nothing was stored.
+	ErrChecksum = errors.New("checksum mismatch")
 )
 
 // FormatError refuses content that is not what an import accepts, and says
@@ -32,9 +35,6 @@ type FormatError struct {
 }
 
 func (e *FormatError) Error() string {
-	if e.Found == Qcow2 {
-		return "qcow2 is not supported yet: convert it with `qemu-img convert -O raw`"
-	}
 	want := e.Want
 	if want == "" {
 		want = "a disk image"

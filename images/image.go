@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/rackboot/rackboot/images/compression"
+	"github.com/rackboot/rackboot/images/partition"
 )
 
 // Format is what an image holds once decompressed.
@@ -15,6 +16,8 @@ const (
 	FormatRaw Format = "raw"
 	// FormatISO is an ISO 9660 image; its kernel and initrd are extracted.
 	FormatISO Format = "iso"
+	// formatQcow2 is what an import found before converting it to raw.
+	formatQcow2 Format = "qcow2"
 )
 
 // Compression is how an image is stored (as it was imported); the
@@ -46,8 +49,19 @@ type Image struct {
 	StoredSHA256 string    `json:"stored_sha256"`
 	StoredSize   int64     `json:"stored_size"`
 	Created      time.Time `json:"created"`
-	// Source is the file name the operator imported it from, for the record.
+	// Source is the file name (or URL) the operator imported it from.
 	Source string `json:"source,omitempty"`
+	// SourceFormat is the format of the file imported when the store
+	// converted it ("qcow2", stored as raw); empty when stored as given.
+	SourceFormat string `json:"source_format,omitempty"`
+	// SourceSHA256 and SourceSize describe the file as imported, before
+	// any conversion: what a published checksum (--sha256, SHA256SUMS)
+	// names.
+	SourceSHA256 string `json:"source_sha256,omitempty"`
+	SourceSize   int64  `json:"source_size,omitempty"`
+	// Layout is the partition table of a raw image, read at import: how
+	// a deploy of it is seeded (partition.Layout.Seedable).
+	Layout *partition.Layout `json:"layout,omitempty"`
 	// Kernel and Initrd are set for ISO images: the files extracted from it.
 	Kernel *BootFile `json:"kernel,omitempty"`
 	Initrd *BootFile `json:"initrd,omitempty"`

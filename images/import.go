@@ -26,6 +26,9 @@ type ImportOptions struct {
 	// KernelPath and InitrdPath name the boot files inside an ISO when they
 	// are not at one of the usual places.
 	KernelPath, InitrdPath string
+	// SHA256, when set, is what the file as imported must hash to (hex,
+	// lowercase); a mismatch stores nothing.
+	SHA256 string
 }
 
 // Import reads one image from r in a single pass and stores it under
@@ -46,7 +49,7 @@ func (s *Store) Import(ctx context.Context, r io.Reader, opts ImportOptions) (Im
 		return Image{}, fmt.Errorf("import %q: %w", opts.Name, err)
 	}
 	secs := time.Since(start).Seconds()
-	s.log.Info("image imported", "name", img.Name, "format", img.Format, "compression", img.Compression,
+	s.log.Info("image imported", "name", img.Name, "format", img.Format, "source_format", img.SourceFormat, "compression", img.Compression,
 		"size", img.Size, "stored_size", img.StoredSize, "sha256", img.SHA256, "seconds", secs,
 		"mb_per_s", float64(img.StoredSize)/1e6/max(secs, 1e-9))
 	return img, nil
@@ -58,6 +61,9 @@ func (s *Store) Import(ctx context.Context, r io.Reader, opts ImportOptions) (Im
 func (s *Store) checkImport(opts ImportOptions) error {
 	if err := ValidName(opts.Name); err != nil {
 		return fmt.Errorf("import: %w", err)
+	}
+	if opts.SHA256 != "" && !validDigest(opts.SHA256) {
+		return fmt.Errorf("import: %w: sha256 %q: want 64 lowercase hex digits", ErrInvalid, opts.SHA256)
 	}
 	if !opts.Replace {
 		if _, err := s.Image(opts.Name); err == nil {

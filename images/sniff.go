@@ -208,6 +208,8 @@ func classify(head []byte, whole bool, inside Compression, wantISO bool) (Format
 		return FormatISO, nil
 	case GPT, MBR:
 		return FormatRaw, nil
+	case Qcow2:
+		return formatQcow2, nil
 	}
 	return "", refuse
 }

@@ -12,6 +12,7 @@ import (
 	"os"
 
 	"github.com/rackboot/rackboot/images/compression"
+	"github.com/rackboot/rackboot/images/partition"
 )
 
 // copyBuf is the size of the reads and writes of an import: large enough
@@ -53,11 +54,29 @@ func (st *staged) stream(ctx context.Context, r io.Reader, blob *os.File, opts I
 	if err := blob.Sync(); err != nil {
 		return "", err
 	}
+	source := hex.EncodeToString(storedSum.Sum(nil))
+	if want := opts.SHA256; want != "" && want != source {
+		return "", fmt.Errorf("%w: the file's sha256 is %s, expected %s; nothing was stored", ErrChecksum, source, want)
+	}
+	if format == formatQcow2 {
+		src := p.scratchPath
+		if src == "" {
+			src = blob.Name()
+		}
+		return "", st.fromQcow2(ctx, src, tmpDir, source, stored.n)
+	}
 	st.img = Image{Format: format, Compression: comp, DecodeWindow: window, Size: p.size.n,
-		StoredSHA256: hex.EncodeToString(storedSum.Sum(nil)), StoredSize: stored.n}
+		StoredSHA256: source, StoredSize: stored.n, SourceSHA256: source, SourceSize: stored.n}
 	st.img.SHA256 = st.img.StoredSHA256
 	if p.rawSum != nil {
 		st.img.SHA256 = hex.EncodeToString(p.rawSum.Sum(nil))
+	}
+	if p.scan != nil {
+		l, err := p.scan.Layout()
+		if err != nil {
+			return "", fmt.Errorf("%w: partition table: %v", ErrCorrupt, err)
+		}
+		st.img.Layout = &l
 	}
 	st.blobs = append(st.blobs, stagedBlob{path: blob.Name(), digest: st.img.StoredSHA256})
 	iso := p.scratchPath
@@ -67,6 +86,31 @@ func (st *staged) stream(ctx context.Context, r io.Reader, blob *os.File, opts I
 	return iso, blob.Close()
 }
 
+// fromQcow2 converts the staged qcow2 file at src into a raw blob of its
+// own, which becomes the image's only blob: the store keeps raw content,
+// sparse, and the qcow2 is dropped with the other temp files.
+func (st *staged) fromQcow2(ctx context.Context, src, tmpDir, sourceSHA string, sourceSize int64) error {
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	out, err := os.CreateTemp(tmpDir, "raw-*")
+	if err != nil {
+		return err
+	}
+	st.tmp = append(st.tmp, out.Name())
+	defer out.Close()
+	c, err := convertQcow2(ctx, in, out)
+	if err != nil {
+		return err
+	}
+	st.img = Image{Format: FormatRaw, Compression: None, Size: c.size, SHA256: c.sha256, StoredSHA256: c.sha256, StoredSize: c.size,
+		SourceFormat: string(formatQcow2), SourceSHA256: sourceSHA, SourceSize: sourceSize, Layout: &c.layout}
+	st.blobs = append(st.blobs, stagedBlob{path: out.Name(), digest: c.sha256})
+	return out.Close()
+}
+
 // pass holds what one import's stream has seen.
 type pass struct {
 	src      *sourceReader
@@ -74,6 +118,7 @@ type pass struct {
 	scratch  *recordingWriter
 	rawSum   hash.Hash
 	size     counter
+	scan     *partition.Scanner // a raw image's table, read on the way
 
 	tmpDir      string
 	st          *staged // to register the scratch file for cleanup
@@ -105,12 +150,18 @@ func (p *pass) decode(compressed io.Reader, comp Compression, wantISO bool) (For
 		p.rawSum = sha256.New()
 		sinks = append(sinks, p.rawSum)
 	}
-	if format == FormatISO && comp != None {
-		iso, err := p.openScratch()
+	if format == FormatRaw {
+		p.scan = &partition.Scanner{}
+		sinks = append(sinks, p.scan)
+	}
+	// An ISO and a qcow2 need random access: a compressed one is copied
+	// out to a scratch file as it is decoded.
+	if (format == FormatISO || format == formatQcow2) && comp != None {
+		scratch, err := p.openScratch()
 		if err != nil {
 			return "", err
 		}
-		defer iso.Close()
+		defer scratch.Close()
 		sinks = append(sinks, p.scratch)
 	}
 	if _, err := io.Copy(io.MultiWriter(sinks...), raw); err != nil {
@@ -119,9 +170,10 @@ func (p *pass) decode(compressed io.Reader, comp Compression, wantISO bool) (For
 	return format, p.drain(compressed, comp)
 }
 
-// openScratch creates the file for the uncompressed copy of an ISO.
+// openScratch creates the file for the uncompressed copy of an ISO or a
+// qcow2.
 func (p *pass) openScratch() (*os.File, error) {
-	f, err := os.CreateTemp(p.tmpDir, "iso-*")
+	f, err := os.CreateTemp(p.tmpDir, "scratch-*")
 	if err != nil {
 		return nil, err
 	}

@@ -57,9 +57,27 @@ const nextTimeout = 35 * time.Second
 // reportTimeout bounds one report attempt.
 const reportTimeout = 30 * time.Second
 
-// Booted tells the appliance the installer is up on the host.
-func (c *Client) Booted(ctx context.Context, mode string) error {
-	return c.postWithin(ctx, reportTimeout, machineapi.PathBooted, machineapi.Booted{Mode: mode})
+// Claim tells the appliance the installer is up on the host and takes the
+// boot token of this boot, which the client uses from then on. nonce is
+// the installer's own, random per run: a claim repeated with it after a
+// lost answer gets the same token.
+func (c *Client) Claim(ctx context.Context, nonce, mode string) (machineapi.Claimed, error) {
+	var ans machineapi.Claimed
+	if err := c.postAnswer(ctx, reportTimeout, machineapi.PathClaim, machineapi.Claim{Nonce: nonce, Mode: mode}, &ans); err != nil {
+		return ans, err
+	}
+	if ans.Token == "" {
+		return ans, fmt.Errorf("claim: %w: no token in the answer", ErrRejected)
+	}
+	c.Token = ans.Token
+	return ans, nil
+}
+
+// Seed takes the deploy's seed, handed out once per deploy.
+func (c *Client) Seed(ctx context.Context) (machineapi.Seed, error) {
+	var sd machineapi.Seed
+	err := c.postAnswer(ctx, postTimeout, machineapi.PathSeed, struct{}{}, &sd)
+	return sd, err
 }
 
 // Report posts the facts; nil means the appliance accepted them (200).
@@ -85,7 +103,9 @@ func (c *Client) Next(ctx context.Context) (machineapi.Next, error) {
 
 // send sends req with the host's token on c.HTTP (or the default client).
 func (c *Client) send(req *http.Request) (*http.Response, error) {
-	req.Header.Set("Authorization", "Bearer "+c.Token)
+	if c.Token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.Token)
+	}
 	hc := c.HTTP
 	if hc == nil {
 		hc = http.DefaultClient
@@ -162,6 +182,11 @@ func (c *Client) post(ctx context.Context, path string, v any) error {
 // postWithin posts v as JSON to the machine API's path, for the host,
 // within timeout.
 func (c *Client) postWithin(ctx context.Context, timeout time.Duration, path string, v any) error {
+	return c.postAnswer(ctx, timeout, path, v, nil)
+}
+
+// postAnswer is postWithin that decodes the answer into out (unless nil).
+func (c *Client) postAnswer(ctx context.Context, timeout time.Duration, path string, v, out any) error {
 	what := strings.TrimPrefix(path, "/machine/v1/")
 	body, err := json.Marshal(v)
 	if err != nil {
@@ -175,7 +200,7 @@ func (c *Client) postWithin(ctx context.Context, timeout time.Duration, path str
 		return fmt.Errorf("%s: %w", what, err)
 	}
 	req.Header.Set("Content-Type", "application/json")
-	if err := c.do(req, nil); err != nil {
+	if err := c.do(req, out); err != nil {
 		return fmt.Errorf("%s: %w", what, err)
 	}
 	return nil

@@ -18,10 +18,9 @@ var ErrNoURL = errors.New("no rackboot.url on the kernel command line")
 // Cmdline is what the appliance tells the installer on the kernel command
 // line.
 type Cmdline struct {
-	URL   string // httpboot base URL, no trailing slash
-	MAC   string // the boot NIC, lowercase colon form; empty means any NIC
-	Token string // per-host boot token for the callbacks
-	Mode  string // inspect or deploy: what the script booted it for, for the record
+	URL  string // httpboot base URL, no trailing slash
+	MAC  string // the boot NIC, lowercase colon form; empty means any NIC
+	Mode string // inspect or deploy: what the script booted it for, for the record
 	// IP and GW, when IP is valid, replace DHCP with a static address (the
 	// tests use it; so can an operator on a network without DHCP).
 	IP netip.Prefix
@@ -53,8 +52,6 @@ func (c *Cmdline) set(key, val string) error {
 		c.URL, err = parseBaseURL(val)
 	case machineapi.CmdlineMAC:
 		c.MAC, err = normalizeMAC(val)
-	case machineapi.CmdlineToken:
-		c.Token = val
 	case machineapi.CmdlineMode:
 		c.Mode = val
 	case "rackboot.ip":

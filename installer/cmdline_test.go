@@ -16,18 +16,18 @@ func TestParseCmdline(t *testing.T) {
 		{
 			name: "full",
 			in:   "BOOT_IMAGE=/vmlinuz console=ttyS0 rackboot.url=http://10.0.0.1:8081/ rackboot.mac=52:54:00:AA:bb:01 rackboot.token=t0k rackboot.mode=inspect rackboot.ip=10.0.0.2/24 rackboot.gw=10.0.0.1 quiet\n",
-			want: Cmdline{URL: "http://10.0.0.1:8081", MAC: "52:54:00:aa:bb:01", Token: "t0k", Mode: "inspect",
+			want: Cmdline{URL: "http://10.0.0.1:8081", MAC: "52:54:00:aa:bb:01", Mode: "inspect",
 				IP: netip.MustParsePrefix("10.0.0.2/24"), GW: netip.MustParseAddr("10.0.0.1")},
 		},
 		{
 			name: "no mode, dhcp",
 			in:   "rackboot.url=http://h:1 rackboot.token=x",
-			want: Cmdline{URL: "http://h:1", Token: "x"},
+			want: Cmdline{URL: "http://h:1"},
 		},
 		{
 			name: "deploy mode and quoted value",
-			in:   `rackboot.url=http://h:1 rackboot.mode=deploy rackboot.token="a b"`,
-			want: Cmdline{URL: "http://h:1", Token: "a b", Mode: "deploy"},
+			in:   `rackboot.url=http://h:1 rackboot.mode="deploy now" rackboot.token=old-scripts-gave-one`,
+			want: Cmdline{URL: "http://h:1", Mode: "deploy now"},
 		},
 		{name: "dash MAC form", in: "rackboot.url=http://h rackboot.mac=52-54-00-00-00-01",
 			want: Cmdline{URL: "http://h", MAC: "52:54:00:00:00:01"}},

@@ -1,13 +1,16 @@
 package installer
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"sync/atomic"
 	"time"
 
 	"github.com/rackboot/rackboot/images/compression"
+	"github.com/rackboot/rackboot/images/partition"
 	"github.com/rackboot/rackboot/machineapi"
 	"golang.org/x/sys/unix"
 )
@@ -92,8 +95,9 @@ func report(ctx context.Context, o Options, what string, post func(context.Conte
 	return false
 }
 
-// runDeploy picks the disk, streams the image onto it, verifies it and
-// writes the seed. Every error is a *StepError.
+// runDeploy picks the disk, checks that the seed will have a place,
+// streams the image onto the disk, verifies it and writes the seed. Every
+// error is a *StepError.
 func runDeploy(ctx context.Context, o Options, cl *Client, d *machineapi.Deploy) (DeployResult, error) {
 	start := time.Now()
 	if d.Size <= 0 || len(d.SHA256) != 64 {
@@ -104,16 +108,27 @@ func runDeploy(ctx context.Context, o Options, cl *Client, d *machineapi.Deploy)
 		return DeployResult{}, stepErr("disk", err)
 	}
 	o.Log.Info("target disk", "path", dev.Path, "size", dev.SizeBytes, "serial", dev.Serial)
+	// The seed is claimed first: it is handed out once, and a deploy that
+	// cannot have it should fail before the disk is touched.
+	seed, err := cl.Seed(ctx)
+	if err != nil {
+		return DeployResult{}, stepErr("seed", err)
+	}
 	body, err := cl.Image(ctx, d.ImageURL)
 	if err != nil {
 		return DeployResult{}, stepErr("download", err)
 	}
 	defer body.Close()
-	src, err := compression.NewReader(body, compression.Kind(d.Compression))
+	dec, err := compression.NewReader(body, compression.Kind(d.Compression))
 	if err != nil {
 		return DeployResult{}, stepErr("download", err)
 	}
-	defer src.Close()
+	defer dec.Close()
+	src, err := checkSeedFirst(dec, d, int64(dev.SizeBytes))
+	if err != nil {
+		return DeployResult{}, err
+	}
+	o.Log.Info("seed has a place", "plan", src.plan.String())
 
 	pr := newProgress(ctx, o, cl, d.Size)
 	st, err := WriteImageFile(ctx, dev.Path, src, d.Size, WriteOptions{Progress: pr.set})
@@ -126,11 +141,37 @@ func runDeploy(ctx context.Context, o Options, cl *Client, d *machineapi.Deploy)
 		return DeployResult{}, stepErr("verify", err)
 	}
 	o.Log.Info("image verified", "sha256", d.SHA256)
-	if err := WriteSeed(dev.Path, d.Seed); err != nil {
+	plan, err := WriteSeed(dev.Path, d.Size, seed)
+	if err != nil {
 		return DeployResult{}, stepErr("seed", err)
 	}
-	o.Log.Info("seed written", "partition", seedPartition)
+	o.Log.Info("seed written and read back", "where", plan.String())
 	return DeployResult{Disk: dev.Path, Written: st.Written, Zeroed: st.Zeroed, Elapsed: time.Since(start)}, nil
+}
+
+// headReader is the image stream with its first bytes read ahead, and
+// the seed's place planned from them.
+type headReader struct {
+	*bufio.Reader
+	plan partition.Plan
+}
+
+// checkSeedFirst reads the image's partition table from the head of the
+// stream and plans the seed on a disk of diskSize bytes before anything is
+// written: an image whose seed has no place (an MBR with four primary
+// partitions and none labelled CIDATA, a disk too small for the image and
+// a seed partition) fails here, with the disk untouched.
+func checkSeedFirst(r io.Reader, d *machineapi.Deploy, diskSize int64) (*headReader, error) {
+	br := bufio.NewReaderSize(r, partition.HeadSize)
+	head, err := br.Peek(int(min(d.Size, partition.HeadSize)))
+	if err != nil {
+		return nil, stepErr("download", compression.Truncated(err))
+	}
+	plan, err := CheckSeedRoom(head, d.Size, diskSize, d.SeedPartition)
+	if err != nil {
+		return nil, stepErr("seed", fmt.Errorf("%w; nothing was written", err))
+	}
+	return &headReader{Reader: br, plan: plan}, nil
 }
 
 // progress posts the bytes written about once a second, from its own

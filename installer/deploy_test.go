@@ -290,65 +290,11 @@ func gptImage(t *testing.T) []byte {
 	return b
 }
 
-func readSeed(t *testing.T, dev, name string) string {
-	t.Helper()
-	d, err := diskfs.Open(dev, diskfs.WithOpenMode(diskfs.ReadOnly))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer d.Close()
-	fs, err := d.GetFilesystem(2)
-	if err != nil {
-		t.Fatal(err)
-	}
-	f, err := fs.OpenFile(name, os.O_RDONLY)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, _ := io.ReadAll(f)
-	return string(b)
-}
-
 var testSeed = machineapi.Seed{
-	MetaData: "instance-id: rackboot-525400123456\nlocal-hostname: node-7\n",
-	UserData: "#cloud-config\nhostname: node-7\nrackboot:\n  url: \"http://10.0.0.1:8081\"\n  token: \"tok\"\n  mac: \"52:54:00:12:34:56\"\n",
-}
-
-func TestWriteSeed(t *testing.T) {
-	img := gptImage(t)
-	dev := filepath.Join(t.TempDir(), "disk")
-	os.WriteFile(dev, img, 0o644)
-	// Twice: the second must replace the first, including a longer file
-	// by a shorter one.
-	if err := WriteSeed(dev, machineapi.Seed{MetaData: strings.Repeat("x", 9000), UserData: "old"}); err != nil {
-		t.Fatal(err)
-	}
-	if err := WriteSeed(dev, testSeed); err != nil {
-		t.Fatal(err)
-	}
-	if got := readSeed(t, dev, "/meta-data"); got != testSeed.MetaData {
-		t.Errorf("meta-data %q", got)
-	}
-	if got := readSeed(t, dev, "/user-data"); got != testSeed.UserData {
-		t.Errorf("user-data %q", got)
-	}
-}
-
-func TestWriteSeedRefusesOtherLabel(t *testing.T) {
-	p := filepath.Join(t.TempDir(), "img")
-	d, err := diskfs.Create(p, 80<<20, diskfs.SectorSizeDefault)
-	if err != nil {
-		t.Fatal(err)
-	}
-	d.Partition(&gpt.Table{LogicalSectorSize: 512, PhysicalSectorSize: 512, ProtectiveMBR: true, Partitions: []*gpt.Partition{
-		{Index: 1, Start: 2048, End: 40<<11 - 1, Type: gpt.EFISystemPartition},
-		{Index: 2, Start: 40 << 11, End: 78<<11 - 1, Type: gpt.MicrosoftBasicData},
-	}})
-	d.CreateFilesystem(disk.FilesystemSpec{Partition: 2, FSType: filesystem.TypeFat32, VolumeLabel: "DATA"})
-	d.Close()
-	if err := WriteSeed(p, testSeed); err == nil || !strings.Contains(err.Error(), "labelled") {
-		t.Fatalf("err = %v", err)
-	}
+	MetaData:      "instance-id: rackboot-525400123456-1\nlocal-hostname: node-7\n",
+	UserData:      "#cloud-config\nhostname: node-7\n",
+	NetworkConfig: "version: 2\n",
+	Rackboot:      "url=http://10.0.0.1:8081\ntoken=tok\nmac=52:54:00:12:34:56\n",
 }
 
 // deployAppliance serves next (deploy once, then wait), the image, and
@@ -356,6 +302,8 @@ func TestWriteSeedRefusesOtherLabel(t *testing.T) {
 type deployAppliance struct {
 	mu        sync.Mutex
 	next      machineapi.Next
+	seed      machineapi.Seed
+	seeds     int // seed claims
 	blob      []byte
 	progress  []machineapi.Progress
 	deployed  []machineapi.Deployed
@@ -380,6 +328,9 @@ func (a *deployAppliance) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		} else if a.afterPoll++; a.afterPoll >= 2 {
 			a.cancel()
 		}
+	case "/machine/v1/seed":
+		a.seeds++
+		json.NewEncoder(w).Encode(a.seed)
 	case "/machine/v1/image":
 		w.Header().Set("Content-Length", itoa(len(a.blob)))
 		w.Write(a.blob)
@@ -415,10 +366,10 @@ func runDeployOnce(t *testing.T, img []byte, blob []byte, how string, diskSize i
 	dev := filepath.Join(root, "dev", "vda")
 	writeFile(t, dev, "")
 	os.Truncate(dev, diskSize)
-	app := &deployAppliance{blob: blob, cancel: cancel}
+	app := &deployAppliance{blob: blob, cancel: cancel, seed: testSeed}
 	srv := httptest.NewServer(app)
 	defer srv.Close()
-	d := &machineapi.Deploy{ImageURL: srv.URL + "/machine/v1/image?mac=m", SHA256: sum(img), Size: int64(len(img)), Compression: how, Seed: testSeed}
+	d := &machineapi.Deploy{ImageURL: srv.URL + "/machine/v1/image?mac=m", SHA256: sum(img), Size: int64(len(img)), Compression: how}
 	if mutate != nil {
 		mutate(d)
 	}
@@ -438,6 +389,9 @@ func runDeployOnce(t *testing.T, img []byte, blob []byte, how string, diskSize i
 func TestDeployEndToEnd(t *testing.T) {
 	img := gptImage(t)
 	app, dev, reboots := runDeployOnce(t, img, compress(t, img, "gzip"), "gzip", 128<<20, nil)
+	if app.seeds != 1 {
+		t.Errorf("the seed was claimed %d times, want once", app.seeds)
+	}
 	if len(app.failed) != 0 || len(app.deployed) != 1 || reboots != 1 {
 		t.Fatalf("failed %v deployed %v reboots %d", app.failed, app.deployed, reboots)
 	}
@@ -447,14 +401,14 @@ func TestDeployEndToEnd(t *testing.T) {
 	if n := len(app.progress); n == 0 || app.progress[n-1].Written != int64(len(img)) || app.progress[n-1].Total != int64(len(img)) {
 		t.Errorf("progress %+v", app.progress)
 	}
-	if got := readSeed(t, dev, "/user-data"); got != testSeed.UserData {
-		t.Errorf("user-data %q", got)
-	}
+	checkSeed(t, dev, 2, testSeed)
 }
 
 func TestDeployFailures(t *testing.T) {
+	needTools(t, "sfdisk")
 	img := gptImage(t)
 	gz := compress(t, img, "gzip")
+	fourPrimaries := sfdiskImage(t, 8<<20, "label: dos\nstart=2048, size=2048, type=c\nstart=4096, size=2048, type=83\nstart=6144, size=2048, type=83\nstart=8192, size=2048, type=83\n")
 	for _, tc := range []struct {
 		name     string
 		blob     []byte
@@ -462,15 +416,24 @@ func TestDeployFailures(t *testing.T) {
 		diskSize int64
 		mutate   func(*machineapi.Deploy)
 		cause    string
+		blank    bool // the disk must be left untouched
 	}{
-		{"checksum", img, "none", 128 << 20, func(d *machineapi.Deploy) { d.SHA256 = strings.Repeat("0", 64) }, "verify: checksum mismatch: wrote " + sum(img)},
-		{"truncated gzip", gz[:len(gz)/2], "gzip", 128 << 20, nil, "download: truncated"},
-		{"truncated raw", img[:len(img)-4096], "none", 128 << 20, nil, "download: truncated image stream: ended after"},
-		{"disk too small", gz, "gzip", 64 << 20, nil, "disk: image of 83886080 bytes is larger than every disk"},
-		{"no seed partition", make([]byte, 4<<20), "none", 128 << 20, func(d *machineapi.Deploy) { d.SHA256 = sum(make([]byte, 4<<20)); d.Size = 4 << 20 }, "seed: "},
+		{"checksum", img, "none", 128 << 20, func(d *machineapi.Deploy) { d.SHA256 = strings.Repeat("0", 64) }, "verify: checksum mismatch: wrote " + sum(img), false},
+		{"truncated gzip", gz[:len(gz)/2], "gzip", 128 << 20, nil, "download: truncated", false},
+		{"truncated raw", img[:len(img)-4096], "none", 128 << 20, nil, "download: truncated image stream: ended after", false},
+		{"disk too small", gz, "gzip", 64 << 20, nil, "disk: image of 83886080 bytes is larger than every disk", false},
+		{"no partition table", make([]byte, 4<<20), "none", 128 << 20, func(d *machineapi.Deploy) { d.SHA256 = sum(make([]byte, 4<<20)); d.Size = 4 << 20 }, "seed: no partition table", true},
+		{"four primary partitions", fourPrimaries, "none", 128 << 20, func(d *machineapi.Deploy) { d.SHA256 = sum(fourPrimaries); d.Size = int64(len(fourPrimaries)) },
+			"seed: no room for a seed partition: the image's MBR has four primary partitions", true},
+		{"no room for the seed", gz, "gzip", 88 << 20, nil, "seed: no room for a seed partition: the disk has 92274688 bytes", true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			app, _, reboots := runDeployOnce(t, img, tc.blob, tc.how, tc.diskSize, tc.mutate)
+			app, dev, reboots := runDeployOnce(t, img, tc.blob, tc.how, tc.diskSize, tc.mutate)
+			if tc.blank {
+				if a := allocated(t, dev); a != 0 {
+					t.Errorf("%d bytes written to the disk, want none", a)
+				}
+			}
 			if len(app.deployed) != 0 || reboots != 0 || len(app.failed) != 1 || !strings.HasPrefix(app.failed[0], tc.cause) {
 				t.Fatalf("deployed %v reboots %d failed %q, want a cause starting %q", app.deployed, reboots, app.failed, tc.cause)
 			}

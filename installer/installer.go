@@ -2,6 +2,8 @@ package installer
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -90,7 +92,7 @@ func Run(ctx context.Context, o Options) error {
 	}
 	o.Log.Info("facts gathered", "uuid", facts.UUID, "serial", facts.Serial, "cpus", facts.CPUs,
 		"memory_bytes", facts.MemoryBytes, "disks", len(facts.Disks), "firmware", facts.Firmware)
-	cl := &Client{BaseURL: cmd.URL, Token: cmd.Token, MAC: cmd.MAC, HTTP: o.HTTP, Sleep: o.Sleep,
+	cl := &Client{BaseURL: cmd.URL, MAC: cmd.MAC, HTTP: o.HTTP, Sleep: o.Sleep,
 		OnResume: func(off int64, cause error) {
 			o.Log.Warn("image download broke, resuming", "at_byte", off, "err", cause)
 		}}
@@ -138,18 +140,30 @@ func loadRamdiskModules(o Options) {
 	o.Log.Info("modules loaded", "loaded", n, "listed", len(paths))
 }
 
-// reportUntilAccepted says the installer booted, then posts the facts,
-// until the appliance answers 200 to both.
+// reportUntilAccepted claims the boot's credentials, then posts the facts,
+// until the appliance answers 200 to both. A claim refused (another
+// claimed this boot) is retried slowly: an operator's release or power
+// action arms a new boot, and the console says so meanwhile.
 func reportUntilAccepted(ctx context.Context, o Options, cl *Client, mode string, f machineapi.Facts) error {
-	booted := false
+	nonce, err := newNonce()
+	if err != nil {
+		return err
+	}
 	for attempt := 1; ; attempt++ {
 		err := error(nil)
-		if !booted {
-			if err = cl.Booted(ctx, mode); err == nil {
-				booted = true
+		if cl.Token == "" {
+			var c machineapi.Claimed
+			if c, err = cl.Claim(ctx, nonce, mode); err == nil {
+				o.Log.Info("credentials claimed", "state", c.State)
+			} else if errors.Is(err, ErrConflict) {
+				o.Log.Error("credentials refused: this boot's were claimed already; release the host or power-cycle it through rackboot", "err", err, "retry_in", retrySlow)
+				if err := o.Sleep(ctx, retrySlow); err != nil {
+					return err
+				}
+				continue
 			}
 		}
-		if booted {
+		if cl.Token != "" {
 			err = cl.Report(ctx, f)
 		}
 		if err == nil {
@@ -192,7 +206,14 @@ func poll(ctx context.Context, o Options, cl *Client) error {
 		if err == nil && n.Action == machineapi.ActionWait && time.Since(began) >= o.PollEvery {
 			continue // a long poll that waited: ask again at once
 		}
-		if err := o.Sleep(ctx, o.PollEvery); err != nil {
+		pause := o.PollEvery
+		if errors.Is(err, ErrUnauthorized) {
+			// A release or a power action through rackboot ended this
+			// boot's credentials: the machine is about to be restarted.
+			o.Log.Error("this boot's credentials were ended by the appliance; waiting to be restarted")
+			pause = retrySlow
+		}
+		if err := o.Sleep(ctx, pause); err != nil {
 			return err
 		}
 	}
@@ -237,4 +258,13 @@ func sleep(ctx context.Context, d time.Duration) error {
 	case <-t.C:
 		return nil
 	}
+}
+
+// newNonce is the installer's random claim nonce, new per run.
+func newNonce() (string, error) {
+	b := make([]byte, 24)
+	if _, err := rand.Read(b); err != nil {
+		return "", fmt.Errorf("claim nonce: %w", err)
+	}
+	return base64.RawURLEncoding.EncodeToString(b), nil
 }

@@ -15,12 +15,13 @@ import (
 	"github.com/rackboot/rackboot/machineapi"
 )
 
-// fakeAppliance takes the booted call, refuses the first report (401),
+// fakeAppliance hands out the boot token "t" to a claim, refuses the
+// first report (401),
 // accepts the second, and answers wait to every poll, cancelling the run
 // after three.
 type fakeAppliance struct {
 	mu      sync.Mutex
-	booted  []string // the modes the installer said it booted in
+	booted  []string // the modes the installer claimed its boot in
 	reports []machineapi.InspectReport
 	polls   int
 	cancel  context.CancelFunc
@@ -30,10 +31,15 @@ func (a *fakeAppliance) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	switch r.URL.Path {
-	case "/machine/v1/booted":
-		var b machineapi.Booted
-		json.NewDecoder(r.Body).Decode(&b)
-		a.booted = append(a.booted, b.Mode)
+	case "/machine/v1/claim":
+		var c machineapi.Claim
+		json.NewDecoder(r.Body).Decode(&c)
+		if len(c.Nonce) < 16 || r.Header.Get("Authorization") != "" {
+			http.Error(w, "bad claim", http.StatusBadRequest)
+			return
+		}
+		a.booted = append(a.booted, c.Mode)
+		json.NewEncoder(w).Encode(machineapi.Claimed{Token: "t", State: "inspecting"})
 	case "/machine/v1/inspect":
 		var rep machineapi.InspectReport
 		json.NewDecoder(r.Body).Decode(&rep)
@@ -77,7 +83,7 @@ func TestRunReportsThenPolls(t *testing.T) {
 		t.Errorf("reports %+v", app.reports)
 	}
 	if len(app.booted) != 1 || app.booted[0] != "inspect" {
-		t.Errorf("booted calls %q, want one, in inspect mode", app.booted)
+		t.Errorf("claims %q, want one, in inspect mode", app.booted)
 	}
 	if len(sleeps) < 2 || sleeps[0] != retrySlow || sleeps[1] != defaultPollEvery {
 		t.Errorf("sleeps %v: want a slow retry after the 401, then the poll interval", sleeps)

@@ -265,10 +265,7 @@ func VerifyFile(path string, size int64, want string) error {
 		return err
 	}
 	defer f.Close()
-	if fi, err := f.Stat(); err == nil && fi.Mode()&os.ModeDevice != 0 {
-		unix.Syscall(unix.SYS_IOCTL, f.Fd(), unix.BLKFLSBUF, 0)
-	}
-	unix.Fadvise(int(f.Fd()), 0, size, unix.FADV_DONTNEED)
+	dropCache(f)
 	unix.Fadvise(int(f.Fd()), 0, size, unix.FADV_SEQUENTIAL)
 	h := sha256.New()
 	n, err := io.CopyBuffer(h, io.LimitReader(f, size), alignedBuf(BlockSize))
@@ -283,6 +280,15 @@ func VerifyFile(path string, size int64, want string) error {
 		return fmt.Errorf("checksum mismatch: wrote %s, expected %s", got, want)
 	}
 	return nil
+}
+
+// dropCache drops the cached pages of a disk (or file), so what is read
+// next comes from the device.
+func dropCache(f *os.File) {
+	if fi, err := f.Stat(); err == nil && fi.Mode()&os.ModeDevice != 0 {
+		unix.Syscall(unix.SYS_IOCTL, f.Fd(), unix.BLKFLSBUF, 0)
+	}
+	unix.Fadvise(int(f.Fd()), 0, 0, unix.FADV_DONTNEED)
 }
 
 // alignedBuf returns a page-aligned buffer, fit for O_DIRECT should the

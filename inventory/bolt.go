@@ -20,6 +20,11 @@ import (
 
 // Options tunes a DB. The zero value is sensible.
 type Options struct {
+	// Init lets Open begin afresh where the data dir shows an inventory
+	// was there: an empty database file is replaced, a missing sealing key
+	// beside a database is made anew (the secrets sealed with the old one
+	// are lost). Without it, Open refuses such a data dir (ErrDataDir).
+	Init           bool
 	Logger         *slog.Logger     // silent when nil
 	Now            func() time.Time // clock; time.Now when nil
 	EventRetention int              // events kept per host; default 1000
@@ -45,23 +50,32 @@ var _ Store = (*DB)(nil)
 var (
 	bucketHosts  = []byte("hosts")
 	bucketEvents = []byte("events")
+	// bucketChatter holds each host's frequent events (Event.Chatter),
+	// numbered from the same sequence as its events.
+	bucketChatter = []byte("events-chatter")
 )
 
 // DatabaseFile is the name of the bbolt file inside the data dir.
 const DatabaseFile = "rackboot.db"
 
-// Open opens (creating if needed) the inventory in dir. It fails with an
-// error wrapping ErrLocked if another process holds the database.
+// Open opens the inventory in dir, creating it in a new (empty or
+// missing) dir. It fails with an error wrapping ErrLocked if another
+// process holds the database, ErrDataDir if the dir is not what it should
+// be (an empty database, a database without its key: see Options.Init),
+// and ErrCorrupt if the database cannot be read whole.
 func Open(dir string, opts Options) (*DB, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("open inventory: %w", err)
 	}
-	seal, err := loadSealer(filepath.Join(dir, "secret.key"))
+	path := filepath.Join(dir, DatabaseFile)
+	if err := checkDataDir(dir, opts.Init); err != nil {
+		return nil, err
+	}
+	seal, err := loadSealer(filepath.Join(dir, KeyFile))
 	if err != nil {
 		return nil, fmt.Errorf("open inventory: %w", err)
 	}
-	path := filepath.Join(dir, DatabaseFile)
-	bdb, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: cmp.Or(opts.LockTimeout, time.Second)})
+	bdb, err := openBolt(path, cmp.Or(opts.LockTimeout, time.Second))
 	if errors.Is(err, bolterrors.ErrTimeout) {
 		return nil, fmt.Errorf("open inventory %s: %w: another rackboot holds its lock", path, ErrLocked)
 	}
@@ -73,7 +87,7 @@ func Open(dir string, opts Options) (*DB, error) {
 	if db.log == nil {
 		db.log = slog.New(slog.DiscardHandler)
 	}
-	if err := db.load(); err != nil {
+	if err := db.loadWhole(); err != nil {
 		bdb.Close()
 		return nil, fmt.Errorf("open inventory %s: %w", path, err)
 	}
@@ -82,7 +96,7 @@ func Open(dir string, opts Options) (*DB, error) {
 
 func (db *DB) load() error {
 	return db.bolt.Update(func(tx *bolt.Tx) error {
-		for _, name := range [][]byte{bucketHosts, bucketEvents} {
+		for _, name := range [][]byte{bucketHosts, bucketEvents, bucketChatter} {
 			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
 				return err
 			}

@@ -23,3 +23,13 @@ const (
 	EventTransition = "transition"
 	EventDeleted    = "deleted"
 )
+
+// chatter are the event types a host may log often (an agent reporting,
+// the power poller, refused claims): they are kept apart from the rest, so
+// however many come, they never push the host's transitions and the
+// operator's actions out of its log. Each class keeps the last
+// EventRetention events.
+var chatter = map[string]bool{"agent": true, EventAgentConfig: true, "claim-refused": true, "bmc-fault": true, "power": true}
+
+// Chatter reports whether e is of a type logged often.
+func (e Event) Chatter() bool { return chatter[e.Type] }

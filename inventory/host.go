@@ -3,6 +3,7 @@ package inventory
 import (
 	"net"
 	"net/netip"
+	"net/url"
 	"regexp"
 	"strings"
 	"time"
@@ -19,6 +20,8 @@ type Host struct {
 	Hostname string            `json:"hostname,omitempty"`
 	IP       string            `json:"ip,omitempty"` // DHCP reservation
 	Labels   map[string]string `json:"labels,omitempty"`
+	// Network is a static address for the installed OS; nil means DHCP.
+	Network *HostNetwork `json:"network,omitempty"`
 
 	State          State     `json:"state"`
 	StateChangedAt time.Time `json:"state_changed_at"`
@@ -76,6 +79,8 @@ type DeployPlan struct {
 	DiskSerial  string           `json:"disk_serial,omitempty"`
 	DiskMinSize uint64           `json:"disk_min_size,omitempty"`
 	SSHKeys     []string         `json:"ssh_keys,omitempty"`
+	UserData    []string         `json:"user_data,omitempty"`   // the user-data parts in the seed, by name
+	InstanceID  string           `json:"instance_id,omitempty"` // the seed's cloud-init instance-id
 	Seed        *machineapi.Seed `json:"-"`
 	HasSeed     bool             `json:"has_seed,omitempty"`
 	RequestedAt time.Time        `json:"requested_at,omitzero"`
@@ -98,15 +103,30 @@ func (p *DeployProgress) Percent() int {
 
 // Credentials is where a host's machine credentials stand. Tokens are
 // HMACs over the host's UID and a generation; a token of another UID (a
-// deleted and re-enrolled MAC) or an earlier generation is refused, so
+// deleted and re-enrolled MAC) or of an earlier generation is refused, so
 // moving a generation on ends every token minted under the old one, with
-// no clock involved.
+// no clock involved. Package provision moves them; see its doc.
 type Credentials struct {
 	// UID is random, set by the Store when the host is created.
 	UID string `json:"uid"`
+	// BootGen is the generation of the boot token; BootArmed says a new
+	// boot of the installer may claim it (once), BootClaimedAt and
+	// BootClaimedFrom when and from where the current one was claimed.
+	BootGen         uint64    `json:"boot_gen,omitempty"`
+	BootArmed       bool      `json:"boot_armed,omitempty"`
+	BootClaimedAt   time.Time `json:"boot_claimed_at,omitzero"`
+	BootClaimedFrom string    `json:"boot_claimed_from,omitempty"`
+	// BootNonce is the SHA-256 of the claiming installer's random nonce,
+	// so that installer (and only it) may repeat its claim after a lost
+	// answer; the hash opens nothing.
+	BootNonce string `json:"boot_nonce_sha256,omitempty"`
 	// AgentGen is the generation of the agent token the host's installed
-	// OS holds (minted into its seed at the deploy request).
+	// OS holds (minted into its seed when the deploy is requested).
 	AgentGen uint64 `json:"agent_gen,omitempty"`
+	// SeedClaimedAt and SeedClaimedGen say when, and by the installer of
+	// which boot generation, the deploy's seed was handed out.
+	SeedClaimedAt  time.Time `json:"seed_claimed_at,omitzero"`
+	SeedClaimedGen uint64    `json:"seed_claimed_gen,omitempty"`
 }
 
 // WipeRequest is a quick wipe of a host's disks asked for with release.
@@ -177,19 +197,33 @@ func (h *Host) Validate() error {
 			return invalid("ip", "%q is not an IPv4 address", h.IP)
 		}
 	}
+	if len(h.Labels) > MaxLabels {
+		return invalid("labels", "%d labels, more than %d", len(h.Labels), MaxLabels)
+	}
 	for k, v := range h.Labels {
 		if !labelKeyRE.MatchString(k) {
-			return invalid("labels", "key %q must be 1-64 letters, digits, '.', '_', '-' or '/'", k)
+			return invalid("labels", "key %q must be 1-64 letters, digits, '.', '_', '-' or '/'", machineapi.Printable(k))
 		}
-		if len(v) > 256 {
-			return invalid("labels", "value of %q is longer than 256 bytes", k)
+		if err := machineapi.CheckText(v, 256); err != nil {
+			return invalid("labels", "value of %q: %v", k, err)
+		}
+	}
+	for _, f := range []struct{ name, v string }{{"uuid", h.UUID}, {"serial", h.Serial}, {"image", h.Image}} {
+		if err := machineapi.CheckText(f.v, machineapi.MaxID); err != nil {
+			return invalid(f.name, "%v", err)
 		}
 	}
 	if _, err := ParseState(string(h.State)); err != nil {
 		return err
 	}
+	if err := h.Network.validate(); err != nil {
+		return err
+	}
 	return h.BMC.validate()
 }
+
+// MaxLabels is the most labels a host may carry.
+const MaxLabels = 64
 
 func (b *BMC) validate() error {
 	if b == nil {
@@ -197,6 +231,15 @@ func (b *BMC) validate() error {
 	}
 	if b.Address == "" {
 		return invalid("bmc.address", "must not be empty")
+	}
+	if err := machineapi.CheckText(b.Address, 256); err != nil {
+		return invalid("bmc.address", "%v", err)
+	}
+	if hasUserinfo(b.Address) {
+		return invalid("bmc.address", "holds credentials (user:password@): give them as bmc.username and bmc.password, which are kept sealed and never shown")
+	}
+	if err := machineapi.CheckText(b.Username, machineapi.MaxID); err != nil {
+		return invalid("bmc.username", "%v", err)
 	}
 	if b.Protocol != "redfish" && b.Protocol != "ipmi" {
 		return invalid("bmc.protocol", "%q is not one of redfish, ipmi", b.Protocol)
@@ -214,6 +257,7 @@ func (h Host) Clone() Host {
 			c.Labels[k] = v
 		}
 	}
+	c.Network = h.Network.clone()
 	if h.Failure != nil {
 		f := *h.Failure
 		c.Failure = &f
@@ -235,6 +279,7 @@ func (h Host) Clone() Host {
 	if h.Deploy != nil {
 		d := *h.Deploy
 		d.SSHKeys = append([]string(nil), h.Deploy.SSHKeys...)
+		d.UserData = append([]string(nil), h.Deploy.UserData...)
 		if d.Seed != nil {
 			sd := *d.Seed
 			d.Seed = &sd
@@ -255,4 +300,20 @@ func (h Host) Clone() Host {
 		c.Agent = &a
 	}
 	return c
+}
+
+// hasUserinfo reports whether a BMC address ("10.0.0.5", "10.0.0.5:623",
+// "https://bmc.example:8443/") carries credentials before its host.
+func hasUserinfo(addr string) bool {
+	if u, err := url.Parse(addr); err == nil && u.User != nil {
+		return true
+	}
+	rest := addr
+	if i := strings.Index(rest, "://"); i >= 0 {
+		rest = rest[i+3:]
+	}
+	if i := strings.IndexAny(rest, "/?#"); i >= 0 {
+		rest = rest[:i]
+	}
+	return strings.Contains(rest, "@")
 }

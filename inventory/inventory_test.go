@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 )
@@ -58,12 +59,29 @@ func TestValidation(t *testing.T) {
 		"unknown state":  {Host{MAC: mac(1), State: "sleeping"}, "state"},
 		"bmc protocol":   {Host{MAC: mac(1), BMC: &BMC{Address: "10.0.0.1", Protocol: "telnet"}}, "bmc.protocol"},
 		"bmc no address": {Host{MAC: mac(1), BMC: &BMC{Protocol: "ipmi"}}, "bmc.address"},
+		"label with ESC": {Host{MAC: mac(1), Labels: map[string]string{"note": "a\x1b[2Jb"}}, "labels"},
+		"label with NUL": {Host{MAC: mac(1), Labels: map[string]string{"note": "a\x00b"}}, "labels"},
+		"label CR LF":    {Host{MAC: mac(1), Labels: map[string]string{"note": "a\r\nb"}}, "labels"},
+		"too many labels": {Host{MAC: mac(1), Labels: func() map[string]string {
+			m := map[string]string{}
+			for i := range MaxLabels + 1 {
+				m[fmt.Sprintf("l%d", i)] = "x"
+			}
+			return m
+		}()}, "labels"},
+		"huge uuid":                 {Host{MAC: mac(1), UUID: strings.Repeat("u", 900<<10)}, "uuid"},
+		"serial with escape":        {Host{MAC: mac(1), Serial: "S1\x1b]52;c;x\x07"}, "serial"},
+		"bmc url with credentials":  {Host{MAC: mac(1), BMC: &BMC{Address: "https://admin:hunter2@10.0.0.5:8443", Protocol: "redfish"}}, "bmc.address"},
+		"bmc host with credentials": {Host{MAC: mac(1), BMC: &BMC{Address: "root:calvin@10.0.0.5", Protocol: "ipmi"}}, "bmc.address"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			_, err := db.CreateHost(ctx, tc.h, "test")
 			var ie *InvalidError
 			if !errors.As(err, &ie) || ie.Field != tc.field {
 				t.Fatalf("err = %v, want InvalidError on %s", err, tc.field)
+			}
+			if strings.Contains(err.Error(), "hunter2") || strings.Contains(err.Error(), "calvin") || strings.ContainsAny(err.Error(), "\x1b\x00") {
+				t.Fatalf("the error echoes a secret or a control character: %q", err)
 			}
 		})
 	}
@@ -238,5 +256,51 @@ func TestUpdateUnchangedIsNotStored(t *testing.T) {
 	ev, _ := db.Events(ctx, h.MAC, 0)
 	if got.Version == h.Version || len(ev) != 2 || ev[0].Type != "renamed" || ev[0].Cause != "a → b" {
 		t.Fatalf("update: %+v, events %+v", got, ev)
+	}
+}
+
+// TestChatterKeepsTransitions: however many frequent events a host logs,
+// its transitions and the operator's events stay; each class keeps its
+// last EventRetention, and reading merges them newest first.
+func TestChatterKeepsTransitions(t *testing.T) {
+	db := openTest(t, t.TempDir(), Options{EventRetention: 5})
+	ctx := context.Background()
+	db.CreateHost(ctx, Host{MAC: mac(1)}, "test")
+	db.Transition(ctx, mac(1), StateInspecting, "booted", "installer")
+	db.Transition(ctx, mac(1), StateReady, "inspected", "installer")
+	for i := range 1005 {
+		db.AppendEvent(ctx, mac(1), Event{Type: "agent", Cause: fmt.Sprint(i)})
+		if i%100 == 0 {
+			db.AppendEvent(ctx, mac(1), Event{Type: "claim-refused", Cause: "x"})
+		}
+	}
+	ev, err := db.Events(ctx, mac(1), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var kept, chat []string
+	for i, e := range ev {
+		if i > 0 && ev[i-1].Seq <= e.Seq {
+			t.Fatalf("not newest first: %d after %d", e.Seq, ev[i-1].Seq)
+		}
+		if e.Chatter() {
+			chat = append(chat, e.Cause)
+		} else {
+			kept = append(kept, e.Type+":"+string(e.To))
+		}
+	}
+	if strings.Join(kept, " ") != "transition:ready transition:inspecting created:discovered" {
+		t.Fatalf("kept events: %q", kept)
+	}
+	if len(chat) != 5 || chat[0] != "1004" {
+		t.Fatalf("chatter: %q, want the last 5, newest first", chat)
+	}
+	if ev, _ := db.Events(ctx, mac(1), 3); len(ev) != 3 || ev[0].Cause != "1004" {
+		t.Fatalf("limited read: %+v", ev)
+	}
+	db.DeleteHost(ctx, mac(1), "test")
+	db.CreateHost(ctx, Host{MAC: mac(1)}, "test")
+	if ev, _ := db.Events(ctx, mac(1), 0); len(ev) != 1 {
+		t.Fatalf("a re-created host inherited %d events", len(ev))
 	}
 }

@@ -51,14 +51,15 @@ func putRecord(tx *bolt.Tx, r *record) error {
 	return b.Put([]byte(r.MAC), v)
 }
 
-// appendEvent writes e to the host's log and trims the log to keep at most
-// retention events: each append deletes the one that fell off the end.
+// appendEvent writes e to the host's log, numbered from the host's one
+// sequence, into its class's bucket (Event.Chatter), and trims that class
+// to retention events.
 func appendEvent(tx *bolt.Tx, mac string, e *Event, retention int) error {
-	b, err := tx.Bucket(bucketEvents).CreateBucketIfNotExists([]byte(mac))
+	main, err := tx.Bucket(bucketEvents).CreateBucketIfNotExists([]byte(mac))
 	if err != nil {
 		return err
 	}
-	seq, err := b.NextSequence()
+	seq, err := main.NextSequence()
 	if err != nil {
 		return err
 	}
@@ -67,11 +68,34 @@ func appendEvent(tx *bolt.Tx, mac string, e *Event, retention int) error {
 	if err != nil {
 		return err
 	}
+	b := main
+	if e.Chatter() {
+		if b, err = tx.Bucket(bucketChatter).CreateBucketIfNotExists([]byte(mac)); err != nil {
+			return err
+		}
+	}
 	if err := b.Put(seqKey(seq), v); err != nil {
 		return err
 	}
-	if seq > uint64(retention) {
-		return b.Delete(seqKey(seq - uint64(retention)))
+	return trim(b, retention)
+}
+
+// trim deletes the oldest events of b beyond keep: it walks back from the
+// newest (the bucket's stats do not count what this transaction added).
+func trim(b *bolt.Bucket, keep int) error {
+	c := b.Cursor()
+	k, _ := c.Last()
+	for i := 1; i < keep && k != nil; i++ {
+		k, _ = c.Prev()
+	}
+	var old [][]byte
+	for k, _ = c.Prev(); k != nil; k, _ = c.Prev() {
+		old = append(old, append([]byte(nil), k...))
+	}
+	for _, k := range old {
+		if err := b.Delete(k); err != nil {
+			return err
+		}
 	}
 	return nil
 }

@@ -86,8 +86,9 @@ type LeaseStore interface {
 	WriteLeases(ctx context.Context, changes []LeaseChange) error
 }
 
-// ConfigStore keeps the agent configs.
+// ConfigStore keeps the agent configs and the label-selected user-data.
 type ConfigStore interface {
+	UserDataStore
 	AgentConfig(ctx context.Context, name string) (AgentConfig, error)
 	AgentConfigs(ctx context.Context) ([]AgentConfig, error)
 	AgentConfigsFor(ctx context.Context, labels map[string]string) ([]AgentConfig, error)

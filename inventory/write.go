@@ -1,6 +1,7 @@
 package inventory
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"encoding/json"
@@ -215,9 +216,11 @@ func (db *DB) DeleteHost(ctx context.Context, mac, actor string) error {
 		if err := hosts.Delete([]byte(mac)); err != nil {
 			return Change{}, err
 		}
-		if ev := tx.Bucket(bucketEvents); ev.Bucket([]byte(mac)) != nil {
-			if err := ev.DeleteBucket([]byte(mac)); err != nil {
-				return Change{}, err
+		for _, name := range [][]byte{bucketEvents, bucketChatter} {
+			if ev := tx.Bucket(name); ev.Bucket([]byte(mac)) != nil {
+				if err := ev.DeleteBucket([]byte(mac)); err != nil {
+					return Change{}, err
+				}
 			}
 		}
 		if err := deleteValues(tx, mac); err != nil {
@@ -249,24 +252,39 @@ func (db *DB) AppendEvent(ctx context.Context, mac string, e Event) error {
 // Events implements Store.
 func (db *DB) Events(_ context.Context, mac string, limit int) ([]Event, error) {
 	if limit <= 0 {
-		limit = db.retention()
+		limit = 2 * db.retention() // both classes
 	}
 	var out []Event
 	err := db.bolt.View(func(tx *bolt.Tx) error {
 		if tx.Bucket(bucketHosts).Get([]byte(mac)) == nil {
 			return fmt.Errorf("host %s: %w", mac, ErrNotFound)
 		}
-		b := tx.Bucket(bucketEvents).Bucket([]byte(mac))
-		if b == nil {
-			return nil
+		// Both classes, newest first: a merge of two cursors by sequence.
+		var cs []*bolt.Cursor
+		var ks, vs [][]byte
+		for _, name := range [][]byte{bucketEvents, bucketChatter} {
+			if b := tx.Bucket(name).Bucket([]byte(mac)); b != nil {
+				c := b.Cursor()
+				k, v := c.Last()
+				cs, ks, vs = append(cs, c), append(ks, k), append(vs, v)
+			}
 		}
-		c := b.Cursor()
-		for k, v := c.Last(); k != nil && len(out) < limit; k, v = c.Prev() {
+		for len(out) < limit {
+			i := -1
+			for j := range cs {
+				if ks[j] != nil && (i < 0 || bytes.Compare(ks[j], ks[i]) > 0) {
+					i = j
+				}
+			}
+			if i < 0 {
+				return nil
+			}
 			var e Event
-			if err := json.Unmarshal(v, &e); err != nil {
-				return fmt.Errorf("decode event %x of %s: %w", k, mac, err)
+			if err := json.Unmarshal(vs[i], &e); err != nil {
+				return fmt.Errorf("decode event %x of %s: %w", ks[i], mac, err)
 			}
 			out = append(out, e)
+			ks[i], vs[i] = cs[i].Prev()
 		}
 		return nil
 	})

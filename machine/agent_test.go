@@ -74,11 +74,10 @@ func (a *agentTest) pollUntil(version string, cond func(machineapi.Graph) bool) 
 
 func TestAgentRoutesNeedAgentToken(t *testing.T) {
 	a := newAgentTest(t)
-	boot := a.bootTest.token(testMAC)
 	other, _ := a.lc.AgentToken(context.Background(), testMAC, false, "test")
 	a.store.CreateHost(context.Background(), inventory.Host{MAC: "52:54:00:00:00:99"}, "test")
 	otherHost, _ := a.lc.AgentToken(context.Background(), "52:54:00:00:00:99", false, "test")
-	for name, tok := range map[string]string{"none": "", "boot token": boot, "garbage": "abc", "another host's": otherHost} {
+	for name, tok := range map[string]string{"none": "", "garbage": "abc", "another host's": otherHost} {
 		hdr := []string{}
 		if tok != "" {
 			hdr = []string{"Authorization", "Bearer " + tok}
@@ -95,6 +94,16 @@ func TestAgentRoutesNeedAgentToken(t *testing.T) {
 	}
 	if code, _ := a.get("/machine/v1/agent/config?wait=0s&mac="+testMAC, "Authorization", "Bearer "+other); code != http.StatusOK {
 		t.Errorf("second unrevoked token: %d", code)
+	}
+	// A host whose installer is up has a boot token; it opens no agent route.
+	const ready = "52:54:00:00:00:77"
+	a.store.CreateHost(context.Background(), inventory.Host{MAC: ready, State: inventory.StateReady}, "test")
+	boot := a.bootTest.token(ready)
+	if code, _ := a.get("/machine/v1/agent/config?wait=0s&mac="+ready, "Authorization", "Bearer "+boot); code != http.StatusUnauthorized {
+		t.Errorf("boot token on the graph poll: %d, want 401", code)
+	}
+	if code, _ := a.post("/machine/v1/agent/status?mac="+ready, boot, `{"status":"converged"}`); code != http.StatusUnauthorized {
+		t.Errorf("boot token on a status report: %d, want 401", code)
 	}
 }
 
@@ -178,8 +187,11 @@ func TestAgentBinary(t *testing.T) {
 	a := newAgentTest(t)
 	self, _ := os.Executable()
 	fi, _ := os.Stat(self)
-	for name, tok := range map[string]string{"agent token": a.token, "boot token": a.bootTest.token(testMAC)} {
-		req, _ := http.NewRequest("GET", a.srv.URL+"/machine/v1/agent/binary?mac="+testMAC, nil)
+	const ready = "52:54:00:00:00:77"
+	a.store.CreateHost(context.Background(), inventory.Host{MAC: ready, State: inventory.StateReady}, "test")
+	for name, c := range map[string]struct{ mac, tok string }{"agent token": {testMAC, a.token}, "boot token": {ready, a.bootTest.token(ready)}} {
+		tok := c.tok
+		req, _ := http.NewRequest("GET", a.srv.URL+"/machine/v1/agent/binary?mac="+c.mac, nil)
 		req.Header.Set("Authorization", "Bearer "+tok)
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
@@ -219,7 +231,10 @@ func TestAgentExport(t *testing.T) {
 			t.Errorf("%s: %d %s, want 400", name, code, body)
 		}
 	}
-	if code, _ := a.post(path, a.bootTest.token(testMAC), `{"key":"k","value":"x"}`); code != http.StatusUnauthorized {
+	// A host whose installer is up has a boot token; it publishes nothing.
+	const ready = "52:54:00:00:00:77"
+	a.store.CreateHost(context.Background(), inventory.Host{MAC: ready, State: inventory.StateReady}, "test")
+	if code, _ := a.post("/machine/v1/agent/export?mac="+ready, a.bootTest.token(ready), `{"key":"k","value":"x"}`); code != http.StatusUnauthorized {
 		t.Errorf("export with a boot token: %d, want 401", code)
 	}
 }

@@ -39,7 +39,7 @@ func (s *Server) installer(h machineHandler) func(http.ResponseWriter, *http.Req
 		if err != nil {
 			return err
 		}
-		if err := s.Lifecycle.VerifyBootToken(token, mac); err != nil {
+		if err := s.Lifecycle.VerifyBootToken(r.Context(), token, mac); err != nil {
 			return err
 		}
 		return h(w, r, mac)

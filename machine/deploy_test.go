@@ -47,6 +47,9 @@ func (b *bootTest) deploying(h inventory.Host, image string, keys ...string) {
 	}
 }
 
+// testKey is an SSH public key (its private half discarded).
+const testKey = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFpQabVQCr8D44JBIvzOxdG+x+XOMRuI9+5H0hlMQlr2 op@desk"
+
 func TestDeployFlow(t *testing.T) {
 	b := newBootTest(t, nil)
 	var gz bytes.Buffer
@@ -55,7 +58,7 @@ func TestDeployFlow(t *testing.T) {
 	zw.Close()
 	img := b.importImage("testos", gz.Bytes())
 	ctx := context.Background()
-	b.deploying(inventory.Host{MAC: testMAC, Hostname: "node7"}, "testos", "ssh-ed25519 AAAAkey op@desk")
+	b.deploying(inventory.Host{MAC: testMAC, Hostname: "node7"}, "testos", testKey)
 	tok := b.token(testMAC)
 	auth := []string{"Authorization", "Bearer " + tok}
 
@@ -68,13 +71,26 @@ func TestDeployFlow(t *testing.T) {
 	if d.SHA256 != img.SHA256 || d.Size != 1<<20 || d.Compression != "gzip" || !strings.HasSuffix(d.ImageURL, "/machine/v1/image?mac="+testMAC) {
 		t.Fatalf("deploy spec: %+v", d)
 	}
-	for _, want := range []string{"hostname: node7\n", "  - \"ssh-ed25519 AAAAkey op@desk\"\n", "rackboot:\n  url: \"http://10.9.0.1:8081\"\n", "  mac: \"" + testMAC + "\"\n", "write_files:"} {
-		if !strings.Contains(d.Seed.UserData, want) {
-			t.Errorf("user-data lacks %q:\n%s", want, d.Seed.UserData)
+	if code, _ := b.post("/machine/v1/seed?mac="+testMAC, "", `{}`); code != 401 {
+		t.Fatalf("seed without a token: %d", code)
+	}
+	code, body = b.post("/machine/v1/seed?mac="+testMAC, tok, `{}`)
+	var sd machineapi.Seed
+	if err := json.Unmarshal([]byte(body), &sd); code != 200 || err != nil {
+		t.Fatalf("seed: %d %s", code, body)
+	}
+	for _, want := range []string{"hostname=node7\n", "ssh_key=" + testKey + "\n", "url=http://10.9.0.1:8081\n", "mac=" + testMAC + "\n"} {
+		if !strings.Contains(sd.Rackboot, want) {
+			t.Errorf("rackboot.seed lacks %q:\n%s", want, sd.Rackboot)
 		}
 	}
-	if !strings.Contains(d.Seed.MetaData, "local-hostname: node7") {
-		t.Errorf("meta-data: %q", d.Seed.MetaData)
+	for _, want := range []string{"local-hostname: node7\n", "public-keys:\n    - " + testKey + "\n"} {
+		if !strings.Contains(sd.MetaData, want) {
+			t.Errorf("meta-data lacks %q:\n%s", want, sd.MetaData)
+		}
+	}
+	if !strings.Contains(sd.UserData, "Content-Type: multipart/mixed") || !strings.Contains(sd.NetworkConfig, testMAC) {
+		t.Errorf("user-data or network-config:\n%s\n%s", sd.UserData, sd.NetworkConfig)
 	}
 	if code, body := b.get("/machine/v1/image?mac="+testMAC, auth...); code != 200 || body != gz.String() {
 		t.Fatalf("image: %d, %d bytes (want the stored blob)", code, len(body))
@@ -107,10 +123,10 @@ func TestDeployFlow(t *testing.T) {
 	if h, _ := b.store.Host(ctx, testMAC); h.State != inventory.StateDeployed {
 		t.Fatalf("after deployed: %s", h.State)
 	}
-	if code, _ := b.post("/machine/v1/deployed?mac="+testMAC, tok, `{"disk":"/dev/vda"}`); code != 409 {
-		t.Fatalf("second deployed report: %d, want 409", code)
+	if code, _ := b.post("/machine/v1/deployed?mac="+testMAC, tok, `{"disk":"/dev/vda"}`); code != 401 {
+		t.Fatalf("second deployed report: %d, want 401 (the installer's token ended with the deploy)", code)
 	}
-	agentTok := tokenFromSeed(t, d.Seed.UserData)
+	agentTok := tokenFromSeed(t, sd.Rackboot)
 	if code, body := b.post("/machine/v1/firstboot?mac="+testMAC, agentTok, `{"mac":"`+testMAC+`","event":"first-boot","firmware":"uefi"}`); code != 200 {
 		t.Fatalf("firstboot: %d %s", code, body)
 	}
@@ -122,18 +138,18 @@ func TestDeployFlow(t *testing.T) {
 	for _, e := range ev {
 		types = append(types, e.Type)
 	}
-	if got := strings.Join(types[:3], ","); got != "first-boot,transition,transition" {
+	if got := strings.Join(types[:3], ","); got != "first-boot,transition,seed-claimed" {
 		t.Fatalf("events: %v", types)
 	}
 }
 
-func tokenFromSeed(t *testing.T, userData string) string {
-	for _, line := range strings.Split(userData, "\n") {
-		if v, ok := strings.CutPrefix(line, "  token: "); ok {
-			return strings.Trim(v, `"`)
+func tokenFromSeed(t *testing.T, file string) string {
+	for _, line := range strings.Split(file, "\n") {
+		if v, ok := strings.CutPrefix(line, "token="); ok {
+			return v
 		}
 	}
-	t.Fatalf("no token in seed:\n%s", userData)
+	t.Fatalf("no token in seed:\n%s", file)
 	return ""
 }
 
@@ -249,8 +265,9 @@ func TestDeployImageRemoved(t *testing.T) {
 	if err := b.imgs.Remove(ctx, "testos"); err != nil {
 		t.Fatal(err)
 	}
+	tok := b.token(testMAC)
 	rev := b.store.Revision()
-	code, body := b.get("/machine/v1/next?wait=0s&mac="+testMAC, "Authorization", "Bearer "+b.token(testMAC))
+	code, body := b.get("/machine/v1/next?wait=0s&mac="+testMAC, "Authorization", "Bearer "+tok)
 	var a machineapi.Next
 	if err := json.Unmarshal([]byte(body), &a); code != 200 || err != nil || a.Action != "fail" || !strings.Contains(a.Cause, `image "testos" is no longer in the image store`) {
 		t.Fatalf("next: %d %s", code, body)
@@ -258,7 +275,7 @@ func TestDeployImageRemoved(t *testing.T) {
 	if b.store.Revision() != rev {
 		t.Fatal("next wrote")
 	}
-	if code, body := b.post("/machine/v1/failed?mac="+testMAC, b.token(testMAC), `{"cause":`+strconvQuote(a.Cause)+`}`); code != 200 {
+	if code, body := b.post("/machine/v1/failed?mac="+testMAC, tok, `{"cause":`+strconvQuote(a.Cause)+`}`); code != 200 {
 		t.Fatalf("failed: %d %s", code, body)
 	}
 	h, _ := b.store.Host(ctx, testMAC)
@@ -272,18 +289,20 @@ func strconvQuote(s string) string {
 	return string(b)
 }
 
-// TestInstallerRoutesNeedMACAndToken: every installer callback but inspect
-// wants ?mac= and a token minted for it; without either it is refused
-// (400 or 401) before its body is read, and the host is untouched.
+// TestInstallerRoutesNeedMACAndToken: every installer call but the claim
+// wants ?mac= and a boot token claimed for it; without either it is
+// refused (400 or 401) before its body is read, and the host is untouched.
 func TestInstallerRoutesNeedMACAndToken(t *testing.T) {
 	b := newBootTest(t, nil)
 	ctx := context.Background()
 	b.store.CreateHost(ctx, inventory.Host{MAC: testMAC, State: inventory.StateDeploying, Image: "x",
 		Wipe: &inventory.WipeRequest{Actor: "op"}}, "test")
-	before, _ := b.store.Host(ctx, testMAC)
 	tok := b.token(testMAC)
+	other := b.token("52:54:00:00:00:99")
+	before, _ := b.store.Host(ctx, testMAC)
 	bodies := map[string]string{"progress": `{"written":1,"total":2}`, "deployed": `{"disk":"/dev/vda","written":1,"seconds":1}`,
-		"failed": `{"cause":"x"}`, "wiped": `{"disks":[{"disk":"/dev/vda"}],"seconds":1}`, "booted": `{}`}
+		"failed": `{"cause":"x"}`, "wiped": `{"disks":[{"disk":"/dev/vda"}],"seconds":1}`, "seed": `{}`,
+		"inspect": `{"mac":"52:54:00:12:34:56","facts":{}}`}
 	for route, body := range bodies {
 		for _, tc := range []struct {
 			name, query, token string
@@ -292,7 +311,7 @@ func TestInstallerRoutesNeedMACAndToken(t *testing.T) {
 			{"no mac", "", tok, 400},
 			{"no mac, bad token", "", "garbage", 400}, // no MAC to check the token against
 			{"bad token", "?mac=" + testMAC, "garbage", 401},
-			{"another host's token", "?mac=" + testMAC, b.token("52:54:00:00:00:99"), 401},
+			{"another host's token", "?mac=" + testMAC, other, 401},
 		} {
 			if code, out := b.post("/machine/v1/"+route+tc.query, tc.token, body); code != tc.code {
 				t.Errorf("%s, %s: %d %s, want %d", route, tc.name, code, out, tc.code)

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"os"
 	"slices"
+	"time"
 
 	"github.com/go-chi/chi/v5"
 	"github.com/rackboot/rackboot/boot"
@@ -49,7 +50,7 @@ func (s *Server) agentBinary(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if s.Lifecycle.VerifyBootToken(token, mac) != nil {
+	if s.Lifecycle.VerifyBootToken(r.Context(), token, mac) != nil {
 		if err := s.Lifecycle.VerifyAgentToken(r.Context(), token, mac); err != nil {
 			return err
 		}
@@ -75,6 +76,29 @@ func serveFile(w http.ResponseWriter, r *http.Request, name, path string) error 
 		return httperr.Errorf(http.StatusNotFound, "%s: not a regular file", name)
 	}
 	w.Header().Set("Content-Type", "application/octet-stream")
-	http.ServeContent(w, r, name, fi.ModTime(), f)
+	http.ServeContent(keepReading(w), r, name, fi.ModTime(), f)
 	return nil
 }
+
+// streamStall is how long a client may leave a stream's bytes unread
+// before the connection is closed.
+const streamStall = time.Minute
+
+// keepReading makes each write of a stream due within streamStall: a
+// download may take as long as it needs while the client keeps reading,
+// and a client that stops holds a connection for a minute, not for good.
+func keepReading(w http.ResponseWriter) http.ResponseWriter {
+	return &stallWriter{ResponseWriter: w, rc: http.NewResponseController(w)}
+}
+
+type stallWriter struct {
+	http.ResponseWriter
+	rc *http.ResponseController
+}
+
+func (s *stallWriter) Write(p []byte) (int, error) {
+	s.rc.SetWriteDeadline(time.Now().Add(streamStall))
+	return s.ResponseWriter.Write(p)
+}
+
+func (s *stallWriter) Unwrap() http.ResponseWriter { return s.ResponseWriter }

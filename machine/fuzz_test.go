@@ -1,6 +1,7 @@
 package machine
 
 import (
+	"context"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -8,6 +9,7 @@ import (
 
 	"github.com/rackboot/rackboot/boot"
 	"github.com/rackboot/rackboot/inventory"
+	"github.com/rackboot/rackboot/machineapi"
 	"github.com/rackboot/rackboot/provision"
 )
 
@@ -65,9 +67,9 @@ func FuzzInspectBody(f *testing.F) {
 	f.Add([]byte(`[]`))
 	h, store, lc := fuzzServer(f)
 	store.CreateHost(f.Context(), inventory.Host{MAC: testMAC, State: inventory.StateInspecting}, "test")
-	tok := lc.BootToken(testMAC)
+	tok := claimToken(f, lc, testMAC)
 	f.Fuzz(func(t *testing.T, body []byte) {
-		req := httptest.NewRequest("POST", "/machine/v1/inspect", strings.NewReader(string(body)))
+		req := httptest.NewRequest("POST", "/machine/v1/inspect?mac="+testMAC, strings.NewReader(string(body)))
 		req.Header.Set("Authorization", "Bearer "+tok)
 		w := httptest.NewRecorder()
 		h.ServeHTTP(w, req)
@@ -101,7 +103,7 @@ func FuzzInstallerReports(f *testing.F) {
 			Wipe: &inventory.WipeRequest{Actor: "op"}}, "test")
 		path := "/machine/v1/" + routes[int(route)%len(routes)] + "?mac=" + testMAC
 		req := httptest.NewRequest("POST", path, strings.NewReader(string(body)))
-		req.Header.Set("Authorization", "Bearer "+lc.BootToken(testMAC))
+		req.Header.Set("Authorization", "Bearer "+claimToken(t, lc, testMAC))
 		w := httptest.NewRecorder()
 		h.ServeHTTP(w, req)
 		if w.Code >= 500 {
@@ -145,6 +147,54 @@ func FuzzAgentExport(f *testing.F) {
 		for _, v := range vals {
 			if err := v.Validate(); err != nil {
 				t.Fatalf("%q stored %+v: %v", body, v, err)
+			}
+		}
+	})
+}
+
+// claimToken arms a boot of mac and claims it, as a power action and the
+// host's installer would.
+func claimToken(tb testing.TB, lc *provision.Lifecycle, mac string) string {
+	tb.Helper()
+	if _, err := lc.ArmBoot(context.Background(), mac, "test", "test"); err != nil {
+		tb.Fatal(err)
+	}
+	_, tok, err := lc.Claim(context.Background(), mac, machineapi.Claim{Nonce: "the-fuzz-installer-nonce"}, "127.0.0.1")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return tok
+}
+
+// FuzzClaim feeds arbitrary queries and bodies to the claim, the one call
+// that needs no token: the answer is 200, 400, 404, 409 or 413, never a
+// panic or a 500, and once a boot is claimed, a claim with another nonce
+// is refused.
+func FuzzClaim(f *testing.F) {
+	f.Add("mac=52:54:00:12:34:56", []byte(`{"nonce":"0123456789abcdef0123","mode":"inspect"}`))
+	f.Add("mac=52:54:00:12:34:56", []byte(`{"nonce":"x"}`))
+	f.Add("mac=zz", []byte(`{}`))
+	f.Add("", []byte(`[`))
+	f.Add("mac=52:54:00:00:00:01", []byte(`{"nonce":"0123456789abcdef0123","mode":"\u001b]52;c;aGk=\u0007"}`))
+	f.Fuzz(func(t *testing.T, query string, body []byte) {
+		h, store, _ := fuzzServer(t)
+		store.CreateHost(t.Context(), inventory.Host{MAC: testMAC, State: inventory.StateReady,
+			Credentials: inventory.Credentials{BootArmed: true}}, "test")
+		post := func(body []byte) int {
+			req := httptest.NewRequest("POST", "/machine/v1/claim", strings.NewReader(string(body)))
+			req.URL.RawQuery = query
+			w := httptest.NewRecorder()
+			h.ServeHTTP(w, req)
+			switch w.Code {
+			case 200, 400, 404, 409, 413:
+			default:
+				t.Fatalf("%q %q: %d %s", query, body, w.Code, w.Body.String())
+			}
+			return w.Code
+		}
+		if post(body) == 200 && !strings.Contains(string(body), "somebody-else-entirely-1") {
+			if code := post([]byte(`{"nonce":"somebody-else-entirely-1"}`)); code != 409 {
+				t.Fatalf("%q %q: a second claimant got %d, want 409", query, body, code)
 			}
 		}
 	})

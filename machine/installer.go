@@ -3,6 +3,7 @@ package machine
 import (
 	"context"
 	"fmt"
+	"net"
 	"net/http"
 	"time"
 
@@ -11,46 +12,38 @@ import (
 	"github.com/rackboot/rackboot/machineapi"
 )
 
-// booted takes the installer's first call: it is up on the host.
-func (s *Server) booted(w http.ResponseWriter, r *http.Request, mac string) error {
-	var b machineapi.Booted
-	if err := decode(w, r, maxCallbackBytes, &b); err != nil {
-		return err
-	}
-	h, err := s.Lifecycle.Booted(r.Context(), mac, b)
+// claim hands the boot token of the host's current boot to the installer
+// that asks first (provision.Lifecycle.Claim). It needs no token: it is
+// how the installer gets one; naming a MAC gets nothing else.
+func (s *Server) claim(w http.ResponseWriter, r *http.Request) error {
+	mac, err := inventory.NormalizeMAC(r.URL.Query().Get(machineapi.ParamMAC))
 	if err != nil {
 		return err
 	}
-	return status(w, string(h.State))
+	var c machineapi.Claim
+	if err := decode(w, r, maxCallbackBytes, &c); err != nil {
+		return err
+	}
+	h, token, err := s.Lifecycle.Claim(r.Context(), mac, c, remoteHost(r))
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, machineapi.Claimed{Token: token, State: string(h.State)})
 }
 
-// inspect takes the installer's report of the machine's facts.
-//
-// It authenticates on its own: the token is checked against the report's
-// MAC, which must match ?mac= when the installer gives one.
-func (s *Server) inspect(w http.ResponseWriter, r *http.Request) error {
+// inspect takes the installer's report of the machine's facts; the report
+// names the MAC of ?mac=, whose boot token was checked before the body was
+// read.
+func (s *Server) inspect(w http.ResponseWriter, r *http.Request, mac string) error {
 	var rep machineapi.InspectReport
-	if err := decode(w, r, s.MaxBodyBytes, &rep); err != nil {
+	if err := decode(w, r, maxFactsBytes, &rep); err != nil {
 		return err
 	}
 	if rep.Facts == nil {
 		return httperr.Errorf(http.StatusBadRequest, "malformed report: no facts")
 	}
-	mac, err := inventory.NormalizeMAC(rep.MAC)
-	if err != nil {
-		return err
-	}
-	if q := r.URL.Query().Get(machineapi.ParamMAC); q != "" {
-		if qm, err := inventory.NormalizeMAC(q); err != nil || qm != mac {
-			return httperr.Errorf(http.StatusBadRequest, "report for %s sent as %s", mac, q)
-		}
-	}
-	token, err := bearer(r)
-	if err != nil {
-		return err
-	}
-	if err := s.Lifecycle.VerifyBootToken(token, mac); err != nil {
-		return err
+	if m, err := inventory.NormalizeMAC(rep.MAC); err != nil || m != mac {
+		return httperr.Errorf(http.StatusBadRequest, "report for %q sent as %s", machineapi.Printable(rep.MAC), mac)
 	}
 	h, err := s.Lifecycle.Inspected(r.Context(), mac, *rep.Facts)
 	if err != nil {
@@ -58,6 +51,24 @@ func (s *Server) inspect(w http.ResponseWriter, r *http.Request) error {
 	}
 	s.Logger.Info("host inspected", "mac", mac, "cpus", rep.Facts.CPUs, "memory", rep.Facts.MemoryBytes, "disks", len(rep.Facts.Disks), "firmware", rep.Facts.Firmware)
 	return status(w, string(h.State))
+}
+
+// seed hands the deploy's seed to the installer of the host's current boot
+// (provision.Lifecycle.ClaimSeed: once per deploy).
+func (s *Server) seed(w http.ResponseWriter, r *http.Request, mac string) error {
+	sd, err := s.Lifecycle.ClaimSeed(r.Context(), mac, remoteHost(r))
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, sd)
+}
+
+// remoteHost is the address a request came from, without its port.
+func remoteHost(r *http.Request) string {
+	if h, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
+		return h
+	}
+	return r.RemoteAddr
 }
 
 // next tells a waiting installer what to do. It long-polls: while the
@@ -102,7 +113,7 @@ func (s *Server) image(w http.ResponseWriter, r *http.Request, mac string) error
 	w.Header().Set("X-Image-SHA256", img.SHA256)
 	w.Header().Set("X-Image-Size", fmt.Sprint(img.Size))
 	w.Header().Set("X-Image-Compression", string(img.Compression))
-	http.ServeContent(w, r, "", img.Created, f)
+	http.ServeContent(keepReading(w), r, "", img.Created, f)
 	return nil
 }
 

@@ -44,7 +44,8 @@ type Server struct {
 	// to replace the built-in scripts.
 	TemplatesDir string
 	Logger       *slog.Logger // silent when nil
-	// MaxBodyBytes bounds inspect and agent reports; default 1 MiB.
+	// MaxBodyBytes bounds an agent's report; default 1 MiB. An inspect
+	// report is bounded by maxFactsBytes.
 	MaxBodyBytes int64
 
 	store     inventory.Store
@@ -89,8 +90,9 @@ func (s *Server) Handler() (http.Handler, error) {
 }
 
 func (s *Server) installerRoutes(r chi.Router) {
-	r.Post(machineapi.PathBooted, s.handle(s.installer(s.booted)))
-	r.Post(machineapi.PathInspect, s.handle(s.inspect))
+	r.Post(machineapi.PathClaim, s.handle(s.claim))
+	r.Post(machineapi.PathInspect, s.handle(s.installer(s.inspect)))
+	r.Post(machineapi.PathSeed, s.handle(s.installer(s.seed)))
 	r.Get(machineapi.PathNext, s.handle(s.installer(s.next)))
 	r.Get(machineapi.PathImage, s.handle(s.installer(s.image)))
 	r.Post(machineapi.PathProgress, s.handle(s.installer(s.progress)))
@@ -114,11 +116,15 @@ func (s *Server) handle(h httperr.Func) http.HandlerFunc {
 	return httperr.Handler{Log: s.Logger, Render: httperr.Text, Quiet: slog.LevelInfo}.Wrap(h)
 }
 
-// maxCallbackBytes bounds the small calls (the installer's booted,
+// maxCallbackBytes bounds the small calls (the installer's claim, booted,
 // progress, deployed, failed, wiped; the agent's firstboot and export);
 // inspect and agent reports, which carry facts and resource lists, are
-// bounded by Server.MaxBodyBytes.
+// bounded by maxFactsBytes and Server.MaxBodyBytes.
 const maxCallbackBytes = 64 << 10
+
+// maxFactsBytes bounds an inspect report: the facts machineapi allows (256
+// disks and NICs with their bounded fields) fit with room to spare.
+const maxFactsBytes = 256 << 10
 
 // decode reads the JSON body of a machine's call into v.
 func decode(w http.ResponseWriter, r *http.Request, limit int64, v any) error {

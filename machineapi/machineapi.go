@@ -27,7 +27,8 @@ const (
 	PathDeployed  = "/machine/v1/deployed"  // POST Deployed → Status
 	PathFailed    = "/machine/v1/failed"    // POST Failed → Status
 	PathWiped     = "/machine/v1/wiped"     // POST Wiped → Status
-	PathBooted    = "/machine/v1/booted"    // POST Booted → Status
+	PathClaim     = "/machine/v1/claim"     // POST Claim → Claimed (no token: it hands out the boot token)
+	PathSeed      = "/machine/v1/seed"      // POST {} → Seed, once per deploy (boot token)
 	PathFirstBoot = "/machine/v1/firstboot" // POST FirstBoot → Status (agent token)
 
 	PathAgentConfig = "/machine/v1/agent/config" // GET → Graph (long poll: ?version=, ?wait=), 304 when unchanged
@@ -53,12 +54,12 @@ func URL(base, path, mac string) string {
 	return strings.TrimRight(base, "/") + path + "?" + ParamMAC + "=" + mac
 }
 
-// Kernel command-line keys the boot script gives the installer.
+// Kernel command-line keys the boot script gives the installer. The boot
+// token is not among them: the installer claims it (PathClaim).
 const (
-	CmdlineURL   = "rackboot.url"   // the machine-facing base URL
-	CmdlineMAC   = "rackboot.mac"   // the MAC the host booted from
-	CmdlineToken = "rackboot.token" // the host's boot token
-	CmdlineMode  = "rackboot.mode"  // inspect or deploy, for the console only
+	CmdlineURL  = "rackboot.url"  // the machine-facing base URL
+	CmdlineMAC  = "rackboot.mac"  // the MAC the host booted from
+	CmdlineMode = "rackboot.mode" // inspect or deploy, for the console only
 )
 
 // Status is the answer to a report: what the appliance made of it.
@@ -66,9 +67,19 @@ type Status struct {
 	Status string `json:"status"`
 }
 
-// Booted is the installer's first call: it is up and running on the host.
-type Booted struct {
-	Mode string `json:"mode,omitempty"` // the mode it was booted in, for the record
+// Claim is the installer's first call: it is up on the host and claims
+// the boot token of this boot. The appliance hands a boot's token out
+// once; Nonce, random per installer run, lets the same installer repeat a
+// claim whose answer it lost.
+type Claim struct {
+	Nonce string `json:"nonce"`          // 16 to 64 bytes of random text, base64 or hex
+	Mode  string `json:"mode,omitempty"` // the mode it was booted in, for the record
+}
+
+// Claimed answers a Claim: the boot token and the host's state.
+type Claimed struct {
+	Token string `json:"token"`
+	State string `json:"state"`
 }
 
 // InspectReport is what the installer found on the machine.
@@ -95,7 +106,8 @@ type Next struct {
 }
 
 // Deploy is what to write where: the image's URL, what its uncompressed
-// content hashes to, how it is stored, the disk, and the seed to add.
+// content hashes to, how it is stored, and the disk. The seed to add is
+// taken with a POST to PathSeed, once.
 type Deploy struct {
 	ImageURL string `json:"image_url"`
 	// SHA256 (hex) and Size describe the uncompressed content.
@@ -103,7 +115,11 @@ type Deploy struct {
 	Size        int64    `json:"size"`
 	Compression string   `json:"compression"` // none, gzip, xz or zstd
 	Disk        DiskHint `json:"disk"`
-	Seed        Seed     `json:"seed"`
+	// SeedPartition is the image's own partition labelled CIDATA or
+	// config-2, found at import, which the seed reuses; 0 when the
+	// installer adds one. The installer checks before writing that the
+	// seed has a place, and reads the disk again after.
+	SeedPartition int `json:"seed_partition,omitempty"`
 }
 
 // DiskHint narrows the target disk; the zero hint means the first
@@ -114,12 +130,20 @@ type DiskHint struct {
 	MinSize uint64 `json:"min_size,omitempty"`
 }
 
-// Seed is the host's cloud-init NoCloud seed, written as given.
+// Seed is the host's cloud-init NoCloud seed: files the installer writes,
+// byte for byte, into a FAT filesystem labelled CIDATA.
 type Seed struct {
 	MetaData      string `json:"meta_data"`
 	UserData      string `json:"user_data"`
 	NetworkConfig string `json:"network_config,omitempty"`
+	// Rackboot is the file SeedRackbootFile: the appliance's URL, the
+	// agent token and the SSH keys as plain key=value lines, for images
+	// without cloud-init (the test image); cloud-init ignores it.
+	Rackboot string `json:"rackboot,omitempty"`
 }
+
+// SeedRackbootFile is the name of Seed.Rackboot in the seed filesystem.
+const SeedRackbootFile = "rackboot.seed"
 
 // Progress is how far a deploy's write has come.
 type Progress struct {

@@ -16,11 +16,19 @@ import (
 
 // DeployRequest is what an operator asks a deploy for.
 type DeployRequest struct {
-	Image   string
-	Disk    machineapi.DiskHint
+	Image string
+	Disk  machineapi.DiskHint
+	// SSHKeys are authorized_keys lines for the installed OS's default user.
 	SSHKeys []string
-	Cause   string // why, for the event log
+	// UserData is the host's own user-data part (a cloud-config or a
+	// script), merged before the parts its labels select (its values win
+	// where both set a key; lists are appended); "" for none.
+	UserData string
+	Cause    string // why, for the event log
 }
+
+// hostPart names the deploy request's own user-data part in the seed.
+const hostPart = "host"
 
 // decodeHeadroom is the memory an installer keeps for itself beside the
 // image's decode window.
@@ -28,11 +36,12 @@ const decodeHeadroom = 256 << 20
 
 // RequestDeploy assigns an image to a ready host and moves it to
 // deploying, in one transaction: the deploy plan, the seed (rendered now,
-// with a new agent token, and sealed), and the transition. The installer
+// with a new instance-id and agent token, the user-data its labels select
+// and the request's own, and sealed), and the transition. The installer
 // waiting on the host reads its instructions with Next. A request that
-// cannot be carried out (no such image, a machine too small to decode it,
-// a seed value the format cannot carry) is refused here, before anything
-// is written.
+// cannot be carried out (no such image, an image that cannot be seeded, a
+// machine too small to decode it, an SSH key or a user-data part
+// cloud-init would not take) is refused here, with nothing stored.
 func (l *Lifecycle) RequestDeploy(ctx context.Context, mac string, req DeployRequest, actor string) (inventory.Host, error) {
 	if l.cfg.Images == nil {
 		return inventory.Host{}, fmt.Errorf("no image store is configured on this appliance: %w", inventory.ErrInvalid)
@@ -44,10 +53,16 @@ func (l *Lifecycle) RequestDeploy(ctx context.Context, mac string, req DeployReq
 	if err != nil {
 		return inventory.Host{}, err
 	}
-	for i, k := range req.SSHKeys {
-		if err := seed.CheckValue(k); err != nil {
-			return inventory.Host{}, fmt.Errorf("ssh_keys[%d]: %v (the seed's format takes no escapes): %w", i, err, inventory.ErrInvalid)
-		}
+	if err := checkRequest(img, req); err != nil {
+		return inventory.Host{}, err
+	}
+	labelled, err := l.store.UserDatas(ctx)
+	if err != nil {
+		return inventory.Host{}, err
+	}
+	instance, err := newInstanceID(mac)
+	if err != nil {
+		return inventory.Host{}, err
 	}
 	cause := "deploy " + req.Image
 	if req.Cause != "" {
@@ -61,14 +76,16 @@ func (l *Lifecycle) RequestDeploy(ctx context.Context, mac string, req DeployReq
 		if err := fitsMemory(h, img); err != nil {
 			return inventory.Edit{}, err
 		}
-		h.Credentials.AgentGen++ // the seed's token; every earlier one ends
-		sd, err := l.seed(h, req.SSHKeys)
+		parts := userDataParts(h, labelled, req.UserData)
+		h.Image, h.Progress = req.Image, nil
+		h.Deploy = &inventory.DeployPlan{DiskPath: req.Disk.Path, DiskSerial: req.Disk.Serial, DiskMinSize: req.Disk.MinSize,
+			SSHKeys: req.SSHKeys, UserData: partNames(parts), InstanceID: instance, RequestedAt: now}
+		sd, err := l.seed(h, parts)
 		if err != nil {
 			return inventory.Edit{}, err
 		}
-		h.Image, h.Progress = req.Image, nil
-		h.Deploy = &inventory.DeployPlan{DiskPath: req.Disk.Path, DiskSerial: req.Disk.Serial, DiskMinSize: req.Disk.MinSize,
-			SSHKeys: req.SSHKeys, Seed: &sd, RequestedAt: now}
+		h.Deploy.Seed = &sd
+		newAgentGen(h)
 		return inventory.Edit{To: inventory.StateDeploying, Cause: cause, Actor: actor}, nil
 	})
 }
@@ -86,13 +103,29 @@ func fitsMemory(h *inventory.Host, img images.Image) error {
 	return nil
 }
 
-// seed renders h's seed with the agent token of its current generation.
-func (l *Lifecycle) seed(h *inventory.Host, keys []string) (machineapi.Seed, error) {
+// newAgentGen moves h's agent token on to a new generation (every
+// earlier one ends) and opens the deploy's seed to a new claim. The sealed
+// seed holds no token: ClaimSeed writes the current one in as it hands the
+// seed out.
+func newAgentGen(h *inventory.Host) {
+	if h.Deploy == nil {
+		return
+	}
+	h.Credentials.AgentGen++
+	h.Credentials.SeedClaimedAt, h.Credentials.SeedClaimedGen = time.Time{}, 0
+}
+
+// seed renders h's seed, with seed.TokenPlaceholder where the agent token
+// goes.
+func (l *Lifecycle) seed(h *inventory.Host, parts []seed.Part) (machineapi.Seed, error) {
 	base := strings.TrimRight(l.cfg.Boot.URL, "/")
-	c := seed.Config{Hostname: h.Hostname, URL: base, Token: l.tokens.mintAgent(h), MAC: h.MAC, SSHKeys: keys,
-		Agent: machineapi.URL(base, machineapi.PathAgentBinary, h.MAC)}
+	c := seed.Config{InstanceID: h.Deploy.InstanceID, Hostname: h.Hostname, URL: base, Token: seed.TokenPlaceholder, MAC: h.MAC,
+		SSHKeys: h.Deploy.SSHKeys, UserData: parts, Agent: machineapi.URL(base, machineapi.PathAgentBinary, h.MAC)}
 	if c.Hostname == "" {
 		c.Hostname = "rackboot-" + strings.ReplaceAll(h.MAC, ":", "")
+	}
+	if n := h.Network; n != nil {
+		c.Network = &seed.Network{Address: n.Address, Gateway: n.Gateway, DNS: n.DNS}
 	}
 	sd, err := seed.Render(c)
 	if err != nil {
@@ -144,15 +177,14 @@ func (l *Lifecycle) deployOf(ctx context.Context, h *inventory.Host) (*machineap
 	if err != nil {
 		return nil, "", fmt.Errorf("host %s: image %q: %w", h.MAC, h.Image, err)
 	}
-	sd, err := l.store.DeploySeed(ctx, h.MAC)
-	if errors.Is(err, inventory.ErrNotFound) {
+	if h.Deploy == nil || !h.Deploy.HasSeed {
 		return nil, "the deploy has no seed: request it again", nil
 	}
-	if err != nil {
-		return nil, "", err
-	}
 	d := &machineapi.Deploy{ImageURL: machineapi.URL(l.cfg.Boot.URL, machineapi.PathImage, h.MAC), SHA256: img.SHA256,
-		Size: img.Size, Compression: string(img.Compression), Seed: sd}
+		Size: img.Size, Compression: string(img.Compression)}
+	if img.Layout != nil {
+		d.SeedPartition = img.Layout.SeedPartition()
+	}
 	if p := h.Deploy; p != nil {
 		d.Disk = machineapi.DiskHint{Path: p.DiskPath, Serial: p.DiskSerial, MinSize: p.DiskMinSize}
 	}
@@ -197,6 +229,7 @@ func (l *Lifecycle) Deployed(ctx context.Context, mac string, d machineapi.Deplo
 		if h.Progress != nil {
 			h.Progress.Written = h.Progress.Total
 		}
+		disarm(h) // the installer's work is done: its token ends
 		cause := fmt.Sprintf("image %s written to %s and verified: %d bytes in %.1f s (%.1f MB/s)", h.Image, d.Disk, d.Written, d.Seconds, rate)
 		return inventory.Edit{To: inventory.StateDeployed, Cause: cause, Actor: "installer"}, nil
 	})
@@ -250,4 +283,38 @@ func (l *Lifecycle) Wiped(ctx context.Context, mac string, w machineapi.Wiped) (
 		h.Wipe = nil
 		return inventory.Edit{Type: "wiped", Cause: cause, Actor: "installer"}, nil
 	})
+}
+
+// ClaimSeed hands the deploy's seed (with the agent token the installed
+// OS will hold) to the installer of the host's current boot, whose boot
+// token the caller checked: the first claim of a seed takes it, the same
+// boot may ask again, and any other claim is refused and logged.
+func (l *Lifecycle) ClaimSeed(ctx context.Context, mac, from string) (machineapi.Seed, error) {
+	now := l.now()
+	h, err := l.modify(ctx, mac, func(h *inventory.Host) (inventory.Edit, error) {
+		cr := &h.Credentials
+		if h.State != inventory.StateDeploying || h.Deploy == nil || !h.Deploy.HasSeed {
+			return inventory.Edit{}, fmt.Errorf("host %s is %s: no seed to hand out: %w", mac, h.State, inventory.ErrConflict)
+		}
+		switch {
+		case cr.SeedClaimedAt.IsZero():
+			cr.SeedClaimedAt, cr.SeedClaimedGen = now, cr.BootGen
+			return inventory.Edit{Type: "seed-claimed", Cause: "the installer took the deploy's seed from " + from, Actor: "installer"}, nil
+		case cr.SeedClaimedGen == cr.BootGen:
+			return inventory.Edit{}, nil // the same boot asks again
+		}
+		return inventory.Edit{}, fmt.Errorf("host %s: the deploy's seed was handed out at %s to an earlier boot; retry the deploy to make a new one: %w",
+			mac, cr.SeedClaimedAt.Format(time.RFC3339), ErrClaimed)
+	})
+	if errors.Is(err, ErrClaimed) {
+		l.refused(ctx, mac, err, from)
+	}
+	if err != nil {
+		return machineapi.Seed{}, err
+	}
+	sd, err := l.store.DeploySeed(ctx, mac)
+	if err != nil {
+		return machineapi.Seed{}, err
+	}
+	return seed.WithToken(sd, l.tokens.mintAgent(&h))
 }

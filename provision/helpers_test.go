@@ -35,6 +35,9 @@ type fixture struct {
 	imgs  fakeImages
 }
 
+// testKey is an SSH public key (its private half discarded).
+const testKey = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFpQabVQCr8D44JBIvzOxdG+x+XOMRuI9+5H0hlMQlr2 op@desk"
+
 func newFixture(t *testing.T, mod ...func(*Config)) *fixture {
 	t.Helper()
 	f := &fixture{t: t, now: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC),
@@ -54,13 +57,21 @@ func newFixture(t *testing.T, mod ...func(*Config)) *fixture {
 	return f
 }
 
+// claim claims mac's boot as an installer would, with a nonce of its own.
+func (f *fixture) claim(m string) (inventory.Host, string) {
+	f.t.Helper()
+	h, tok, err := f.lc.Claim(context.Background(), m, machineapi.Claim{Nonce: "nonce-of-" + m, Mode: "inspect"}, "10.0.0.9")
+	if err != nil {
+		f.t.Fatalf("claim %s: %v", m, err)
+	}
+	return h, tok
+}
+
 // ready enrols a host and walks it to ready through the installer's calls.
 func (f *fixture) ready(m string) inventory.Host {
 	f.t.Helper()
 	ctx := context.Background()
-	if _, err := f.lc.Booted(ctx, m, machineapi.Booted{Mode: "inspect"}); err != nil {
-		f.t.Fatal(err)
-	}
+	f.claim(m)
 	h, err := f.lc.Inspected(ctx, m, machineapi.Facts{CPUs: 2, MemoryBytes: 1 << 30, Firmware: "uefi", UUID: "u-1"})
 	if err != nil || h.State != inventory.StateReady {
 		f.t.Fatalf("inspected: %+v %v", h, err)

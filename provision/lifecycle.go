@@ -1,7 +1,6 @@
 package provision
 
 import (
-	"cmp"
 	"context"
 	"log/slog"
 	"time"
@@ -27,18 +26,20 @@ type Config struct {
 	// and NoDiscovery keeps unknown MACs out of the inventory.
 	Boot     boot.Config
 	Timeouts Timeouts
-	// BootTokenTTL is how long a boot token is good for; default 24h.
-	BootTokenTTL time.Duration
-	Logger       *slog.Logger     // silent when nil
-	Now          func() time.Time // time.Now when nil
+	// Discovery bounds the unknown machines that enlist themselves.
+	Discovery DiscoveryLimits
+	Logger    *slog.Logger     // silent when nil
+	Now       func() time.Time // time.Now when nil
 }
 
 // Lifecycle runs the lifecycle's operations on a Store.
 type Lifecycle struct {
-	cfg    Config
-	store  inventory.Store
-	log    *slog.Logger
-	tokens tokens
+	cfg       Config
+	store     inventory.Store
+	log       *slog.Logger
+	tokens    tokens
+	refusals  refusals
+	discovery *discovery
 }
 
 // New returns a Lifecycle for cfg.
@@ -47,8 +48,8 @@ func New(cfg Config) *Lifecycle {
 	if l.log == nil {
 		l.log = slog.New(slog.DiscardHandler)
 	}
-	l.tokens = tokens{boot: cfg.Store.DeriveKey("boot-token"), agent: cfg.Store.DeriveKey("agent-token"),
-		ttl: cmp.Or(cfg.BootTokenTTL, 24*time.Hour), now: l.now}
+	l.tokens = tokens{boot: cfg.Store.DeriveKey("boot-token"), agent: cfg.Store.DeriveKey("agent-token")}
+	l.discovery = newDiscovery(cfg.Discovery)
 	return l
 }
 

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/rackboot/rackboot/images"
+	"github.com/rackboot/rackboot/images/partition"
 	"github.com/rackboot/rackboot/inventory"
 	"github.com/rackboot/rackboot/machineapi"
 )
@@ -34,7 +35,7 @@ func TestDeployRoundTrip(t *testing.T) {
 		}
 	}
 	step("request deploy", func() error {
-		_, err := f.lc.RequestDeploy(ctx, m, DeployRequest{Image: "debian", SSHKeys: []string{"ssh-ed25519 AAAA op@desk"}}, "operator")
+		_, err := f.lc.RequestDeploy(ctx, m, DeployRequest{Image: "debian", SSHKeys: []string{testKey}}, "operator")
 		return err
 	})
 	h := f.host(m)
@@ -50,16 +51,34 @@ func TestDeployRoundTrip(t *testing.T) {
 		t.Fatalf("next: %+v %v", n, err)
 	}
 	again, _ := f.lc.Next(ctx, m)
-	if f.store.Revision() != rev || again.Deploy.Seed != n.Deploy.Seed {
-		t.Fatal("asking for the next action wrote, or changed the seed")
+	if f.store.Revision() != rev || *again.Deploy != *n.Deploy {
+		t.Fatal("asking for the next action wrote, or changed its answer")
 	}
 	d := n.Deploy
 	if d.ImageURL != "http://10.0.0.1:8081/machine/v1/image?mac="+m || d.SHA256 != "ab" || d.Size != 1<<30 || d.Compression != "zstd" {
 		t.Errorf("deploy: %+v", d)
 	}
-	token := seedValue(t, d.Seed.UserData, "token")
+	sd, err := f.lc.ClaimSeed(ctx, m, "10.0.0.9")
+	if err != nil {
+		t.Fatalf("claim the seed: %v", err)
+	}
+	token := seedValue(t, sd.Rackboot, "token")
 	if err := f.lc.VerifyAgentToken(ctx, token, m); err != nil {
 		t.Fatalf("the seed's agent token: %v", err)
+	}
+	if !strings.Contains(sd.UserData, "echo '"+token+"' >/etc/rackboot/agent.token") {
+		t.Errorf("the agent's script in user-data does not write the token:\n%s", sd.UserData)
+	}
+	// The seed at rest holds no credential: the token goes in as it is
+	// handed out.
+	stored, err := f.store.DeploySeed(ctx, m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, file := range []string{stored.UserData, stored.Rackboot, stored.MetaData, stored.NetworkConfig} {
+		if strings.Contains(file, token) {
+			t.Fatalf("the stored seed holds the agent token:\n%s", file)
+		}
 	}
 
 	// Progress is data on the host, never an event.
@@ -75,10 +94,17 @@ func TestDeployRoundTrip(t *testing.T) {
 	if len(f.events(m)) != nev || f.store.Revision() != rev+5 {
 		t.Errorf("progress wrote %d events", len(f.events(m))-nev)
 	}
+	_, bootTok := f.claim(m) // the same installer asks again: the same token
+	if err := f.lc.VerifyBootToken(ctx, bootTok, m); err != nil {
+		t.Fatalf("boot token while deploying: %v", err)
+	}
 	step("deployed", func() error {
 		_, err := f.lc.Deployed(ctx, m, machineapi.Deployed{Disk: "/dev/vda", Written: 1 << 30, Seconds: 2})
 		return err
 	})
+	if err := f.lc.VerifyBootToken(ctx, bootTok, m); !errors.Is(err, inventory.ErrUnauthorized) {
+		t.Fatalf("the installer's token after deployed: %v, want refused", err)
+	}
 	step("check-in", func() error {
 		_, err := f.lc.CheckIn(ctx, m, machineapi.AgentReport{Status: machineapi.AgentConverged})
 		return err
@@ -112,15 +138,15 @@ func TestDeployRoundTrip(t *testing.T) {
 	}
 }
 
-// seedValue reads "  key: "value"" from the seed's rackboot mapping.
-func seedValue(t *testing.T, userData, key string) string {
+// seedValue reads "key=value" from the seed's rackboot.seed file.
+func seedValue(t *testing.T, file, key string) string {
 	t.Helper()
-	for _, line := range strings.Split(userData, "\n") {
-		if v, ok := strings.CutPrefix(line, "  "+key+": "); ok {
-			return strings.Trim(v, `"`)
+	for _, line := range strings.Split(file, "\n") {
+		if v, ok := strings.CutPrefix(line, key+"="); ok {
+			return v
 		}
 	}
-	t.Fatalf("no %s in the seed:\n%s", key, userData)
+	t.Fatalf("no %s in the seed:\n%s", key, file)
 	return ""
 }
 
@@ -129,6 +155,8 @@ func TestRequestDeployRefusals(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
 	f.imgs["long"] = images.Image{Name: "long", Compression: images.Zstd, DecodeWindow: 1 << 31}
+	f.imgs["full"] = images.Image{Name: "full", Layout: &partition.Layout{Table: partition.MBR, FreeEntries: 0,
+		Partitions: []partition.Partition{{Number: 1}, {Number: 2}, {Number: 3}, {Number: 4}}}}
 	f.ready(mac(1))
 	f.store.CreateHost(ctx, inventory.Host{MAC: mac(2)}, "test")
 	for _, tc := range []struct {
@@ -140,7 +168,10 @@ func TestRequestDeployRefusals(t *testing.T) {
 		{"no such image", mac(1), DeployRequest{Image: "nope"}, images.ErrNotFound, `"nope" not found`},
 		{"not ready", mac(2), DeployRequest{Image: "debian"}, inventory.ErrConflict, "needs a ready host"},
 		{"unknown host", mac(3), DeployRequest{Image: "debian"}, inventory.ErrNotFound, ""},
-		{"quoted ssh key", mac(1), DeployRequest{Image: "debian", SSHKeys: []string{`ssh-ed25519 "x"`}}, inventory.ErrInvalid, "ssh_keys[0]"},
+		{"not an ssh key", mac(1), DeployRequest{Image: "debian", SSHKeys: []string{testKey, `ssh-ed25519 "x"`}}, inventory.ErrInvalid, "ssh_keys[1]"},
+		{"user-data", mac(1), DeployRequest{Image: "debian", UserData: "runcmd: []\n"}, inventory.ErrInvalid, "user-data host starts with"},
+		{"user-data yaml", mac(1), DeployRequest{Image: "debian", UserData: "#cloud-config\na: [\n"}, inventory.ErrInvalid, "user-data host: yaml"},
+		{"mbr with four primaries", mac(1), DeployRequest{Image: "full"}, inventory.ErrConflict, "cannot be seeded: no room for a seed partition: the image's MBR has four primary partitions"},
 		{"window larger than the machine", mac(1), DeployRequest{Image: "long"}, inventory.ErrConflict, "needs 2304 MiB of memory"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -184,26 +215,37 @@ func TestNextFailsARemovedImage(t *testing.T) {
 	}
 }
 
-func TestBootedEnlistsAndReinspects(t *testing.T) {
+func TestClaimEnlistsAndReinspects(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
-	h, err := f.lc.Booted(ctx, mac(1), machineapi.Booted{})
-	if err != nil || h.State != inventory.StateInspecting || h.Credentials.UID == "" {
-		t.Fatalf("unknown MAC booted: %+v %v", h, err)
+	h, tok := f.claim(mac(1))
+	if h.State != inventory.StateInspecting || h.Credentials.UID == "" || tok == "" {
+		t.Fatalf("unknown MAC claimed: %+v %q", h, tok)
 	}
 	if ev := f.events(mac(1)); len(ev) != 1 || ev[0].Type != inventory.EventCreated || ev[0].To != inventory.StateInspecting {
 		t.Fatalf("enlisting is one created event: %+v", ev)
 	}
+	if err := f.lc.VerifyBootToken(ctx, tok, mac(1)); err != nil {
+		t.Fatal(err)
+	}
 	f.ready(mac(2))
-	if h, _ := f.lc.Booted(ctx, mac(2), machineapi.Booted{}); h.State != inventory.StateInspecting {
-		t.Fatalf("a ready host that reboots into the installer: %s", h.State)
+	// A ready host whose installer reboots (armed by a power action) is
+	// inspected again.
+	if _, err := f.lc.ArmBoot(ctx, mac(2), "", "op"); err != nil {
+		t.Fatal(err)
+	}
+	if h, _, err := f.lc.Claim(ctx, mac(2), machineapi.Claim{Nonce: "a-new-installer-run-1"}, "10.0.0.9"); err != nil || h.State != inventory.StateInspecting {
+		t.Fatalf("a ready host rebooted into the installer: %+v %v", h, err)
 	}
 	off := newFixture(t, func(c *Config) { c.Boot.NoDiscovery = true })
-	if _, err := off.lc.Booted(ctx, mac(3), machineapi.Booted{}); !errors.Is(err, ErrNoDiscovery) {
-		t.Fatalf("booted with discovery off: %v", err)
+	if _, _, err := off.lc.Claim(ctx, mac(3), machineapi.Claim{Nonce: "0123456789abcdef0123"}, "x"); !errors.Is(err, ErrNoDiscovery) {
+		t.Fatalf("claim with discovery off: %v", err)
 	}
 	if _, err := off.lc.Enlist(ctx, mac(3), "dhcp"); !errors.Is(err, ErrNoDiscovery) {
 		t.Fatalf("enlist with discovery off: %v", err)
+	}
+	if _, _, err := f.lc.Claim(ctx, mac(9), machineapi.Claim{Nonce: "short"}, "x"); !errors.Is(err, inventory.ErrInvalid) {
+		t.Fatalf("claim with a short nonce: %v", err)
 	}
 }
 
@@ -263,22 +305,10 @@ func TestAgentToken(t *testing.T) {
 	}
 }
 
-func TestBootToken(t *testing.T) {
-	f := newFixture(t)
-	tok := f.lc.BootToken(mac(1))
-	if f.lc.VerifyBootToken(tok, mac(1)) != nil || f.lc.VerifyBootToken(tok, mac(2)) == nil {
-		t.Fatal("boot token refused for its MAC or accepted for another")
-	}
-	f.now = f.now.Add(25 * time.Hour)
-	if err := f.lc.VerifyBootToken(tok, mac(1)); !errors.Is(err, inventory.ErrUnauthorized) {
-		t.Fatalf("expired boot token: %v", err)
-	}
-}
-
 func TestExpireInProgress(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
-	f.lc.Booted(ctx, mac(1), machineapi.Booted{})
+	f.claim(mac(1))
 	f.store.CreateHost(ctx, inventory.Host{MAC: mac(2)}, "test")
 	f.now = f.now.Add(31 * time.Minute) // rackboot was down past the timeout
 	n, err := f.lc.Expire(ctx)
@@ -342,14 +372,77 @@ func TestRedeployRevokes(t *testing.T) {
 	if _, err := f.lc.RequestDeploy(ctx, mac(1), DeployRequest{Image: "debian"}, "op"); err != nil {
 		t.Fatal(err)
 	}
-	sd, err := f.store.DeploySeed(ctx, mac(1))
+	sd, err := f.lc.ClaimSeed(ctx, mac(1), "10.0.0.9")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if f.lc.VerifyAgentToken(ctx, old, mac(1)) == nil {
 		t.Fatal("a redeploy left the previous installation's token valid")
 	}
-	if err := f.lc.VerifyAgentToken(ctx, seedValue(t, sd.UserData, "token"), mac(1)); err != nil {
+	if err := f.lc.VerifyAgentToken(ctx, seedValue(t, sd.Rackboot, "token"), mac(1)); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestDeploySeed: the seed holds a new instance-id per deploy, the SSH
+// keys in meta-data, the user-data parts the host's labels select (by
+// name) and then the request's own, and the host's static network.
+func TestDeploySeed(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	m := mac(1)
+	f.ready(m)
+	f.store.ModifyHost(ctx, m, 0, func(h *inventory.Host) (inventory.Edit, error) {
+		h.Hostname, h.Labels = "web-1", map[string]string{"role": "web"}
+		h.Network = &inventory.HostNetwork{Address: "10.0.0.5/24", Gateway: "10.0.0.1"}
+		return inventory.Edit{}, nil
+	})
+	for _, u := range []inventory.UserData{
+		{Name: "b-web", Selector: map[string]string{"role": "web"}, Body: "#cloud-config\npackages: [nginx]\n"},
+		{Name: "a-all-web", Selector: map[string]string{"role": "web"}, Body: "#!/bin/sh\necho a\n"},
+		{Name: "db", Selector: map[string]string{"role": "db"}, Body: "#cloud-config\npackages: [postgresql]\n"},
+	} {
+		if _, _, err := f.store.PutUserData(ctx, u, 0, "test"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	h, err := f.lc.RequestDeploy(ctx, m, DeployRequest{Image: "debian", SSHKeys: []string{testKey}, UserData: "#cloud-config\nhostname: x\n"}, "operator")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(h.Deploy.UserData, ","); got != "host,a-all-web,b-web" {
+		t.Errorf("user-data parts %q, want host,a-all-web,b-web", got)
+	}
+	sd, err := f.store.DeploySeed(ctx, m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := h.Deploy.InstanceID
+	for _, want := range []string{"instance-id: " + first + "\n", "local-hostname: web-1\n", "public-keys:\n    - " + testKey + "\n"} {
+		if !strings.Contains(sd.MetaData, want) {
+			t.Errorf("meta-data lacks %q:\n%s", want, sd.MetaData)
+		}
+	}
+	for _, want := range []string{`filename="01-host"`, `filename="02-a-all-web"`, `filename="03-b-web"`, `filename="99-rackboot-agent.sh"`} {
+		if !strings.Contains(sd.UserData, want) {
+			t.Errorf("user-data lacks %q", want)
+		}
+	}
+	if strings.Contains(sd.UserData, base64.StdEncoding.EncodeToString([]byte("#cloud-config\npackages: [postgresql]\n"))) {
+		t.Error("the db part went into a web host's seed")
+	}
+	if !strings.Contains(sd.NetworkConfig, "10.0.0.5/24") || !strings.Contains(sd.NetworkConfig, "via: 10.0.0.1") {
+		t.Errorf("network-config:\n%s", sd.NetworkConfig)
+	}
+	// A second deploy gets a new instance-id, so cloud-init runs again.
+	if _, err := f.lc.Deployed(ctx, m, machineapi.Deployed{Disk: "/dev/vda"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.lc.Release(ctx, m, false, "", "operator"); err != nil {
+		t.Fatal(err)
+	}
+	h2, err := f.lc.RequestDeploy(ctx, m, DeployRequest{Image: "debian"}, "operator")
+	if err != nil || h2.Deploy.InstanceID == first || !strings.HasPrefix(h2.Deploy.InstanceID, "rackboot-525400") {
+		t.Errorf("second deploy: instance-id %q (first %q), %v", h2.Deploy.InstanceID, first, err)
 	}
 }

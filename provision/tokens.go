@@ -7,7 +7,7 @@ import (
 	"encoding/base64"
 	"encoding/binary"
 	"fmt"
-	"time"
+	"math"
 
 	"github.com/rackboot/rackboot/inventory"
 )
@@ -18,82 +18,77 @@ var (
 	ErrBadAgentToken = fmt.Errorf("bad agent token: %w", inventory.ErrUnauthorized)
 )
 
-// tokens mints and checks the machines' tokens. Both kinds are HMACs under
-// keys derived from the appliance's sealing key, so nothing is stored
-// beyond the host's generation.
+// tokens mints and checks the machines' tokens: HMACs under keys derived
+// from the appliance's sealing key over the host's MAC, UID and a
+// generation kept on the host, so nothing else is stored and no clock is
+// involved. A deleted and re-enrolled MAC gets a new UID, so its old
+// tokens die with the record.
 //
-// A boot token is bound to one MAC and expires after ttl: a token read off
-// one machine's console opens nothing else and not for long.
-//
-// An agent token is bound to one host record (its MAC and UID) and to the
-// host's agent generation; moving the generation on (a new deploy, a
-// release, an operator's revoke) ends every earlier token, and a deleted
-// and re-enrolled MAC gets a new UID, so no clock is involved.
+// A boot token is of the host's boot generation (Credentials.BootGen) and
+// good only once claimed: arming a new boot, or the end of the installer's
+// work (deployed), moves the generation on. An agent token is of the
+// agent generation (Credentials.AgentGen): a new seed (a deploy, a retry
+// of one, a new boot of a deploying host), a release or an operator's
+// revoke moves it on.
 type tokens struct {
 	boot, agent []byte
-	ttl         time.Duration
-	now         func() time.Time
 }
 
-// mintBoot returns a boot token for mac that expires after ttl.
-func (t tokens) mintBoot(mac string) string {
-	exp := binary.BigEndian.AppendUint64(nil, uint64(t.now().Add(t.ttl).Unix()))
-	return base64.RawURLEncoding.EncodeToString(append(exp, t.bootSum(mac, exp)...))
+func (t tokens) mintBoot(h *inventory.Host) string {
+	return mint(t.boot, "rackboot boot token", h, h.Credentials.BootGen)
 }
 
-func (t tokens) verifyBoot(token, mac string) error {
-	raw, err := base64.RawURLEncoding.DecodeString(token)
-	if err != nil || len(raw) != 8+sha256.Size {
-		return ErrBadBootToken
-	}
-	exp, sum := raw[:8], raw[8:]
-	if !hmac.Equal(sum, t.bootSum(mac, exp)) || t.now().Unix() > int64(binary.BigEndian.Uint64(exp)) {
+func (t tokens) verifyBoot(token string, h *inventory.Host) error {
+	cr := h.Credentials
+	if cr.BootArmed || cr.BootClaimedAt.IsZero() || verify(t.boot, "rackboot boot token", h, token) != cr.BootGen {
 		return ErrBadBootToken
 	}
 	return nil
 }
 
-func (t tokens) bootSum(mac string, exp []byte) []byte {
-	m := hmac.New(sha256.New, t.boot)
-	m.Write([]byte("rackboot boot token\x00"))
-	m.Write([]byte(mac))
-	m.Write(exp)
+// mint is base64(generation ‖ HMAC(key, purpose, MAC, UID, generation)).
+func mint(key []byte, purpose string, h *inventory.Host, gen uint64) string {
+	g := binary.BigEndian.AppendUint64(nil, gen)
+	return base64.RawURLEncoding.EncodeToString(append(g, sum(key, purpose, h, g)...))
+}
+
+// verify returns the generation token was minted under for h, or
+// math.MaxUint64 (no generation ever reaches it) when it was not.
+func verify(key []byte, purpose string, h *inventory.Host, token string) uint64 {
+	raw, err := base64.RawURLEncoding.DecodeString(token)
+	if err != nil || len(raw) != 8+sha256.Size || !hmac.Equal(raw[8:], sum(key, purpose, h, raw[:8])) {
+		return math.MaxUint64
+	}
+	return binary.BigEndian.Uint64(raw[:8])
+}
+
+func sum(key []byte, purpose string, h *inventory.Host, gen []byte) []byte {
+	m := hmac.New(sha256.New, key)
+	m.Write([]byte(purpose + "\x00" + h.MAC + "\x00" + h.Credentials.UID + "\x00"))
+	m.Write(gen)
 	return m.Sum(nil)
 }
 
 // mintAgent returns the agent token of h's current agent generation.
 func (t tokens) mintAgent(h *inventory.Host) string {
-	gen := binary.BigEndian.AppendUint64(nil, h.Credentials.AgentGen)
-	return base64.RawURLEncoding.EncodeToString(append(gen, t.agentSum(h, gen)...))
+	return mint(t.agent, "rackboot agent token", h, h.Credentials.AgentGen)
 }
 
 func (t tokens) verifyAgent(token string, h *inventory.Host) error {
-	raw, err := base64.RawURLEncoding.DecodeString(token)
-	if err != nil || len(raw) != 8+sha256.Size {
-		return ErrBadAgentToken
-	}
-	gen, sum := raw[:8], raw[8:]
-	if !hmac.Equal(sum, t.agentSum(h, gen)) || binary.BigEndian.Uint64(gen) != h.Credentials.AgentGen {
+	if verify(t.agent, "rackboot agent token", h, token) != h.Credentials.AgentGen {
 		return ErrBadAgentToken
 	}
 	return nil
 }
 
-func (t tokens) agentSum(h *inventory.Host, gen []byte) []byte {
-	m := hmac.New(sha256.New, t.agent)
-	m.Write([]byte("rackboot agent token\x00"))
-	m.Write([]byte(h.MAC + "\x00" + h.Credentials.UID + "\x00"))
-	m.Write(gen)
-	return m.Sum(nil)
-}
-
-// BootToken mints a boot token for mac: the installer's credential, handed
-// out in its kernel command line.
-func (l *Lifecycle) BootToken(mac string) string { return l.tokens.mintBoot(mac) }
-
-// VerifyBootToken reports whether token is a good boot token of mac.
-func (l *Lifecycle) VerifyBootToken(token, mac string) error {
-	if err := l.tokens.verifyBoot(token, mac); err != nil {
+// VerifyBootToken reports whether token is the boot token of the host
+// mac's current, claimed boot.
+func (l *Lifecycle) VerifyBootToken(ctx context.Context, token, mac string) error {
+	h, err := l.store.Host(ctx, mac)
+	if err != nil {
+		return fmt.Errorf("host %s: %w", mac, ErrBadBootToken)
+	}
+	if err := l.tokens.verifyBoot(token, &h); err != nil {
 		return fmt.Errorf("host %s: %w", mac, err)
 	}
 	return nil

@@ -3,36 +3,19 @@ package seed
 import (
 	"bytes"
 	"fmt"
-	"net/url"
 	"strings"
 	"text/template"
 
 	"github.com/rackboot/rackboot/machineapi"
 )
 
-// Where the seed's cloud-init puts the agent on an installed host.
+// Where the seed puts the agent on an installed host.
 const (
 	agentUnitName   = "rackboot-agent.service"
 	agentUnitPath   = "/etc/systemd/system/" + agentUnitName
 	agentBinaryPath = "/usr/local/bin/rackboot"
 	agentTokenPath  = "/etc/rackboot/agent.token" // 0600: the token is the host's credential
 )
-
-// checkAgent refuses values that would break out of the unit or the
-// script they are written into; none of them has a reason to hold such
-// bytes.
-func checkAgent(h Config) error {
-	u, err := url.Parse(h.URL)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return fmt.Errorf("seed: URL %q: want http(s)://HOST:PORT", h.URL)
-	}
-	for name, v := range map[string]string{"URL": h.URL, "MAC": h.MAC, "token": h.Token} {
-		if v == "" || strings.ContainsAny(v, "\n\r'\"\\ $`%") {
-			return fmt.Errorf("seed: %s %q is empty or holds a character it must not", name, v)
-		}
-	}
-	return nil
-}
 
 var unitTmpl = template.Must(template.New("unit").Parse(`[Unit]
 Description=rackboot config agent
@@ -53,61 +36,70 @@ WantedBy=multi-user.target
 
 // agentUnit returns the unit that runs the agent on a host. The token is
 // read from agentTokenPath, not the command line, which every user can see.
-func agentUnit(h Config) (string, error) {
-	if err := checkAgent(h); err != nil {
-		return "", err
-	}
-	return renderText(unitTmpl, map[string]string{"Binary": agentBinaryPath, "URL": strings.TrimRight(h.URL, "/"), "MAC": h.MAC, "TokenPath": agentTokenPath})
+func agentUnit(c Config) (string, error) {
+	return renderText(unitTmpl, map[string]string{"Binary": agentBinaryPath, "URL": strings.TrimRight(c.URL, "/"), "MAC": c.MAC, "TokenPath": agentTokenPath})
 }
 
-var userDataTmpl = template.Must(template.New("user-data").Parse(`#cloud-config
-# Written by rackboot: installs and starts the config agent.
-write_files:
-  - path: {{.TokenPath}}
-    owner: root:root
-    permissions: "0600"
-    content: "{{.Token}}\n"
-  - path: {{.UnitPath}}
-    permissions: "0644"
-    content: |
-{{.Unit}}
-  - path: /etc/rackboot/install-agent.sh
-    permissions: "0700"
-    content: |
-      #!/bin/sh
-      # An image may carry the binary already; otherwise fetch the
-      # appliance's own, with the host's agent token.
-      set -eu
-      if [ ! -x {{.Binary}} ]; then
-        url='{{.BinaryURL}}'
-        auth="Authorization: Bearer $(cat {{.TokenPath}})"
-        if command -v curl >/dev/null 2>&1; then
-          curl -fsS --retry 10 --retry-connrefused -H "$auth" -o {{.Binary}}.part "$url"
-        else
-          wget -q -t 10 --header "$auth" -O {{.Binary}}.part "$url"
-        fi
-        chmod 0755 {{.Binary}}.part
-        mv {{.Binary}}.part {{.Binary}}
-      fi
-      systemctl daemon-reload
-      systemctl enable --now {{.UnitName}}
-runcmd:
-  - [/etc/rackboot/install-agent.sh]
+// The script is rackboot's own user-data part: a script, not a
+// cloud-config, so no merge with the operator's parts can drop or reorder
+// it. cloud-init runs it once per instance, late in boot (the network is
+// up). Every value in it was checked by checkAgent: no quote, space,
+// backslash or line break.
+var scriptTmpl = template.Must(template.New("script").Parse(`#!/bin/sh
+# Written by rackboot: installs and starts the rackboot config agent with
+# this host's token, and reports the first boot from disk.
+set -eu
+install -d -m 0700 /etc/rackboot
+umask 077
+echo '{{.Token}}' >{{.TokenPath}}
+umask 022
+cat >{{.UnitPath}} <<'RACKBOOT_UNIT'
+{{.Unit}}RACKBOOT_UNIT
+auth="Authorization: Bearer $(cat {{.TokenPath}})"
+fetch() { # URL FILE: the image may have curl or wget
+	if command -v curl >/dev/null 2>&1; then
+		curl -fsS --retry 10 --retry-connrefused --retry-delay 2 -H "$auth" -o "$2" "$1"
+	else
+		wget -q -t 10 --header "$auth" -O "$2" "$1"
+	fi
+}
+post() { # URL JSON
+	if command -v curl >/dev/null 2>&1; then
+		curl -fsS --retry 5 --retry-connrefused -X POST -H "$auth" -H 'Content-Type: application/json' -d "$2" -o /dev/null "$1"
+	else
+		wget -q -t 5 --header "$auth" --header 'Content-Type: application/json' --post-data "$2" -O /dev/null "$1"
+	fi
+}
+if [ ! -x {{.Binary}} ]; then
+	fetch '{{.BinaryURL}}' {{.Binary}}.part
+	chmod 0755 {{.Binary}}.part
+	mv {{.Binary}}.part {{.Binary}}
+fi
+firmware=bios
+[ -d /sys/firmware/efi ] && firmware=uefi
+post '{{.FirstBootURL}}' "{\"mac\":\"{{.MAC}}\",\"event\":\"first-boot\",\"firmware\":\"$firmware\"}" ||
+	echo "rackboot: the first-boot report failed; the agent's check-in follows" >&2
+systemctl daemon-reload
+systemctl enable --now {{.UnitName}}
 `))
 
-// agentUserData returns cloud-init user-data that installs the agent: the
-// token file, the unit, and a script that fetches the binary from the
-// appliance (GET /machine/v1/agent/binary) unless the image carries it at
-// agentBinaryPath, then enables and starts the unit.
-func agentUserData(h Config) (string, error) {
-	unit, err := agentUnit(h)
+// agentScript returns rackboot's user-data part: the token file, the
+// unit, the binary fetched from the appliance (GET
+// /machine/v1/agent/binary) unless the image carries it, the first-boot
+// report, and the unit enabled and started.
+func agentScript(c Config) (string, error) {
+	unit, err := agentUnit(c)
 	if err != nil {
 		return "", err
 	}
-	indented := "      " + strings.ReplaceAll(strings.TrimRight(unit, "\n"), "\n", "\n      ")
-	indented = strings.ReplaceAll(indented, "\n      \n", "\n\n")
-	return renderText(userDataTmpl, map[string]string{"TokenPath": agentTokenPath, "Token": h.Token, "UnitPath": agentUnitPath,
-		"Unit": indented, "Binary": agentBinaryPath, "BinaryURL": machineapi.URL(h.URL, machineapi.PathAgentBinary, h.MAC), "UnitName": agentUnitName})
+	base := strings.TrimRight(c.URL, "/")
+	binURL := c.Agent
+	if binURL == "" {
+		binURL = machineapi.URL(base, machineapi.PathAgentBinary, c.MAC)
+	}
+	return renderText(scriptTmpl, map[string]string{"Token": c.Token, "TokenPath": agentTokenPath, "UnitPath": agentUnitPath,
+		"Unit": unit, "Binary": agentBinaryPath, "BinaryURL": binURL, "MAC": c.MAC, "UnitName": agentUnitName,
+		"FirstBootURL": machineapi.URL(base, machineapi.PathFirstBoot, c.MAC)})
 }
 
 func renderText(t *template.Template, data any) (string, error) {

@@ -35,11 +35,11 @@ func (s *Server) hostAction(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	name := chi.URLParam(r, "action")
-	if slices.Contains(powerActions, name) {
-		return s.powerAction(w, r, mac, name)
-	}
 	if s.Lifecycle == nil {
 		return httperr.Errorf(http.StatusNotImplemented, "%s: the lifecycle is not configured on this appliance", name)
+	}
+	if slices.Contains(powerActions, name) {
+		return s.powerAction(w, r, mac, name)
 	}
 	if name == "deploy" {
 		return s.deployAction(w, r, mac)
@@ -75,6 +75,9 @@ func (s *Server) powerAction(w http.ResponseWriter, r *http.Request, mac, op str
 	if s.Power == nil {
 		return httperr.Errorf(http.StatusNotImplemented, "power control is not configured on this appliance")
 	}
+	if err := s.armFor(r.Context(), mac, op, actor(r)); err != nil {
+		return err
+	}
 	h, err := s.Power.Power(r.Context(), mac, op, actor(r))
 	if err != nil {
 		return bmcError(err)
@@ -82,9 +85,22 @@ func (s *Server) powerAction(w http.ResponseWriter, r *http.Request, mac, op str
 	return writeHost(w, http.StatusOK, h)
 }
 
-// netbootLater reboots a released host with a BMC into the installer. It
-// runs after the answer, since a paced BMC takes several seconds; its
-// outcome is in the host's events.
+// armFor lets the boot a power action starts claim its credentials: a
+// power-on of a host that is off, a power-off or a cycle (the installer
+// that was up, if any, ends with it). A power-on of a host that is on,
+// or a status, changes nothing.
+func (s *Server) armFor(ctx context.Context, mac, op, actor string) error {
+	h, err := s.Store.Host(ctx, mac)
+	if err != nil || h.BMC == nil || op == bmc.OpStatus || (op == bmc.OpOn && h.BMC.PowerState == string(bmc.PowerOn)) {
+		return err // no BMC: the power action says so
+	}
+	_, err = s.Lifecycle.ArmBoot(ctx, mac, op+" through the BMC", actor)
+	return err
+}
+
+// netbootLater reboots a host with a BMC into the installer, arming the
+// boot first. It runs after the answer, since a paced BMC takes several
+// seconds; its outcome is in the host's events.
 func (s *Server) netbootLater(h inventory.Host, actor string) {
 	if s.Power == nil || h.BMC == nil {
 		return
@@ -92,6 +108,10 @@ func (s *Server) netbootLater(h inventory.Host, actor string) {
 	go func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 		defer cancel()
+		if _, err := s.Lifecycle.ArmBoot(ctx, h.MAC, "netboot through the BMC", actor); err != nil {
+			s.Logger.Warn("netboot: arm the boot", "mac", h.MAC, "err", err)
+			return
+		}
 		if err := s.Power.Netboot(ctx, h.MAC, actor); err != nil {
 			s.Logger.Warn("netboot after release failed", "mac", h.MAC, "err", err)
 		}

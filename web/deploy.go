@@ -8,11 +8,15 @@ import (
 	"github.com/rackboot/rackboot/provision"
 )
 
+// deployBody is a deploy request. UserData is the host's own user-data
+// part (a cloud-config or a script), merged before the stored parts its
+// labels select; SSHKeys are authorized_keys lines in any form sshd takes.
 type deployBody struct {
-	Image   string              `json:"image"`
-	Disk    machineapi.DiskHint `json:"disk"`
-	SSHKeys []string            `json:"ssh_keys"`
-	Cause   string              `json:"cause"`
+	Image    string              `json:"image"`
+	Disk     machineapi.DiskHint `json:"disk"`
+	SSHKeys  []string            `json:"ssh_keys"`
+	UserData string              `json:"user_data"`
+	Cause    string              `json:"cause"`
 }
 
 // deployAction asks for a deploy of a ready host (provision.RequestDeploy).
@@ -30,7 +34,7 @@ func (s *Server) deployAction(w http.ResponseWriter, r *http.Request, mac string
 	if s.Images == nil {
 		return httperr.Errorf(http.StatusNotImplemented, "no image store is configured on this appliance")
 	}
-	h, err := s.Lifecycle.RequestDeploy(r.Context(), mac, provision.DeployRequest{Image: b.Image, Disk: b.Disk, SSHKeys: b.SSHKeys, Cause: b.Cause}, actor(r))
+	h, err := s.Lifecycle.RequestDeploy(r.Context(), mac, provision.DeployRequest{Image: b.Image, Disk: b.Disk, SSHKeys: b.SSHKeys, UserData: b.UserData, Cause: b.Cause}, actor(r))
 	if err != nil {
 		return err
 	}

@@ -10,6 +10,10 @@ import (
 	"github.com/rackboot/rackboot/inventory"
 )
 
+// keyJSON is an SSH public key with options and quotes in its comment, as
+// a JSON string: the seed takes keys of any form.
+const keyJSON = `"from=\"10.0.0.0/8\" ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFpQabVQCr8D44JBIvzOxdG+x+XOMRuI9+5H0hlMQlr2 op@desk \"quoted\" \\back"`
+
 func TestDeployAction(t *testing.T) {
 	a := newAPITest(t)
 	imgs, err := images.Open(t.TempDir(), images.Options{})
@@ -33,7 +37,9 @@ func TestDeployAction(t *testing.T) {
 		{"52:54:00:00:00:01", `{"image":"nope"}`, 404, "nope"},
 		{"52:54:00:00:00:02", `{"image":"testos"}`, 409, "discovered"},
 		{"52:54:00:00:00:01", `{"image":"testos","disk":{"path":7}}`, 400, "path"},
-		{"52:54:00:00:00:01", `{"image":"testos","ssh_keys":["ssh-ed25519 AAAA k","ssh-ed25519 AAAA \"quoted\""]}`, 400, "ssh_keys[1]"},
+		{"52:54:00:00:00:01", `{"image":"testos","ssh_keys":[` + keyJSON + `,"ssh-ed25519 AAAA \"quoted\""]}`, 400, "ssh_keys[1]: invalid seed: not an SSH public key"},
+		{"52:54:00:00:00:01", `{"image":"testos","user_data":"packages: [vim]"}`, 400, "want a cloud-config (first line #cloud-config) or a script (first line #!)"},
+		{"52:54:00:00:00:01", `{"image":"testos","user_data":"#cloud-config\n- a\n"}`, 400, "a cloud-config is a YAML mapping"},
 	} {
 		if code, body := a.call("POST", "/api/v1/hosts/"+tc.mac+"/actions/deploy", tc.body); code != tc.code || !strings.Contains(body, tc.mention) {
 			t.Errorf("%s %s: %d %s, want %d naming %q", tc.mac, tc.body, code, body, tc.code, tc.mention)
@@ -42,9 +48,10 @@ func TestDeployAction(t *testing.T) {
 	if h, _ := a.store.Host(t.Context(), "52:54:00:00:00:01"); h.State != inventory.StateReady || h.Image != "" {
 		t.Fatalf("refused deploys changed the host: %+v", h)
 	}
-	code, body := a.call("POST", "/api/v1/hosts/52:54:00:00:00:01/actions/deploy", `{"image":"testos","disk":{"path":"/dev/vdb"},"ssh_keys":["ssh-ed25519 AAAA k"]}`)
+	code, body := a.call("POST", "/api/v1/hosts/52:54:00:00:00:01/actions/deploy", `{"image":"testos","disk":{"path":"/dev/vdb"},"ssh_keys":[`+keyJSON+`],"user_data":"#cloud-config\nruncmd: [[touch, /x]]\n"}`)
 	h, _ := a.store.Host(t.Context(), "52:54:00:00:00:01")
-	if code != 200 || h.State != inventory.StateDeploying || h.Image != "testos" || h.Deploy == nil || h.Deploy.DiskPath != "/dev/vdb" || len(h.Deploy.SSHKeys) != 1 {
+	if code != 200 || h.State != inventory.StateDeploying || h.Image != "testos" || h.Deploy == nil || h.Deploy.DiskPath != "/dev/vdb" || len(h.Deploy.SSHKeys) != 1 ||
+		strings.Join(h.Deploy.UserData, ",") != "host" {
 		t.Fatalf("deploy: %d %s; host %+v", code, body, h)
 	}
 }

@@ -35,6 +35,9 @@ type createBody struct {
 	State    string            `json:"state"`
 	Image    string            `json:"image"`
 	BMC      *bmcBody          `json:"bmc"`
+	// Network is a static address for the installed OS (its seed's
+	// network-config); without one the installed OS asks DHCP.
+	Network *inventory.HostNetwork `json:"network"`
 }
 
 func (s *Server) createHost(w http.ResponseWriter, r *http.Request) error {
@@ -46,8 +49,14 @@ func (s *Server) createHost(w http.ResponseWriter, r *http.Request) error {
 		return httperr.Errorf(http.StatusBadRequest, "request body: field \"mac\" is required")
 	}
 	h := inventory.Host{MAC: b.MAC, UUID: b.UUID, Serial: b.Serial, Hostname: b.Hostname, IP: b.IP,
-		Labels: b.Labels, State: inventory.State(b.State), Image: b.Image, BMC: b.BMC.toBMC()}
-	created, err := s.Store.CreateHost(r.Context(), h, actor(r))
+		Labels: b.Labels, State: inventory.State(b.State), Image: b.Image, BMC: b.BMC.toBMC(), Network: b.Network}
+	var created inventory.Host
+	var err error
+	if s.Lifecycle != nil {
+		created, err = s.Lifecycle.Enroll(r.Context(), h, actor(r))
+	} else {
+		created, err = s.Store.CreateHost(r.Context(), h, actor(r))
+	}
 	if err != nil {
 		return err
 	}

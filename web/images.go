@@ -10,6 +10,7 @@ import (
 	"os"
 	"path"
 	"strconv"
+	"strings"
 	"syscall"
 
 	"github.com/go-chi/chi/v5"
@@ -73,7 +74,9 @@ func (s *Server) getImage(w http.ResponseWriter, r *http.Request) error {
 
 // importImage streams the request body into the store: the body is the
 // image itself (application/octet-stream), of any size; the query names it
-// (name, source, replace, iso, kernel-path, initrd-path).
+// (name, source, replace, iso, kernel-path, initrd-path) and may give the
+// sha256 the body must have (sha256), which a mismatch refuses with
+// nothing stored. A qcow2 body is converted to raw content.
 func (s *Server) importImage(w http.ResponseWriter, r *http.Request) error {
 	st, err := s.imageStore()
 	if err != nil {
@@ -99,7 +102,7 @@ func (s *Server) importImage(w http.ResponseWriter, r *http.Request) error {
 func importOptions(r *http.Request) (images.ImportOptions, error) {
 	q := r.URL.Query()
 	opts := images.ImportOptions{Name: q.Get("name"), Source: q.Get("source"),
-		KernelPath: q.Get("kernel-path"), InitrdPath: q.Get("initrd-path")}
+		KernelPath: q.Get("kernel-path"), InitrdPath: q.Get("initrd-path"), SHA256: strings.ToLower(q.Get("sha256"))}
 	if opts.Name == "" {
 		return opts, httperr.Errorf(http.StatusBadRequest, "query parameter \"name\" is required: POST /api/v1/images?name=NAME with the image as the body")
 	}

@@ -43,12 +43,13 @@ func newImageAPITest(t *testing.T) (*apiTest, string) {
 	return &apiTest{t: t, srv: srv, store: store, dir: dir, h: h}, imgDir
 }
 
-// testDisk is the start of a GPT disk: enough for the sniffer, and a
-// marker so two disks differ.
+// testDisk is the start of an MBR disk with one partition: enough for
+// the sniffer and the partition table reader, and a marker so two disks
+// differ.
 func testDisk(marker string) []byte {
 	b := make([]byte, 64<<10)
+	copy(b[446+4:], "\x83\x00\x00\x00\x00\x08\x00\x00\x10\x00\x00\x00") // type, LBA 2048, 16 sectors
 	copy(b[510:], "\x55\xaa")
-	copy(b[512:], "EFI PART")
 	copy(b[4096:], marker)
 	return b
 }
@@ -151,7 +152,9 @@ func TestBadImagesChangeNothing(t *testing.T) {
 		code               int
 		want               string
 	}{
-		{"qcow2", "name=q", octets, append([]byte("QFI\xfb"), make([]byte, 508)...), 415, "qemu-img convert -O raw"},
+		{"qcow2 garbage", "name=q", octets, append([]byte("QFI\xfb"), make([]byte, 508)...), 400, "qcow2 header: version 0"},
+		{"qcow2 backing", "name=q", octets, qcow2WithBacking(), 415, `the qcow2 image has a backing file \"base.img\"`},
+		{"checksum", "name=c&sha256=" + strings.Repeat("0", 64), octets, testDisk("x"), 400, "checksum mismatch: the file's sha256 is"},
 		{"elf", "name=e", octets, []byte("\x7fELF\x02\x01\x01\x00rest"), 415, "found an ELF executable"},
 		{"text", "name=t", octets, []byte("hello\n"), 415, "found ASCII text"},
 		{"empty", "name=t", octets, nil, 415, "found an empty file"},
@@ -259,4 +262,16 @@ func regularFiles(t *testing.T, dir string) []string {
 		return nil
 	})
 	return out
+}
+
+// qcow2WithBacking is a qcow2 v2 header naming a backing file, as
+// qemu-img writes it.
+func qcow2WithBacking() []byte {
+	b := make([]byte, 4096)
+	copy(b, "QFI\xfb\x00\x00\x00\x02")
+	b[15], b[19] = 72, 8 // backing file name at byte 72, 8 bytes long
+	b[23] = 16           // cluster bits
+	b[29] = 0x10         // virtual size 1 MiB (big-endian at byte 24)
+	copy(b[72:], "base.img")
+	return b
 }

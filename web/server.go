@@ -87,5 +87,6 @@ func (s *Server) apiRoutes(r chi.Router) {
 	r.Get("/hosts/{mac}/events", s.handle(s.hostEvents))
 	r.Post("/hosts/{mac}/actions/{action}", s.handle(s.hostAction))
 	s.agentRoutes(r)
+	s.userDataRoutes(r)
 	s.imageRoutes(r)
 }

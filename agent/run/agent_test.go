@@ -98,9 +98,11 @@ func fileConfig(name, path, content string) machineapi.GraphConfig {
 	return machineapi.GraphConfig{Name: name, Version: 1, Body: "- kind: file\n  name: " + path + "\n  content: " + content + "\n"}
 }
 
+// eventually waits for cond: a liveness bound, generous so that a loaded
+// machine (go test runs packages side by side) does not fail it.
 func eventually(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	for deadline := time.Now().Add(5 * time.Second); !cond(); time.Sleep(5 * time.Millisecond) {
+	for deadline := time.Now().Add(60 * time.Second); !cond(); time.Sleep(5 * time.Millisecond) {
 		if time.Now().After(deadline) {
 			t.Fatalf("timed out waiting for %s", what)
 		}

@@ -24,6 +24,10 @@ type Config struct {
 	Machine Machine
 	// Logger is silent when nil.
 	Logger *slog.Logger
+	// IgnoreBootOverride makes the BMC answer a boot override PATCH with
+	// success and keep the override it had, as some vendors' Redfish do
+	// with one-time overrides: for testing that rackboot reads it back.
+	IgnoreBootOverride bool
 }
 
 // Server is a Redfish service with one ComputerSystem backed by a Machine.

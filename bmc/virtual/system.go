@@ -57,6 +57,11 @@ func (s *Server) patchSystem(w http.ResponseWriter, r *http.Request) error {
 		return badRequest("only Boot can be changed")
 	}
 	b := body.Boot
+	if s.cfg.IgnoreBootOverride {
+		s.log.Warn("boot override accepted and ignored (IgnoreBootOverride)", "target", b.BootSourceOverrideTarget)
+		w.WriteHeader(http.StatusNoContent)
+		return nil
+	}
 	if err := s.boot.set(b.BootSourceOverrideTarget, b.BootSourceOverrideEnabled, b.BootSourceOverrideMode); err != nil {
 		return badRequest("%v", err)
 	}

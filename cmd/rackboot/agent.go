@@ -140,7 +140,7 @@ func newHostAgentTokenCmd(cf *clientFlags) *cobra.Command {
 	var revoke bool
 	cmd := &cobra.Command{
 		Use:   "agent-token MAC",
-		Short: "Mint an agent token for a host, for `rackboot agent --token` started by hand",
+		Short: "Show a host's agent token, for `rackboot agent --token` started by hand (--revoke: a new one)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c, err := cf.client()
@@ -148,9 +148,9 @@ func newHostAgentTokenCmd(cf *clientFlags) *cobra.Command {
 				return err
 			}
 			var ans struct {
-				MAC       string    `json:"mac"`
-				Token     string    `json:"token"`
-				ExpiresAt time.Time `json:"expires_at"`
+				MAC     string `json:"mac"`
+				Token   string `json:"token"`
+				Revoked bool   `json:"revoked_earlier"`
 			}
 			path := "/api/v1/hosts/" + url.PathEscape(args[0]) + "/agent-token"
 			if err := c.do(cmd.Context(), "POST", path, map[string]bool{"revoke": revoke}, &ans); err != nil {
@@ -160,11 +160,15 @@ func newHostAgentTokenCmd(cf *clientFlags) *cobra.Command {
 				return printJSON(cmd.OutOrStdout(), ans)
 			}
 			fmt.Fprintln(cmd.OutOrStdout(), ans.Token)
-			fmt.Fprintf(cmd.ErrOrStderr(), "agent token for %s, valid until %s\n", ans.MAC, ans.ExpiresAt.Format(time.RFC3339))
+			how := "good until the host is released, deployed again or its tokens revoked"
+			if ans.Revoked {
+				how = "every earlier one revoked; " + how
+			}
+			fmt.Fprintf(cmd.ErrOrStderr(), "agent token for %s: %s\n", ans.MAC, how)
 			return nil
 		},
 	}
-	cmd.Flags().BoolVar(&revoke, "revoke", false, "revoke every token minted for the host before this one")
+	cmd.Flags().BoolVar(&revoke, "revoke", false, "make a new token and revoke every earlier one (the one in the host's seed included)")
 	return cmd
 }
 

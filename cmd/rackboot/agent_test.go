@@ -2,7 +2,9 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"net/http"
 	"os"
@@ -212,7 +214,12 @@ func (e *agentE2E) testConfigChange() {
 
 func (e *agentE2E) testBadToken() {
 	t := e.t
-	bad := e.token[:len(e.token)-2] + "xx"
+	raw, err := base64.RawURLEncoding.DecodeString(e.token)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw[len(raw)-1] ^= 0x01 // a changed byte, never the token itself
+	bad := base64.RawURLEncoding.EncodeToString(raw)
 	for _, tok := range []string{bad, readToken(t, e.dir), ""} {
 		req, _ := http.NewRequest("GET", e.boot+"/machine/v1/agent/config?wait=0s&mac="+e.mac, nil)
 		if tok != "" {
@@ -227,9 +234,12 @@ func (e *agentE2E) testBadToken() {
 			t.Errorf("token %.8q…: HTTP %d, want 401", tok, resp.StatusCode)
 		}
 	}
-	out, code := cli(t, "agent", "--server", e.boot, "--token", bad, "--mac", e.mac)
-	if code != 1 || !strings.Contains(out, "agent token refused") {
-		t.Errorf("agent with a bad token: %d %s", code, out)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	var out bytes.Buffer
+	code := run(ctx, []string{"agent", "--server", e.boot, "--token", bad, "--mac", e.mac}, &out, &out)
+	if code != 1 || !strings.Contains(out.String(), "agent token refused") {
+		t.Errorf("agent with a bad token: %d %s", code, out.String())
 	}
 }
 

@@ -17,6 +17,7 @@ func newBMCCmd() *cobra.Command {
 
 func newBMCVirtualCmd() *cobra.Command {
 	var listen, user, qmp, logFormat string
+	var ignoreBoot bool
 	cmd := &cobra.Command{
 		Use:   "virtual --listen ADDR [--username U] [--qmp-socket PATH] -- QEMU-ARGV...",
 		Short: "Run a virtual Redfish BMC in front of one QEMU VM (the password is read from $RACKBOOT_BMC_PASSWORD)",
@@ -37,7 +38,8 @@ one account and no TLS.`,
 			if err != nil {
 				return err
 			}
-			s, err := virtual.New(virtual.Config{ListenAddr: listen, Username: user, Password: pw, QEMUArgv: argv, QMPSocket: qmp, Logger: log})
+			s, err := virtual.New(virtual.Config{ListenAddr: listen, Username: user, Password: pw, QEMUArgv: argv, QMPSocket: qmp, Logger: log,
+				IgnoreBootOverride: ignoreBoot})
 			if err != nil {
 				return err
 			}
@@ -50,5 +52,6 @@ one account and no TLS.`,
 	cmd.Flags().StringVar(&user, "username", "admin", "the account's user name")
 	cmd.Flags().StringVar(&qmp, "qmp-socket", "", "QMP socket path for the VM (default a file in $TMPDIR)")
 	cmd.Flags().StringVar(&logFormat, "log-format", "auto", "auto, text or json")
+	cmd.Flags().BoolVar(&ignoreBoot, "ignore-boot-override", false, "accept boot override requests and keep the old override, like a faulty vendor BMC (for tests)")
 	return cmd
 }

@@ -136,6 +136,9 @@ func printHost(w io.Writer, h inventory.Host, values []inventory.PublishedValue,
 	}
 	row("Hostname", h.Hostname)
 	row("IP", h.IP)
+	if n := h.Network; n != nil {
+		row("Network", fmt.Sprintf("static %s gateway %s dns %s", n.Address, dash(n.Gateway), dash(strings.Join(n.DNS, " "))))
+	}
 	row("UUID", h.UUID)
 	row("Serial", h.Serial)
 	row("Labels", labelString(h.Labels))
@@ -178,6 +181,8 @@ func newHostAddCmd(cf *clientFlags) *cobra.Command {
 	var b struct {
 		hostname, ip, uuid, serial, bmcAddr, bmcProto, bmcUser string
 		labels                                                 []string
+		address, gateway                                       string
+		dns                                                    []string
 	}
 	cmd := &cobra.Command{
 		Use:   "add MAC",
@@ -197,6 +202,9 @@ func newHostAddCmd(cf *clientFlags) *cobra.Command {
 				labels[k] = v
 			}
 			body := map[string]any{"mac": args[0], "hostname": b.hostname, "ip": b.ip, "uuid": b.uuid, "serial": b.serial, "labels": labels}
+			if b.address != "" {
+				body["network"] = map[string]any{"address": b.address, "gateway": b.gateway, "dns": b.dns}
+			}
 			if b.bmcAddr != "" {
 				body["bmc"] = map[string]string{"address": b.bmcAddr, "protocol": b.bmcProto, "username": b.bmcUser, "password": os.Getenv("RACKBOOT_BMC_PASSWORD")}
 			}
@@ -216,6 +224,9 @@ func newHostAddCmd(cf *clientFlags) *cobra.Command {
 	f.StringVar(&b.uuid, "uuid", "", "system UUID")
 	f.StringVar(&b.serial, "serial", "", "serial number")
 	f.StringArrayVar(&b.labels, "label", nil, "label key=value (repeatable)")
+	f.StringVar(&b.address, "static-address", "", "static address of the installed OS, CIDR (default: DHCP on the boot NIC)")
+	f.StringVar(&b.gateway, "gateway", "", "default gateway with --static-address")
+	f.StringArrayVar(&b.dns, "dns", nil, "name server with --static-address (repeatable)")
 	f.StringVar(&b.bmcAddr, "bmc-address", "", "BMC address (host or host:port)")
 	f.StringVar(&b.bmcProto, "bmc-protocol", "redfish", "BMC protocol: redfish or ipmi")
 	f.StringVar(&b.bmcUser, "bmc-username", "", "BMC user name")

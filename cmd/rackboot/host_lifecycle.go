@@ -33,14 +33,29 @@ func hostAction(cmd *cobra.Command, cf *clientFlags, mac, action string, body an
 }
 
 func newHostDeployCmd(cf *clientFlags) *cobra.Command {
-	var image, disk, serial string
+	var image, disk, serial, userData string
 	var keyFiles []string
 	c := &cobra.Command{
-		Use:   "deploy MAC --image NAME",
+		Use:   "deploy MAC --image NAME [--user-data FILE] [--ssh-key FILE]...",
 		Short: "Write an image to a ready host's disk; the host then boots it",
-		Args:  cobra.ExactArgs(1),
+		Long: `Write an image to a ready host's disk and seed it for the image's own
+cloud-init: the host's hostname, network (DHCP on its boot NIC, or its
+static address), the SSH keys (given to the image's default user: debian,
+ubuntu, cloud-user, ...), --user-data FILE (a #cloud-config or a #!
+script), the user-data parts its labels select (rackboot user-data apply),
+and the rackboot agent. cloud-init appends lists (write_files, runcmd,
+packages) across parts; for any other key the host's own value wins. The request is checked first (keys, user-data, an
+image its import found no place to seed in): a refusal changes nothing.`,
+		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			body := map[string]any{"image": image, "disk": map[string]any{"path": disk, "serial": serial}}
+			if userData != "" {
+				b, err := os.ReadFile(userData)
+				if err != nil {
+					return fmt.Errorf("--user-data: %w", err)
+				}
+				body["user_data"] = string(b)
+			}
 			var keys []string
 			for _, f := range keyFiles {
 				b, err := os.ReadFile(f)
@@ -60,7 +75,8 @@ func newHostDeployCmd(cf *clientFlags) *cobra.Command {
 	c.Flags().StringVar(&image, "image", "", "name of the image (rackboot image list)")
 	c.Flags().StringVar(&disk, "disk", "", "write to this disk (e.g. /dev/sda) instead of the first non-removable one that fits")
 	c.Flags().StringVar(&serial, "disk-serial", "", "write to the disk with this serial number")
-	c.Flags().StringArrayVar(&keyFiles, "ssh-key", nil, "authorized_keys file for the installed host (repeatable)")
+	c.Flags().StringArrayVar(&keyFiles, "ssh-key", nil, "authorized_keys file for the installed host's default user (repeatable; one key a line)")
+	c.Flags().StringVar(&userData, "user-data", "", "cloud-init user-data for this host: a #cloud-config or a #! script; its values win over its labels' parts, lists are appended")
 	c.MarkFlagRequired("image")
 	return c
 }

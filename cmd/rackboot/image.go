@@ -8,10 +8,12 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/rackboot/rackboot/images"
+	"github.com/rackboot/rackboot/images/partition"
 	"github.com/spf13/cobra"
 )
 
@@ -30,27 +32,49 @@ func withImageStoreCmds(parent *cobra.Command) *cobra.Command {
 
 func newImageImportCmd(cf *clientFlags) *cobra.Command {
 	var opts images.ImportOptions
+	u := &urlImport{http: &http.Client{}, sleep: sleepCtx}
 	cmd := &cobra.Command{
-		Use:   "import FILE --name NAME",
-		Short: "Upload a raw disk image (plain, gzip, xz or zstd) or an installer ISO to the image store",
-		Long: "Streams FILE to the appliance, which sniffs its format from its content, stores it as\n" +
-			"given and records the sha256 of the uncompressed image. qcow2 is refused: convert it\n" +
-			"with `qemu-img convert -O raw`. An ISO keeps its kernel and initrd for network boot.",
+		Use:   "import FILE|URL --name NAME [--sha256 HEX | --checksums URL]",
+		Short: "Upload a disk image (raw, qcow2, gzip, xz or zstd) or an installer ISO to the image store",
+		Long: `Streams FILE, or the http(s) URL as it downloads, to the appliance, which sniffs
+its format from its content. Raw images are stored as given (compressed or
+not); qcow2 (v2 or v3, zlib or zstd clusters) is converted once to a sparse
+raw image, and one with a backing file, an external data file or encryption
+is refused. The sha256 of the disk content is recorded, and the partition
+table, which says where each deploy's cloud-init seed will go. An ISO keeps
+its kernel and initrd for network boot.
+
+With --sha256 HEX, or --checksums URL (a SHA256SUMS-style file that names
+the URL's file), the appliance stores nothing unless the file as downloaded
+has that sha256. A download that breaks is resumed with HTTP ranges.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c, err := cf.client()
 			if err != nil {
 				return err
 			}
-			img, err := c.importImage(cmd.Context(), args[0], opts, cmd.ErrOrStderr())
+			var img images.Image
+			if isURL(args[0]) {
+				img, err = c.importURL(cmd.Context(), args[0], opts, u, cmd.ErrOrStderr())
+			} else {
+				if u.checksums != "" {
+					return fmt.Errorf("--checksums needs a URL to import; for a file give --sha256")
+				}
+				opts.SHA256 = strings.ToLower(u.sha256)
+				img, err = c.importImage(cmd.Context(), args[0], opts, cmd.ErrOrStderr())
+			}
 			if err != nil {
 				return err
 			}
 			if cf.output == "json" {
 				return printJSON(cmd.OutOrStdout(), img)
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "imported %s: %s %s, %s, sha256 %s\n", img.Name, img.Format,
-				img.Compression, byteSize(img.Size), img.SHA256)
+			from := ""
+			if img.SourceFormat != "" {
+				from = " (converted from " + img.SourceFormat + ")"
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "imported %s: %s %s%s, %s, sha256 %s\n", img.Name, img.Format,
+				img.Compression, from, byteSize(img.Size), img.SHA256)
 			return nil
 		},
 	}
@@ -60,6 +84,8 @@ func newImageImportCmd(cf *clientFlags) *cobra.Command {
 	f.BoolVar(&opts.ISO, "iso", false, "refuse FILE unless it is an ISO 9660 image (ISOs are also recognised without it)")
 	f.StringVar(&opts.KernelPath, "kernel-path", "", "path of the kernel inside the ISO, when not at a usual place")
 	f.StringVar(&opts.InitrdPath, "initrd-path", "", "path of the initrd inside the ISO, when not at a usual place")
+	f.StringVar(&u.sha256, "sha256", "", "the sha256 the file (as downloaded or uploaded) must have; nothing is stored otherwise")
+	f.StringVar(&u.checksums, "checksums", "", "URL of a SHA256SUMS file naming the URL's file (for URL imports)")
 	cmd.MarkFlagRequired("name")
 	return cmd
 }
@@ -77,7 +103,7 @@ func (c *apiClient) importImage(ctx context.Context, path string, opts images.Im
 		return images.Image{}, err
 	}
 	q := url.Values{"name": {opts.Name}, "source": {filepath.Base(path)}}
-	for k, v := range map[string]string{"kernel-path": opts.KernelPath, "initrd-path": opts.InitrdPath} {
+	for k, v := range map[string]string{"kernel-path": opts.KernelPath, "initrd-path": opts.InitrdPath, "sha256": opts.SHA256} {
 		if v != "" {
 			q.Set(k, v)
 		}
@@ -173,6 +199,14 @@ func printImage(w io.Writer, img images.Image) error {
 	row("SHA256", img.SHA256)
 	row("Stored", fmt.Sprintf("%s, %s (%d bytes)", img.Compression, byteSize(img.StoredSize), img.StoredSize))
 	row("Stored SHA256", img.StoredSHA256)
+	if img.SourceFormat != "" {
+		row("Imported as", fmt.Sprintf("%s, %s (%d bytes), converted to raw at import", img.SourceFormat, byteSize(img.SourceSize), img.SourceSize))
+		row("Imported SHA256", img.SourceSHA256)
+	}
+	if l := img.Layout; l != nil {
+		row("Partitions", layoutString(*l))
+		row("Seed", seedString(*l))
+	}
 	row("Created", img.Created.Format(time.RFC3339))
 	row("Source", img.Source)
 	for _, bf := range []struct {
@@ -184,6 +218,43 @@ func printImage(w io.Writer, img images.Image) error {
 		}
 	}
 	return tw.Flush()
+}
+
+// layoutString is "gpt: 1 root 1.9 GiB, 14 3.0 MiB, 15 vfat UEFI 124.0 MiB".
+func layoutString(l partition.Layout) string {
+	var parts []string
+	for _, p := range l.Partitions {
+		s := fmt.Sprint(p.Number)
+		for _, w := range []string{p.Name, p.FS, p.Label} {
+			if w != "" {
+				s += " " + w
+			}
+		}
+		parts = append(parts, s+" "+byteSize(p.Size))
+	}
+	return fmt.Sprintf("%s: %s", l.Table, strings.Join(parts, ", "))
+}
+
+// seedString says where a deploy's cloud-init seed goes.
+func seedString(l partition.Layout) string {
+	if n := l.SeedPartition(); n != 0 {
+		return fmt.Sprintf("reuses partition %d (its filesystem is labelled CIDATA or config-2)", n)
+	}
+	if err := l.Seedable(); err != nil {
+		return "cannot be seeded: " + err.Error()
+	}
+	return fmt.Sprintf("a %d MiB CIDATA partition is added at the end of the target disk", partition.SeedSize>>20)
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
 }
 
 func newImageRmCmd(cf *clientFlags) *cobra.Command {

@@ -73,6 +73,9 @@ func (p *progress) line(now time.Time) string {
 	if rate > 0 && done < p.total {
 		eta = time.Duration(float64(p.total-done) / rate * float64(time.Second)).Round(time.Second).String()
 	}
+	if p.total <= 0 { // a download whose server gave no length
+		return fmt.Sprintf("%s  %s  %.1f MB/s", p.label, byteSize(done), rate/1e6)
+	}
 	return fmt.Sprintf("%s  %3.0f%%  %s / %s  %.1f MB/s  ETA %s", p.label, pct, byteSize(done), byteSize(p.total), rate/1e6, eta)
 }
 

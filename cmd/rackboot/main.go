@@ -23,8 +23,10 @@ func main() {
 	os.Exit(code)
 }
 
-// run is the whole CLI, callable in-process by tests.
+// run is the whole CLI, callable in-process by tests. What it prints goes
+// through termSafe: text from machines never drives the terminal.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	stdout, stderr = &termSafe{w: stdout}, &termSafe{w: stderr}
 	root := newRoot(stdout, stderr)
 	root.SetArgs(args)
 	if err := root.ExecuteContext(ctx); err != nil {
@@ -43,6 +45,6 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 	}
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	root.AddCommand(newServeCmd(), newHostCmd(), newBMCCmd(), newVersionCmd(), withImageStoreCmds(newImageCmd()), newInstallerCmd(), newAgentCmd(), newConfigCmd())
+	root.AddCommand(newServeCmd(), newHostCmd(), newBMCCmd(), newVersionCmd(), withImageStoreCmds(newImageCmd()), newInstallerCmd(), newAgentCmd(), newConfigCmd(), newUserDataCmd())
 	return root
 }

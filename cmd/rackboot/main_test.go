@@ -296,3 +296,18 @@ func TestBootURLFromInterface(t *testing.T) {
 		t.Fatalf("serve on every address without --interface: %d %s", code, out)
 	}
 }
+
+// TestServeRefusesABadDataDir: an empty database stops serve with a
+// message that says what to do, and --init begins afresh.
+func TestServeRefusesABadDataDir(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "rackboot.db"), nil, 0o600)
+	out, code := cli(t, append([]string{"serve", "--data-dir", dir}, loopbackAddrs...)...)
+	if code != 1 || !strings.Contains(out, "rackboot.db is empty (0 bytes)") || !strings.Contains(out, "--init") || strings.Contains(out, "goroutine") {
+		t.Fatalf("serve on an empty database: %d %s", code, out)
+	}
+	_, stop := startServe(t, dir, "--init")
+	if code := stop(); code != 0 {
+		t.Fatalf("serve --init exited %d", code)
+	}
+}

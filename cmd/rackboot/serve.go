@@ -2,12 +2,10 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
-	"net/http"
 	"os"
 	"path/filepath"
 	"time"
@@ -30,6 +28,7 @@ import (
 // RACKBOOT_* variable or by the config file.
 type serveConfig struct {
 	DataDir         string
+	Init            bool
 	APIAddr         string
 	LogLevel        slog.Level
 	LogFormat       string
@@ -65,6 +64,7 @@ RACKBOOT_DATA_DIR), then the YAML file given by --config, then defaults.`,
 	f := cmd.Flags()
 	f.StringVar(&configPath, "config", "", "YAML config file (keys are these flag names)")
 	f.StringVar(&cfg.DataDir, "data-dir", "/var/lib/rackboot", "directory for the inventory, keys and tokens (created 0700)")
+	f.BoolVar(&cfg.Init, "init", false, "begin afresh where the data dir lost part of an inventory: replace an empty rackboot.db, or make a new secret.key beside one (its sealed secrets are then lost)")
 	f.StringVar(&cfg.APIAddr, "api-addr", ":8080", "listen address of the operator API and dashboard")
 	f.TextVar(&cfg.LogLevel, "log-level", slog.LevelInfo, "log level: debug, info, warn, error")
 	f.StringVar(&cfg.LogFormat, "log-format", "auto", "log format: auto (text on a terminal, JSON otherwise), text, json")
@@ -99,7 +99,7 @@ func serve(ctx context.Context, cfg serveConfig, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	store, err := inventory.Open(cfg.DataDir, inventory.Options{Logger: log})
+	store, err := inventory.Open(cfg.DataDir, inventory.Options{Logger: log, Init: cfg.Init})
 	if err != nil {
 		return err
 	}
@@ -125,7 +125,10 @@ func serve(ctx context.Context, cfg serveConfig, stderr io.Writer) error {
 	bc := boot.Config{URL: bs.url, ARM64File: cfg.DHCP.ARM64BootFile, NoBootFileDeployed: cfg.DHCP.NoBootDeployed,
 		NoDiscovery: cfg.Boot.NoDiscovery, KernelArgs: cfg.Boot.KernelArgs}
 	lc := provision.New(provision.Config{Store: store, Images: imgs, Boot: bc, Logger: log.With("part", "provision"),
-		Timeouts: provision.Timeouts{Inspecting: cfg.InspectTimeout, Deploying: cfg.DeployTimeout}})
+		Discovery: provision.DiscoveryLimits{Max: cfg.Boot.DiscoveryMax, PerMinute: cfg.Boot.DiscoveryRate},
+		Timeouts:  provision.Timeouts{Inspecting: cfg.InspectTimeout, Deploying: cfg.DeployTimeout}})
+	hl.lifecycle = lc
+	reg.MustRegister(discoveryCollector{lc})
 	graphs := &fleetconfig.Graphs{Store: store, Logger: log.With("part", "fleetconfig")}
 	if err := bs.serveMachines(cfg.Boot, lc, graphs, cfg.DataDir, imgs, log, cfg.ShutdownTimeout, hl); err != nil {
 		return err
@@ -137,7 +140,9 @@ func serve(ctx context.Context, cfg serveConfig, stderr io.Writer) error {
 		return fmt.Errorf("api: %w", err)
 	}
 	svcs := []service{
-		func(ctx context.Context) error { return serveHTTP(ctx, ln, api.Handler(), cfg.ShutdownTimeout) },
+		func(ctx context.Context) error {
+			return serveHTTP(ctx, ln, api.Handler(), cfg.ShutdownTimeout, operatorSide)
+		},
 		func(ctx context.Context) error { return lc.RunTimeouts(ctx, 30*time.Second) },
 		fleet.Run,
 		graphs.Run,
@@ -159,26 +164,4 @@ func serve(ctx context.Context, cfg serveConfig, stderr io.Writer) error {
 	err = g.Wait()
 	log.Info("rackboot stopped")
 	return err
-}
-
-// serveHTTP serves h on ln until ctx ends, then gives open requests a
-// bounded time to finish.
-func serveHTTP(ctx context.Context, ln net.Listener, h http.Handler, grace time.Duration) error {
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
-	select {
-	case err := <-errc:
-		return fmt.Errorf("http %s: %w", ln.Addr(), err)
-	case <-ctx.Done():
-	}
-	sctx, cancel := context.WithTimeout(context.Background(), grace)
-	defer cancel()
-	if err := srv.Shutdown(sctx); err != nil {
-		srv.Close()
-	}
-	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
-		return err
-	}
-	return nil
 }

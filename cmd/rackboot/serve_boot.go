@@ -31,6 +31,8 @@ type bootConfig struct {
 	TemplatesDir    string
 	KernelArgs      string
 	NoDiscovery     bool
+	DiscoveryMax    int
+	DiscoveryRate   int
 }
 
 func addBootFlags(f *pflag.FlagSet, c *bootConfig) {
@@ -43,6 +45,8 @@ func addBootFlags(f *pflag.FlagSet, c *bootConfig) {
 	f.StringVar(&c.TemplatesDir, "templates-dir", "", "directory of iPXE script overrides: installer.ipxe, localboot.ipxe, hold.ipxe (default DATA_DIR/templates)")
 	f.StringVar(&c.KernelArgs, "installer-args", "", "extra installer kernel arguments (default console=tty0 console=ttyS0,115200n8)")
 	f.BoolVar(&c.NoDiscovery, "no-discovery", false, "do not enlist unknown machines: they boot from their disk")
+	f.IntVar(&c.DiscoveryMax, "discovery-max", 1024, "most hosts discovered or inspecting at once; beyond it unknown machines are not enlisted (-1: no cap)")
+	f.IntVar(&c.DiscoveryRate, "discovery-rate", 120, "most unknown machines enlisted a minute, in bursts of as many (-1: no limit)")
 }
 
 // ipxeFiles are the loaders, served as they are named in the iPXE dir.
@@ -135,7 +139,7 @@ func (b *bootSide) serveMachines(c bootConfig, lc *provision.Lifecycle, graphs *
 		return err
 	}
 	h = hl.countBytes(h)
-	b.svcs = append(b.svcs, func(ctx context.Context) error { return serveHTTP(ctx, b.ln, h, grace) })
+	b.svcs = append(b.svcs, func(ctx context.Context) error { return serveHTTP(ctx, b.ln, h, grace, machineSide) })
 	return nil
 }
 

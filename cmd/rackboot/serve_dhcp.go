@@ -31,6 +31,8 @@ type dhcpConfig struct {
 	AllowOtherServers bool
 	ProbeInterval     time.Duration
 	Quarantine        time.Duration
+	DeclinesPerClient int
+	DeclineShare      int
 }
 
 func addDHCPFlags(f *pflag.FlagSet, c *dhcpConfig) {
@@ -47,6 +49,8 @@ func addDHCPFlags(f *pflag.FlagSet, c *dhcpConfig) {
 	f.BoolVar(&c.AllowOtherServers, "dhcp-allow-other-servers", false, "start full mode even though another DHCP server answers on the interface")
 	f.DurationVar(&c.ProbeInterval, "dhcp-probe-interval", 10*time.Minute, "how often to look for other DHCP servers on the interface")
 	f.DurationVar(&c.Quarantine, "dhcp-decline-quarantine", 10*time.Minute, "how long an address a client declined is not handed out")
+	f.IntVar(&c.DeclinesPerClient, "dhcp-declines-per-client", 2, "addresses one client may put in quarantine a quarantine period; more DECLINEs free the address")
+	f.IntVar(&c.DeclineShare, "dhcp-decline-share", 10, "most of a pool in quarantine at once, in percent (at least one address)")
 }
 
 // dhcpService opens the DHCP sockets and returns the service that serves
@@ -105,6 +109,7 @@ func (c *dhcpConfig) server(mode dhcp.Mode, lc *provision.Lifecycle, store *inve
 	return &dhcp.Server{
 		Mode: mode, ServerIP: local.Addr(), Inventory: store, Leases: store, Logger: log,
 		Subnets: append([]dhcp.Subnet{own}, c.Relays...), LeaseTime: c.LeaseTime, Quarantine: c.Quarantine,
+		DeclinesPerClient: c.DeclinesPerClient, DeclineShare: c.DeclineShare,
 		Boot:              lc.Boot(),
 		Enlister:          lc,
 		AllowOtherServers: c.AllowOtherServers, ProbeInterval: c.ProbeInterval,
@@ -271,7 +276,7 @@ func (c dhcpCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 	for label, v := range map[string]uint64{"received": st.Received, "malformed": st.Malformed, "ignored": st.Ignored,
 		"no_subnet": st.NoSubnet, "offer": st.Offers, "ack": st.Acks, "nak": st.Naks, "inform": st.Informs,
-		"decline": st.Declines, "release": st.Releases, "queue_full": st.QueueFull, "send_error": st.SendErrors} {
+		"decline": st.Declines, "decline_refused": st.DeclinesRefused, "release": st.Releases, "queue_full": st.QueueFull, "send_error": st.SendErrors} {
 		counter(dhcpPacketsDesc, v, label)
 	}
 	counter(dhcpCommitsDesc, st.LeasesCommitted, "leases")

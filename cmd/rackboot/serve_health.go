@@ -8,7 +8,9 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rackboot/rackboot/dhcp"
+	"github.com/rackboot/rackboot/provision"
 	"github.com/rackboot/rackboot/tftp"
 	"github.com/rackboot/rackboot/web/dashboard"
 )
@@ -18,6 +20,7 @@ import (
 // Parts that are off leave their field nil.
 type health struct {
 	dhcp      *dhcp.Server
+	lifecycle *provision.Lifecycle
 	tftp      *tftp.Server
 	httpBytes atomic.Uint64
 
@@ -34,6 +37,15 @@ func (h *health) Health() []dashboard.HealthItem {
 		items[0].Value = fmt.Sprintf("%s, %d leases", h.dhcp.Mode, h.dhcp.Stats().ActiveLeases)
 		for _, o := range h.dhcp.OtherServers() {
 			items = append(items, dashboard.HealthItem{Name: "other DHCP server", Value: o.IP.String() + " answered", Warn: true})
+		}
+	}
+	if h.lifecycle != nil {
+		if st := h.lifecycle.DiscoveryStats(); st.AtCap+st.AtRate > 0 {
+			v := fmt.Sprintf("%d unknown machines not enlisted (%d at the cap, %d over the rate)", st.AtCap+st.AtRate, st.AtCap, st.AtRate)
+			if st.AtCapNow {
+				v = fmt.Sprintf("at its cap of %d discovered or inspecting hosts; ", st.Max) + v
+			}
+			items = append(items, dashboard.HealthItem{Name: "discovery", Value: v, Warn: true})
 		}
 	}
 	tftpRate, httpRate := h.rates()
@@ -101,4 +113,18 @@ func (c *countingWriter) Flush() {
 	if f, ok := c.ResponseWriter.(http.Flusher); ok {
 		f.Flush()
 	}
+}
+
+// discoveryCollector exports what discovery refused.
+type discoveryCollector struct{ lc *provision.Lifecycle }
+
+var discoveryRefusedDesc = prometheus.NewDesc("rackboot_discovery_refused_total",
+	"Unknown machines not enlisted, by the limit that refused them (--discovery-max, --discovery-rate).", []string{"limit"}, nil)
+
+func (discoveryCollector) Describe(ch chan<- *prometheus.Desc) { ch <- discoveryRefusedDesc }
+
+func (c discoveryCollector) Collect(ch chan<- prometheus.Metric) {
+	st := c.lc.DiscoveryStats()
+	ch <- prometheus.MustNewConstMetric(discoveryRefusedDesc, prometheus.CounterValue, float64(st.AtCap), "cap")
+	ch <- prometheus.MustNewConstMetric(discoveryRefusedDesc, prometheus.CounterValue, float64(st.AtRate), "rate")
 }

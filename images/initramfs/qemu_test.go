@@ -210,8 +210,8 @@ func (ns *labNetns) startDHCP(t *testing.T) {
 }
 
 // appliance serves the three machine routes the installer calls before it
-// waits (booted, inspect, next) on the bridge address and hands each
-// accepted report to the returned channel.
+// waits (claim, inspect, next) on the bridge address and hands each
+// accepted report to the returned channel. The claim hands out labToken.
 func (ns *labNetns) appliance(t *testing.T) (<-chan report, string) {
 	t.Helper()
 	ln, err := listenInNetns(ns.name, labApplIP+":0")
@@ -220,12 +220,13 @@ func (ns *labNetns) appliance(t *testing.T) (<-chan report, string) {
 	}
 	reports := make(chan report, 4)
 	mux := http.NewServeMux()
-	mux.HandleFunc("POST /machine/v1/booted", func(w http.ResponseWriter, r *http.Request) {
-		if r.Header.Get("Authorization") != "Bearer "+labToken {
-			http.Error(w, `{"error":"bad boot token"}`, http.StatusUnauthorized)
+	mux.HandleFunc("POST /machine/v1/claim", func(w http.ResponseWriter, r *http.Request) {
+		var c struct{ Nonce string }
+		if err := json.NewDecoder(r.Body).Decode(&c); err != nil || len(c.Nonce) < 16 {
+			http.Error(w, `{"error":"malformed claim"}`, http.StatusBadRequest)
 			return
 		}
-		w.Write([]byte(`{"status":"inspecting"}`))
+		w.Write([]byte(`{"token":"` + labToken + `","state":"inspecting"}`))
 	})
 	mux.HandleFunc("POST /machine/v1/inspect", func(w http.ResponseWriter, r *http.Request) {
 		if r.Header.Get("Authorization") != "Bearer "+labToken {
@@ -302,7 +303,7 @@ func bootVM(t *testing.T, ns *labNetns, vmlinuz, initrd string, memMiB int, firm
 	// panic=-1 with -no-reboot turns a kernel panic (out of memory) into
 	// QEMU exiting, so a failing case ends at once.
 	cmdline := "console=ttyS0 panic=-1 rackboot.url=" + url + " rackboot.mac=" + labVMMAC +
-		" rackboot.token=" + labToken + " rackboot.mode=inspect"
+		" rackboot.mode=inspect"
 	if static {
 		cmdline += " rackboot.ip=" + labVMCIDR + " rackboot.gw=" + labApplIP
 	}

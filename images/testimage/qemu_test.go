@@ -111,10 +111,10 @@ func TestBootsFromDisk(t *testing.T) {
 				disk := filepath.Join(dir, "disk.raw")
 				copyFile(t, img, disk)
 				files := mustRender(seed.Config{
-					Hostname: "testimage-" + vm.fw, MAC: vm.mac, URL: url, Token: labToken,
-					SSHKeys: []string{"ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAITestKey test@rackboot"},
+					InstanceID: "testimage-" + vm.fw + "-1", Hostname: "testimage-" + vm.fw, MAC: vm.mac, URL: url, Token: labToken,
+					SSHKeys: []string{"ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFpQabVQCr8D44JBIvzOxdG+x+XOMRuI9+5H0hlMQlr2 test@rackboot"},
 				})
-				if err := installer.WriteSeed(disk, files); err != nil {
+				if _, err := installer.WriteSeed(disk, imageSize(t, img), files); err != nil {
 					t.Fatal(err)
 				}
 				tap := fmt.Sprintf("ti%d", i)
@@ -323,4 +323,12 @@ func tail(b []byte, n int) []byte {
 		return b[len(b)-n:]
 	}
 	return b
+}
+
+func imageSize(t *testing.T, path string) int64 {
+	fi, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fi.Size()
 }

@@ -22,12 +22,17 @@ import (
 	"github.com/rackboot/rackboot/seed"
 )
 
+// keyQuoted is a key with options and a comment holding quotes and a
+// backslash: the seed carries SSH keys of any form.
+const keyQuoted = `from="10.0.0.0/8",command="echo \"hi\"" ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFpQabVQCr8D44JBIvzOxdG+x+XOMRuI9+5H0hlMQlr2 op@desk "quoted" \back`
+
 var testConfig = seed.Config{
-	Hostname: "node-7",
-	SSHKeys:  []string{"ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIExample op@desk", "ssh-rsa AAAAB3Nza other@desk"},
-	URL:      "http://10.213.0.1:8081",
-	Token:    "tok-3f9a_b",
-	MAC:      "52:54:00:12:34:56",
+	InstanceID: "rackboot-525400123456-01",
+	Hostname:   "node-7",
+	SSHKeys:    []string{keyQuoted, "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFpQabVQCr8D44JBIvzOxdG+x+XOMRuI9+5H0hlMQlr2"},
+	URL:        "http://10.213.0.1:8081",
+	Token:      "tok-3f9a_b",
+	MAC:        "52:54:00:12:34:56",
 }
 
 var testSeed = mustRender(testConfig)
@@ -78,11 +83,15 @@ func TestAssembleAndWriteSeed(t *testing.T) {
 	}
 	first := testConfig
 	first.Hostname = "first-name-that-is-longer"
-	if err := installer.WriteSeed(img, mustRender(first)); err != nil {
+	if _, err := installer.WriteSeed(img, 20<<20, mustRender(first)); err != nil {
 		t.Fatal(err)
 	}
-	if err := installer.WriteSeed(img, testSeed); err != nil {
+	plan, err := installer.WriteSeed(img, 20<<20, testSeed)
+	if err != nil {
 		t.Fatal(err)
+	}
+	if !plan.Reuse || plan.Number != SeedPartition {
+		t.Errorf("seed went to %s, want the image's partition %d", plan, SeedPartition)
 	}
 	d, err := diskfs.Open(img, diskfs.WithOpenMode(diskfs.ReadOnly))
 	if err != nil {
@@ -106,7 +115,8 @@ func TestAssembleAndWriteSeed(t *testing.T) {
 	}
 	// Read back with mtools, as a second FAT implementation: go-diskfs's
 	// reader rounds some sizes up to the cluster.
-	for name, want := range map[string][]byte{"meta-data": []byte(testSeed.MetaData), "user-data": []byte(testSeed.UserData)} {
+	for name, want := range map[string][]byte{"meta-data": []byte(testSeed.MetaData), "user-data": []byte(testSeed.UserData),
+		"network-config": []byte(testSeed.NetworkConfig), "rackboot.seed": []byte(testSeed.Rackboot)} {
 		got, err := exec.Command("mtype", "-i", fmt.Sprintf("%s@@%d", img, parts[1].GetStart()), "::/"+name).Output()
 		if err != nil {
 			t.Fatalf("mtype %s (mtools): %v", name, err)
@@ -149,58 +159,62 @@ func imageShell(t *testing.T, path, script string, env ...string) (string, error
 	return string(out), err
 }
 
-// TestSeedParser checks that the image's init reads what WriteSeed writes,
-// and the unquoted spelling too.
+// TestSeedParser checks that the image's init reads what the seed package
+// renders: the rackboot.seed file, keys with quotes and backslashes as
+// they are, and meta-data's local-hostname when rackboot.seed names none.
 func TestSeedParser(t *testing.T) {
 	path := busyboxPath(t)
 	dir := t.TempDir()
 	c := testConfig
 	c.Agent = "http://10.213.0.1:8081/files/rackboot"
 	s := mustRender(c)
-	os.WriteFile(filepath.Join(dir, "user-data"), []byte(s.UserData), 0o644)
+	os.WriteFile(filepath.Join(dir, "rackboot.seed"), []byte(s.Rackboot), 0o644)
 	os.WriteFile(filepath.Join(dir, "meta-data"), []byte(s.MetaData), 0o644)
-	os.WriteFile(filepath.Join(dir, "plain"), []byte(`#cloud-config
-# a comment
-hostname: plain-host
-users: []
-rackboot:
-    # deeper indent and no quotes
-    url: http://10.0.0.1:80/
-    token: 'single'
-    mac: 52:54:00:AA:BB:CC
-other:
-  url: http://wrong
-`), 0o644)
+	other := filepath.Join(dir, "other")
+	os.Mkdir(other, 0o755)
+	os.WriteFile(filepath.Join(other, "meta-data"), []byte("instance-id: i-1\nlocal-hostname: from-meta\n"), 0o644)
+	os.WriteFile(filepath.Join(other, "rackboot.seed"), []byte("url=http://10.0.0.1:80/\nmac=52:54:00:AA:BB:CC\n"), 0o644)
 	out, err := imageShell(t, path, `
-u=$D/user-data
-echo "url=$(seed_get $u rackboot url)"
-echo "token=$(seed_get $u rackboot token)"
-echo "mac=$(seed_get $u rackboot mac)"
-echo "agent=$(seed_get $u rackboot agent)"
-echo "hostname=$(seed_get $u '' hostname)"
+hostname() { echo "hostname=$1"; }
+mkdir() { :; }
+chmod() { :; }
+apply_seed() { :; }
+f=$D/rackboot.seed
+echo "url=$(seed_value $f url)"
+echo "token=$(seed_value $f token)"
+echo "mac=$(seed_value $f mac)"
+echo "agent=$(seed_value $f agent)"
+echo "hostname=$(seed_value $f hostname)"
 echo "local=$(seed_get $D/meta-data '' local-hostname)"
-echo "keys=$(seed_list $u ssh_authorized_keys | wc -l)"
-seed_list $u ssh_authorized_keys | head -n1
-p=$D/plain
-echo "plain=$(seed_get $p '' hostname) $(seed_get $p rackboot url) $(seed_get $p rackboot token) $(seed_get $p rackboot mac)"
-echo "missing=[$(seed_get $D/nope rackboot url)][$(seed_get $p rackboot agent)]"
+sed -n 's/^ssh_key=//p' $f
+echo "other=$(seed_value $D/other/rackboot.seed url) $(seed_value $D/other/rackboot.seed hostname) $(seed_get $D/other/meta-data '' local-hostname)"
+echo "missing=[$(seed_value $D/nope url)][$(seed_value $D/other/rackboot.seed agent)]"
 `, "D="+dir)
 	if err != nil {
 		t.Fatalf("%v: %s", err, out)
 	}
-	want := `url=http://10.213.0.1:8081
-token=tok-3f9a_b
-mac=52:54:00:12:34:56
-agent=http://10.213.0.1:8081/files/rackboot
-hostname=node-7
-local=node-7
-keys=2
-ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIExample op@desk
-plain=plain-host http://10.0.0.1:80/ single 52:54:00:AA:BB:CC
-missing=[][]
-`
+	want := "url=http://10.213.0.1:8081\ntoken=tok-3f9a_b\nmac=52:54:00:12:34:56\nagent=http://10.213.0.1:8081/files/rackboot\n" +
+		"hostname=node-7\nlocal=node-7\n" + c.SSHKeys[0] + "\n" + c.SSHKeys[1] + "\n" +
+		"other=http://10.0.0.1:80/  from-meta\nmissing=[][]\n"
 	if out != want {
 		t.Errorf("got:\n%s\nwant:\n%s", out, want)
+	}
+
+	// apply_seed itself, with the keys going to a file under a fake root.
+	out, err = imageShell(t, path, `
+say() { echo "$*"; }
+hostname() { echo "set hostname $1"; }
+apply_seed $D/other
+apply_seed $D
+echo "url=$SEED_URL mac=$SEED_MAC token=$SEED_TOKEN"
+`, "D="+dir)
+	if err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	for _, line := range []string{"set hostname from-meta", "appliance http://10.0.0.1:80", "set hostname node-7", "url=http://10.213.0.1:8081 mac=52:54:00:12:34:56 token=tok-3f9a_b"} {
+		if !strings.Contains(out, line+"\n") {
+			t.Errorf("apply_seed output lacks %q:\n%s", line, out)
+		}
 	}
 }
 

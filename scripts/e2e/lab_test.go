@@ -3,6 +3,7 @@ package e2e
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -221,10 +222,26 @@ type vm struct {
 }
 
 func (l *lab) addVM(i int, firmware string) vm {
+	return l.addVMWith(vmSpec{i: i, firmware: firmware})
+}
+
+// vmSpec is a lab VM's shape; zero fields are the defaults (512 MiB,
+// a 1 GiB disk, hostname vmN, a reservation of NET.(10+N)).
+type vmSpec struct {
+	i         int
+	firmware  string
+	memMB     int
+	diskBytes int64
+	hostname  string
+	ip        string // a DHCP reservation
+}
+
+func (l *lab) addVMWith(s vmSpec) vm {
 	l.t.Helper()
+	i, firmware := s.i, s.firmware
 	v := vm{mac: fmt.Sprintf("52:54:00:e2:e0:%02x", i), uuid: fmt.Sprintf("a1b2c3d4-0000-4000-8000-0000000000%02x", i),
-		firmware: firmware, dir: filepath.Join(l.dir, fmt.Sprintf("vm%d", i)), memMB: 512, diskBytes: 1 << 30,
-		hostname: fmt.Sprintf("vm%d", i), ip: fmt.Sprintf("%s.%d", l.net, 10+i)}
+		firmware: firmware, dir: filepath.Join(l.dir, fmt.Sprintf("vm%d", i)), memMB: cmp.Or(s.memMB, 512), diskBytes: cmp.Or(s.diskBytes, 1<<30),
+		hostname: cmp.Or(s.hostname, fmt.Sprintf("vm%d", i)), ip: cmp.Or(s.ip, fmt.Sprintf("%s.%d", l.net, 10+i))}
 	os.MkdirAll(v.dir, 0o755)
 	disk := filepath.Join(v.dir, "disk.raw")
 	if err := os.Truncate(createEmpty(l.t, disk), v.diskBytes); err != nil {

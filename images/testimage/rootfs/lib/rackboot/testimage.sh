@@ -77,38 +77,30 @@ seed_get() {
 	' "$1"
 }
 
-# seed_list FILE SECTION prints the items of the top-level list SECTION
-# ("  - item" lines), one a line.
-seed_list() {
+# seed_value FILE KEY prints the value of the first "KEY=value" line of
+# FILE (the seed's rackboot.seed): everything after the first "=", as is.
+seed_value() {
 	[ -f "$1" ] || return 0
-	awk -v sec="$2" '
-	/^[ \t]*#/ || /^[ \t\r]*$/ { next }
-	/^[^ \t]/ { cur = $0; sub(/:.*/, "", cur); next }
-	cur == sec && /^[ \t]+-[ \t]/ {
-		v = $0; sub(/^[ \t]+-[ \t]+/, "", v); sub(/[ \t\r]+$/, "", v)
-		if (v ~ /^".*"$/ || v ~ /^\047.*\047$/) v = substr(v, 2, length(v) - 2)
-		print v
-	}
-	' "$1"
+	sed -n "s/^$2=//p" "$1" | head -n 1
 }
 
-# apply_seed DIR reads DIR/meta-data and DIR/user-data: sets the hostname,
-# installs SSH keys for root, and sets SEED_URL, SEED_TOKEN, SEED_MAC,
-# SEED_AGENT from the rackboot: mapping.
+# apply_seed DIR reads DIR/rackboot.seed (and DIR/meta-data for the
+# hostname when it has none): sets the hostname, installs SSH keys for
+# root, and sets SEED_URL, SEED_TOKEN, SEED_MAC, SEED_AGENT.
 apply_seed() {
 	local dir=$1 h keys
-	SEED_URL=$(seed_get "$dir/user-data" rackboot url)
+	SEED_URL=$(seed_value "$dir/rackboot.seed" url)
 	SEED_URL=${SEED_URL%/}
-	SEED_TOKEN=$(seed_get "$dir/user-data" rackboot token)
-	SEED_MAC=$(seed_get "$dir/user-data" rackboot mac | tr 'A-F' 'a-f')
-	SEED_AGENT=$(seed_get "$dir/user-data" rackboot agent)
-	h=$(seed_get "$dir/user-data" "" hostname)
+	SEED_TOKEN=$(seed_value "$dir/rackboot.seed" token)
+	SEED_MAC=$(seed_value "$dir/rackboot.seed" mac | tr 'A-F' 'a-f')
+	SEED_AGENT=$(seed_value "$dir/rackboot.seed" agent)
+	h=$(seed_value "$dir/rackboot.seed" hostname)
 	[ -n "$h" ] || h=$(seed_get "$dir/meta-data" "" local-hostname)
 	if [ -n "$h" ]; then
 		hostname "$h"
 		say "hostname $h"
 	fi
-	keys=$(seed_list "$dir/user-data" ssh_authorized_keys)
+	keys=$(sed -n 's/^ssh_key=//p' "$dir/rackboot.seed" 2>/dev/null)
 	if [ -n "$keys" ]; then
 		mkdir -p /root/.ssh
 		echo "$keys" >/root/.ssh/authorized_keys
