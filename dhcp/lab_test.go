@@ -1,6 +1,7 @@
 package dhcp
 
 import (
+	"bytes"
 	"context"
 	"encoding/hex"
 	"errors"
@@ -77,7 +78,17 @@ func startDnsmasq(t *testing.T, n *node) {
 		"--dhcp-leasefile="+filepath.Join(dir, "leases"), "--pid-file="+filepath.Join(dir, "pid"))
 	cmd.Stdout, cmd.Stderr = testWriter{t}, testWriter{t}
 	startClient(t, cmd)
-	time.Sleep(300 * time.Millisecond)
+	// Ready when its socket is bound (on a loaded machine, a fixed pause
+	// was sometimes too short).
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		out, _ := n.command(context.Background(), "ss", "-Huln", "sport = :67").Output()
+		if len(bytes.TrimSpace(out)) > 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("dnsmasq did not bind port 67 within 30 s")
+		}
+	}
 }
 
 func TestProxyBesideDnsmasq(t *testing.T) {
@@ -94,12 +105,16 @@ func TestProxyBesideDnsmasq(t *testing.T) {
 
 	var addrOffer, bootOffer *dhcpv4.DHCPv4
 	disc := newPacket(t, mac(3), dhcpv4.MessageTypeDiscover, pxe(iana.INTEL_X86PC)...)
-	for _, o := range c.ask(disc, bcast67, 1500*time.Millisecond, nil) {
-		switch {
-		case ipOf(o.YourIPAddr).IsValid():
-			addrOffer = o
-		case o.ServerIdentifier().Equal(testServerIP.AsSlice()):
-			bootOffer = o
+	// A client retransmits; so does this one, until both servers have
+	// answered (a loaded machine may start dnsmasq late).
+	for try := 0; try < 10 && (addrOffer == nil || bootOffer == nil); try++ {
+		for _, o := range c.ask(disc, bcast67, 1500*time.Millisecond, nil) {
+			switch {
+			case ipOf(o.YourIPAddr).IsValid():
+				addrOffer = o
+			case o.ServerIdentifier().Equal(testServerIP.AsSlice()):
+				bootOffer = o
+			}
 		}
 	}
 	if addrOffer == nil || bootOffer == nil {
