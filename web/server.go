@@ -35,6 +35,8 @@ type Server struct {
 	// Images is the image store; nil answers the image routes with 501.
 	// It also feeds the dashboard unless Dashboard.Images is set.
 	Images ImageStore
+	// Backup serves GET /api/v1/backup; nil answers it with 501.
+	Backup Backuper
 	// Dashboard configures the web UI at / and /ui/ (images, health); its
 	// Store, Token, Logger and Actions default to the API's own.
 	Dashboard dashboard.Config
@@ -88,4 +90,5 @@ func (s *Server) apiRoutes(r chi.Router) {
 	r.Post("/hosts/{mac}/actions/{action}", s.handle(s.hostAction))
 	s.agentRoutes(r)
 	s.imageRoutes(r)
+	r.Get("/backup", s.handle(s.backup))
 }

@@ -132,7 +132,7 @@ func serve(ctx context.Context, cfg serveConfig, stderr io.Writer) error {
 		return err
 	}
 	api := &web.Server{Store: store, Lifecycle: lc, Token: token, Logger: log, Registry: reg, Power: fleet, Images: imgs,
-		Dashboard: dashboard.Config{Health: hl}}
+		Backup: store, Dashboard: dashboard.Config{Health: hl}}
 	ln, err := net.Listen("tcp", cfg.APIAddr)
 	if err != nil {
 		return fmt.Errorf("api: %w", err)
