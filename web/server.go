@@ -59,7 +59,7 @@ func (s *Server) Handler() http.Handler {
 	r.Get("/healthz", func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("ok\n")) })
 	r.Group(func(r chi.Router) {
 		r.Use(s.requireToken)
-		r.Handle("/metrics", promhttp.HandlerFor(s.Registry, promhttp.HandlerOpts{}))
+		r.Get("/metrics", promhttp.HandlerFor(s.Registry, promhttp.HandlerOpts{}).ServeHTTP)
 		r.Route("/api/v1", s.apiRoutes)
 	})
 	if s.Dashboard.Images == nil && s.Images != nil {
@@ -91,4 +91,5 @@ func (s *Server) apiRoutes(r chi.Router) {
 	s.agentRoutes(r)
 	s.imageRoutes(r)
 	r.Get("/backup", s.handle(s.backup))
+	r.Get("/openapi.json", s.handle(s.openAPI))
 }
