@@ -19,6 +19,7 @@ import (
 	"github.com/rackboot/rackboot/web"
 	"github.com/rackboot/rackboot/web/dashboard"
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 	"golang.org/x/sync/errgroup"
 	"golang.org/x/term"
 )
@@ -60,8 +61,14 @@ RACKBOOT_DATA_DIR), then the YAML file given by --config, then defaults.`,
 			return serve(cmd.Context(), cfg, cmd.ErrOrStderr())
 		},
 	}
-	f := cmd.Flags()
-	f.StringVar(&configPath, "config", "", "YAML config file (keys are these flag names)")
+	addServeFlags(cmd.Flags(), &cfg, &configPath)
+	return cmd
+}
+
+// addServeFlags registers serve's settings on f: serve and doctor read
+// the same flags, variables and config file.
+func addServeFlags(f *pflag.FlagSet, cfg *serveConfig, configPath *string) {
+	f.StringVar(configPath, "config", "", "YAML config file (keys are these flag names)")
 	f.StringVar(&cfg.DataDir, "data-dir", "/var/lib/rackboot", "directory for the inventory, keys and tokens (created 0700)")
 	f.BoolVar(&cfg.Init, "init", false, "begin afresh where the data dir lost part of an inventory: replace an empty rackboot.db, or make a new secret.key beside one (its sealed secrets are then lost)")
 	f.StringVar(&cfg.APIAddr, "api-addr", ":8080", "listen address of the operator API and dashboard")
@@ -73,7 +80,6 @@ RACKBOOT_DATA_DIR), then the YAML file given by --config, then defaults.`,
 	addBootFlags(f, &cfg.Boot)
 	addBMCFlags(f, &cfg.BMC)
 	addDHCPFlags(f, &cfg.DHCP)
-	return cmd
 }
 
 func newLogger(w io.Writer, format string, level slog.Level) (*slog.Logger, error) {
@@ -143,6 +149,7 @@ func serve(ctx context.Context, cfg serveConfig, stderr io.Writer) error {
 		},
 		func(ctx context.Context) error { return lc.RunTimeouts(ctx, 30*time.Second) },
 		fleet.Run,
+		func(ctx context.Context) error { return bs.reloadOnHangup(ctx, log) },
 	}
 	svcs = append(svcs, bs.svcs...)
 	bootInfo := bs.info

@@ -6,8 +6,11 @@ import (
 	"log/slog"
 	"net"
 	"net/url"
+	"os"
+	"os/signal"
 	"path/filepath"
 	"strconv"
+	"syscall"
 	"time"
 
 	"github.com/rackboot/rackboot/boot"
@@ -91,6 +94,7 @@ type bootSide struct {
 	info []any
 	ln   net.Listener // nil: no HTTP side here
 	url  string       // where machines reach it; "" when served nowhere
+	ms   *machine.Server
 }
 
 // openBoot opens the TFTP and HTTP boot listeners; a listener that cannot
@@ -136,6 +140,7 @@ func (b *bootSide) serveMachines(c bootConfig, lc *provision.Lifecycle, dataDir 
 	if err != nil {
 		return err
 	}
+	b.ms = ms
 	h = hl.countBytes(h)
 	b.svcs = append(b.svcs, func(ctx context.Context) error { return serveHTTP(ctx, b.ln, h, grace, machineSide) })
 	return nil
@@ -145,5 +150,30 @@ func (b *bootSide) serveMachines(c bootConfig, lc *provision.Lifecycle, dataDir 
 func (b *bootSide) close() {
 	if b.ln != nil {
 		b.ln.Close()
+	}
+}
+
+// reloadOnHangup reads the script templates again on each SIGHUP
+// (systemctl reload) until ctx ends. A set that does not parse is logged
+// and the scripts in use stay.
+func (b *bootSide) reloadOnHangup(ctx context.Context, log *slog.Logger) error {
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-hup:
+		}
+		if b.ms == nil {
+			log.Info("SIGHUP: no machine-facing side here, nothing to reload")
+			continue
+		}
+		if err := b.ms.ReloadTemplates(); err != nil {
+			log.Error("SIGHUP: templates not reloaded; the ones in use stay", "err", err)
+			continue
+		}
+		log.Info("SIGHUP: templates reloaded", "dir", b.ms.TemplatesDir)
 	}
 }
