@@ -46,6 +46,6 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	root.AddCommand(newServeCmd(), newHostCmd(), newBMCCmd(), newVersionCmd(), withImageStoreCmds(newImageCmd()), newInstallerCmd(), newAgentCmd(), newConfigCmd(),
-		newBackupCmd(), newRestoreCmd(), newDoctorCmd())
+		newBackupCmd(), newRestoreCmd(), newDoctorCmd(), newManCmd())
 	return root
 }
