@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -65,6 +66,8 @@ func TestDoctorFindsLocalProblems(t *testing.T) {
 	}
 }
 
+var doctorSeq atomic.Int32
+
 // TestDoctorFindsAnotherDHCPServer runs doctor in a network namespace
 // whose interface shares a link with a real dnsmasq handing out
 // addresses: doctor's DISCOVER gets its OFFER, and in full mode that is a
@@ -81,7 +84,7 @@ func TestDoctorFindsAnotherDHCPServer(t *testing.T) {
 	if err != nil {
 		t.Fatalf("needs dnsmasq (scripts/ci-deps installs it): %v", err)
 	}
-	id := fmt.Sprintf("rbdoc%d", os.Getpid()%100000)
+	id := fmt.Sprintf("rbdoc%d%d", os.Getpid()%100000, doctorSeq.Add(1))
 	ns, rival := id+"a", id+"b"
 	ip := func(args ...string) {
 		t.Helper()

@@ -143,13 +143,15 @@ func serve(ctx context.Context, cfg serveConfig, stderr io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("api: %w", err)
 	}
+	hup, stopHup := hangups()
+	defer stopHup()
 	svcs := []service{
 		func(ctx context.Context) error {
 			return serveHTTP(ctx, ln, api.Handler(), cfg.ShutdownTimeout, operatorSide)
 		},
 		func(ctx context.Context) error { return lc.RunTimeouts(ctx, 30*time.Second) },
 		fleet.Run,
-		func(ctx context.Context) error { return bs.reloadOnHangup(ctx, log) },
+		func(ctx context.Context) error { return bs.reloadOnHangup(ctx, hup, log) },
 	}
 	svcs = append(svcs, bs.svcs...)
 	bootInfo := bs.info

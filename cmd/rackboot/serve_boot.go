@@ -153,13 +153,19 @@ func (b *bootSide) close() {
 	}
 }
 
-// reloadOnHangup reads the script templates again on each SIGHUP
-// (systemctl reload) until ctx ends. A set that does not parse is logged
-// and the scripts in use stay.
-func (b *bootSide) reloadOnHangup(ctx context.Context, log *slog.Logger) error {
+// hangups delivers SIGHUP (systemctl reload) from now on, instead of its
+// default of ending the process; stop undoes it. serve calls it before it
+// says it is serving, so no reload sent after that can kill it.
+func hangups() (ch <-chan os.Signal, stop func()) {
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
-	defer signal.Stop(hup)
+	return hup, func() { signal.Stop(hup) }
+}
+
+// reloadOnHangup reads the script templates again on each SIGHUP until
+// ctx ends. A set that does not parse is logged and the scripts in use
+// stay.
+func (b *bootSide) reloadOnHangup(ctx context.Context, hup <-chan os.Signal, log *slog.Logger) error {
 	for {
 		select {
 		case <-ctx.Done():
