@@ -146,11 +146,11 @@ func packageInfo(o options, generated files.Contents) *nfpm.Info {
 		MTime:       time.Unix(0, 0).UTC(),
 		Overridables: nfpm.Overridables{
 			// passwd: useradd and userdel in the maintainer scripts.
-			Depends: []string{"passwd"},
-			// The iPXE loaders served over TFTP and HTTP: --ipxe-dir
-			// may point elsewhere, so not a hard dependency.
-			Recommends: []string{"ipxe"},
-			Contents:   contents,
+			// ipxe: the loaders in /usr/lib/ipxe, which the conffile's
+			// TFTP server serves from; without them serve stops at start
+			// ("tftp: open root"), found by scripts/debvm.
+			Depends:  []string{"passwd", "ipxe"},
+			Contents: contents,
 			Scripts: nfpm.Scripts{
 				PostInstall: src("postinst"),
 				PreRemove:   src("prerm"),

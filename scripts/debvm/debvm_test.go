@@ -44,6 +44,7 @@ func TestDebianPackageInSystemdVM(t *testing.T) {
 	for _, v := range []struct{ sub, version string }{{"old", oldVersion}, {"new", newVersion}} {
 		buildDeb(t, root, filepath.Join(disk, v.sub), v.version)
 	}
+	ipxeDeb(t, root, disk)
 	hosts, leases := writeInventoryBackup(t, filepath.Join(disk, "inventory.backup"))
 	guest, err := os.ReadFile("guest.sh")
 	if err != nil {
@@ -137,6 +138,34 @@ func buildDeb(t *testing.T, root, dir, version string) {
 	}
 	if !fileExists(filepath.Join(dir, "rackboot_"+version+"_amd64.deb")) {
 		t.Fatalf("scripts/debpkg wrote no rackboot_%s_amd64.deb in %s", version, dir)
+	}
+}
+
+// ipxeDeb puts Debian's ipxe package, a dependency of rackboot's, in dir
+// for the VM, which has no network: apt-get download, once, into
+// build/debvm.
+func ipxeDeb(t *testing.T, root, dir string) {
+	t.Helper()
+	cache := filepath.Join(root, "build", "debvm")
+	debs, _ := filepath.Glob(filepath.Join(cache, "ipxe_*.deb"))
+	if len(debs) == 0 {
+		os.MkdirAll(cache, 0o755)
+		get := exec.Command("apt-get", "download", "ipxe")
+		get.Dir = cache
+		if b, err := get.CombinedOutput(); err != nil {
+			t.Fatalf("apt-get download ipxe: %v\n%s", err, b)
+		}
+		debs, _ = filepath.Glob(filepath.Join(cache, "ipxe_*.deb"))
+	}
+	if len(debs) == 0 {
+		t.Fatal("apt-get download ipxe left no ipxe_*.deb")
+	}
+	b, err := os.ReadFile(debs[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, filepath.Base(debs[0])), b, 0o644); err != nil {
+		t.Fatal(err)
 	}
 }
 

@@ -12,7 +12,12 @@ T=/mnt/test
 phase=/var/lib/rackboot-vmtest-phase
 fails=0
 ok() { echo "CHECK ok $*"; }
-fail() { echo "CHECK FAIL $*"; fails=$((fails + 1)); }
+fail() {
+	echo "CHECK FAIL $*"
+	fails=$((fails + 1))
+	systemctl status --no-pager rackboot 2>&1 | head -20
+	journalctl -u rackboot --no-pager 2>&1 | tail -20
+}
 check() { # WHAT COMMAND...
 	local what=$1
 	shift
@@ -35,7 +40,8 @@ cap_amb() { grep CapAmb "/proc/$(systemctl show -p MainPID --value rackboot)/sta
 
 if [ ! -e "$phase" ]; then
 	echo "== phase 1: install $(ls $T/old/)"
-	check "apt install old" apt-get install -y --no-install-recommends "$T"/old/rackboot_*_amd64.deb
+	# ipxe (a dependency) from Debian's package: the VM has no network.
+	check "apt install old" apt-get install -y --no-install-recommends "$T"/ipxe_*.deb "$T"/old/rackboot_*_amd64.deb
 	check "unit enabled" systemctl is-enabled --quiet rackboot
 	check "service answers /healthz" wait_healthz
 	check "runs as user rackboot" test "$(main_pid_user)" = rackboot
