@@ -12,10 +12,19 @@ export GOTOOLCHAIN := go1.27.3
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X main.version=$(VERSION)
 
-.PHONY: build demo run test test-short vet vulncheck clean bench-api test-image
+.PHONY: build deb demo run test test-short vet vulncheck clean bench-api test-image
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BUILD)/rackboot ./cmd/rackboot
+
+# The Debian package: $(BUILD)/rackboot_$(DEB_VERSION)_amd64.deb, built by
+# scripts/debpkg (nfpm as a library) from packaging/deb. DEB_VERSION is the
+# tag without its v, or 0~git<commit> between tags.
+DEB_VERSION ?= $(shell v=$$(git describe --tags --exact-match 2>/dev/null) && echo $${v\#v} || echo 0~git$$(git rev-parse --short HEAD))
+
+deb: build
+	cd scripts/debpkg && $(GO) run . -binary ../../$(BUILD)/rackboot -version $(DEB_VERSION) \
+		-out ../../$(BUILD) -src ../../packaging/deb
 
 # The demo: a lab namespace, rackboot serve in it, two VMs (SeaBIOS and
 # OVMF) powered on through virtual BMCs, netbooted and inspected.

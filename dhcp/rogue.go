@@ -97,14 +97,27 @@ func (s *Server) probeLogged(ctx context.Context) {
 	}
 }
 
-// probe broadcasts a DISCOVER (broadcast flag set, so answers come back
-// broadcast to port 68) and collects the OFFERs that arrive within
-// ProbeWait.
+// probe broadcasts a DISCOVER and notes the other servers that answer.
 func (s *Server) probe(ctx context.Context) ([]OtherServer, error) {
 	conn, err := s.ProbeListen()
 	if err != nil {
 		return nil, fmt.Errorf("probe: %w", err)
 	}
+	found, err := Probe(ctx, conn, s.ProbeWait, s.ServerIP)
+	if err != nil {
+		return nil, err
+	}
+	s.noteOtherServers(found)
+	return found, nil
+}
+
+// Probe broadcasts a DISCOVER on conn (a socket on client port 68 bound to
+// the interface: Listen(iface, 68)), with the broadcast flag set so
+// answers come back broadcast, and returns the servers other than self
+// (the zero Addr: any) whose OFFERs arrive within wait. It closes conn.
+// `rackboot doctor` asks it before the first start; the server, while it
+// runs.
+func Probe(ctx context.Context, conn net.PacketConn, wait time.Duration, self netip.Addr) ([]OtherServer, error) {
 	defer conn.Close()
 	stop := context.AfterFunc(ctx, func() { conn.Close() })
 	defer stop()
@@ -112,10 +125,8 @@ func (s *Server) probe(ctx context.Context) ([]OtherServer, error) {
 	if _, err := conn.WriteTo(probeDiscover(xid).ToBytes(), &net.UDPAddr{IP: net.IPv4bcast, Port: serverPort}); err != nil {
 		return nil, fmt.Errorf("probe: %w", err)
 	}
-	conn.SetReadDeadline(time.Now().Add(s.ProbeWait))
-	found := s.collectOffers(conn, xid)
-	s.noteOtherServers(found)
-	return found, nil
+	conn.SetReadDeadline(time.Now().Add(wait))
+	return collectOffers(conn, xid, self), nil
 }
 
 func probeXID() dhcpv4.TransactionID {
@@ -137,7 +148,7 @@ func probeDiscover(xid dhcpv4.TransactionID) *dhcpv4.DHCPv4 {
 }
 
 // collectOffers reads until the deadline (or the socket closes).
-func (s *Server) collectOffers(conn net.PacketConn, xid dhcpv4.TransactionID) []OtherServer {
+func collectOffers(conn net.PacketConn, xid dhcpv4.TransactionID, self netip.Addr) []OtherServer {
 	var found []OtherServer
 	buf := make([]byte, maxPacket)
 	for {
@@ -145,14 +156,14 @@ func (s *Server) collectOffers(conn net.PacketConn, xid dhcpv4.TransactionID) []
 		if err != nil {
 			return found
 		}
-		o, ok := s.otherOffer(buf[:n], from, xid)
+		o, ok := otherOffer(buf[:n], from, xid, self)
 		if ok && !slices.ContainsFunc(found, func(f OtherServer) bool { return f.IP == o.IP }) {
 			found = append(found, o)
 		}
 	}
 }
 
-func (s *Server) otherOffer(raw []byte, from net.Addr, xid dhcpv4.TransactionID) (OtherServer, bool) {
+func otherOffer(raw []byte, from net.Addr, xid dhcpv4.TransactionID, self netip.Addr) (OtherServer, bool) {
 	m, err := dhcpv4.FromBytes(raw)
 	if err != nil || m.OpCode != dhcpv4.OpcodeBootReply || m.TransactionID != xid || m.MessageType() != dhcpv4.MessageTypeOffer {
 		return OtherServer{}, false
@@ -161,7 +172,7 @@ func (s *Server) otherOffer(raw []byte, from net.Addr, xid dhcpv4.TransactionID)
 	if u, ok := from.(*net.UDPAddr); ok && !ip.IsValid() {
 		ip = ipOf(u.IP)
 	}
-	if !ip.IsValid() || ip == s.ServerIP {
+	if !ip.IsValid() || ip == self {
 		return OtherServer{}, false
 	}
 	return OtherServer{IP: ip, Offered: ipOf(m.YourIPAddr), SeenAt: time.Now()}, true

@@ -62,7 +62,9 @@ const DatabaseFile = "rackboot.db"
 // missing) dir. It fails with an error wrapping ErrLocked if another
 // process holds the database, ErrDataDir if the dir is not what it should
 // be (an empty database, a database without its key: see Options.Init),
-// and ErrCorrupt if the database cannot be read whole.
+// ErrCorrupt if the database cannot be read whole, and a *SchemaError
+// (ErrSchemaNewer) if a newer rackboot wrote it. A database of an older
+// schema is migrated first (SchemaVersion).
 func Open(dir string, opts Options) (*DB, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("open inventory: %w", err)

@@ -73,9 +73,11 @@ func guard(err *error) {
 	}
 }
 
-// loadWhole loads the index after reading every page of the database once:
-// a database damaged anywhere (a torn write, a disk error, a file cut
-// short) stops Open with ErrCorrupt, never later, in the middle of serving.
+// loadWhole loads the index after reading every page of the database once
+// and bringing it to SchemaVersion: a database damaged anywhere (a torn
+// write, a disk error, a file cut short) stops Open with ErrCorrupt, never
+// later, in the middle of serving; one of a newer schema with a
+// *SchemaError.
 func (db *DB) loadWhole() (err error) {
 	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
 	defer guard(&err)
@@ -85,6 +87,9 @@ func (db *DB) loadWhole() (err error) {
 		}
 		return walk(tx)
 	}); err != nil {
+		return err
+	}
+	if err := db.upgradeSchema(); err != nil {
 		return err
 	}
 	if err := db.load(); err != nil {

@@ -34,6 +34,11 @@ func loadSealer(path string) (*sealer, error) {
 	if len(key) != 32 {
 		return nil, fmt.Errorf("secret key %s: want 32 bytes, found %d", path, len(key))
 	}
+	return newSealer(key)
+}
+
+// newSealer seals with key, 32 bytes.
+func newSealer(key []byte) (*sealer, error) {
 	block, err := aes.NewCipher(key)
 	if err != nil {
 		return nil, fmt.Errorf("secret key: %w", err)

@@ -91,7 +91,7 @@ func (s *Server) script(w http.ResponseWriter, r *http.Request) error {
 	if plan.Action == boot.Installer {
 		d.Cmdline = strings.Join(plan.Args, " ")
 	}
-	b, err := render(s.templates[plan.Action.String()], d)
+	b, err := render((*s.templates.Load())[plan.Action.String()], d)
 	if err != nil {
 		return err
 	}

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"sync/atomic"
 	"text/template"
 
 	"github.com/go-chi/chi/v5"
@@ -50,7 +51,7 @@ type Server struct {
 
 	store     inventory.Store
 	boot      boot.Config
-	templates map[string]*template.Template
+	templates atomic.Pointer[map[string]*template.Template] // swapped whole by ReloadTemplates
 	routes    chi.Routes
 }
 
@@ -70,11 +71,9 @@ func (s *Server) Handler() (http.Handler, error) {
 	if s.MaxBodyBytes == 0 {
 		s.MaxBodyBytes = 1 << 20
 	}
-	t, err := loadTemplates(s.TemplatesDir)
-	if err != nil {
-		return nil, fmt.Errorf("machine: %w", err)
+	if err := s.ReloadTemplates(); err != nil {
+		return nil, err
 	}
-	s.templates = t
 	r := chi.NewRouter()
 	r.Get(boot.PathScript, s.handle(s.script))
 	r.Get(boot.PathLoaders+"{name}", s.handle(s.loader))
@@ -87,6 +86,19 @@ func (s *Server) Handler() (http.Handler, error) {
 	}))
 	s.routes = r
 	return r, nil
+}
+
+// ReloadTemplates reads the script templates again (serve calls it on
+// SIGHUP: systemctl reload). A set that does not parse is refused whole
+// and the scripts in use stay; scripts being rendered finish with the set
+// they began with.
+func (s *Server) ReloadTemplates() error {
+	t, err := loadTemplates(s.TemplatesDir)
+	if err != nil {
+		return fmt.Errorf("machine: %w", err)
+	}
+	s.templates.Store(&t)
+	return nil
 }
 
 func (s *Server) installerRoutes(r chi.Router) {

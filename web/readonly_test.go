@@ -39,7 +39,7 @@ func TestGetsWriteNothing(t *testing.T) {
 	}
 	lc := lifecycle(store, imgs)
 	hosts := populate(t, store, lc)
-	s := &Server{Store: store, Lifecycle: lc, Token: testToken, Images: imgs}
+	s := &Server{Store: store, Lifecycle: lc, Token: testToken, Images: imgs, Backup: store}
 	api := s.Handler()
 	hs := httptest.NewServer(api)
 	t.Cleanup(func() { hs.CloseClientConnections(); hs.Close() })

@@ -35,6 +35,8 @@ type Server struct {
 	// Images is the image store; nil answers the image routes with 501.
 	// It also feeds the dashboard unless Dashboard.Images is set.
 	Images ImageStore
+	// Backup serves GET /api/v1/backup; nil answers it with 501.
+	Backup Backuper
 	// Dashboard configures the web UI at / and /ui/ (images, health); its
 	// Store, Token, Logger and Actions default to the API's own.
 	Dashboard dashboard.Config
@@ -57,7 +59,7 @@ func (s *Server) Handler() http.Handler {
 	r.Get("/healthz", func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("ok\n")) })
 	r.Group(func(r chi.Router) {
 		r.Use(s.requireToken)
-		r.Handle("/metrics", promhttp.HandlerFor(s.Registry, promhttp.HandlerOpts{}))
+		r.Get("/metrics", promhttp.HandlerFor(s.Registry, promhttp.HandlerOpts{}).ServeHTTP)
 		r.Route("/api/v1", s.apiRoutes)
 	})
 	if s.Dashboard.Images == nil && s.Images != nil {
@@ -89,4 +91,6 @@ func (s *Server) apiRoutes(r chi.Router) {
 	s.agentRoutes(r)
 	s.userDataRoutes(r)
 	s.imageRoutes(r)
+	r.Get("/backup", s.handle(s.backup))
+	r.Get("/openapi.json", s.handle(s.openAPI))
 }

@@ -97,6 +97,21 @@ func (c *apiClient) do(ctx context.Context, method, path string, in, out any) er
 // carrying the API's message, and decodes a JSON answer into out (if not
 // nil).
 func (c *apiClient) send(hc *http.Client, req *http.Request, out any) error {
+	return c.stream(hc, req, func(body io.Reader) error {
+		if out == nil {
+			return nil
+		}
+		if err := json.NewDecoder(body).Decode(out); err != nil && !errors.Is(err, io.EOF) {
+			return fmt.Errorf("decode answer of %s %s: %w", req.Method, req.URL.Path, err)
+		}
+		return nil
+	})
+}
+
+// stream sends req with the token, turns an error answer into an
+// *apiError carrying the API's message, and hands a successful answer's
+// body to read (not called for 204).
+func (c *apiClient) stream(hc *http.Client, req *http.Request, read func(body io.Reader) error) error {
 	req.Header.Set("Authorization", "Bearer "+c.token)
 	req.Header.Set("User-Agent", "rackboot/"+version)
 	resp, err := hc.Do(req)
@@ -111,13 +126,10 @@ func (c *apiClient) send(hc *http.Client, req *http.Request, out any) error {
 		}
 		return &apiError{Status: resp.StatusCode, Message: e.Error}
 	}
-	if out == nil || resp.StatusCode == http.StatusNoContent {
+	if resp.StatusCode == http.StatusNoContent {
 		return nil
 	}
-	if err := json.NewDecoder(resp.Body).Decode(out); err != nil && !errors.Is(err, io.EOF) {
-		return fmt.Errorf("decode answer of %s %s: %w", req.Method, req.URL.Path, err)
-	}
-	return nil
+	return read(resp.Body)
 }
 
 // newRmCmd is the `rm` of a collection of the API: DELETE

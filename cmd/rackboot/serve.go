@@ -20,6 +20,7 @@ import (
 	"github.com/rackboot/rackboot/web"
 	"github.com/rackboot/rackboot/web/dashboard"
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 	"golang.org/x/sync/errgroup"
 	"golang.org/x/term"
 )
@@ -61,8 +62,14 @@ RACKBOOT_DATA_DIR), then the YAML file given by --config, then defaults.`,
 			return serve(cmd.Context(), cfg, cmd.ErrOrStderr())
 		},
 	}
-	f := cmd.Flags()
-	f.StringVar(&configPath, "config", "", "YAML config file (keys are these flag names)")
+	addServeFlags(cmd.Flags(), &cfg, &configPath)
+	return cmd
+}
+
+// addServeFlags registers serve's settings on f: serve and doctor read
+// the same flags, variables and config file.
+func addServeFlags(f *pflag.FlagSet, cfg *serveConfig, configPath *string) {
+	f.StringVar(configPath, "config", "", "YAML config file (keys are these flag names)")
 	f.StringVar(&cfg.DataDir, "data-dir", "/var/lib/rackboot", "directory for the inventory, keys and tokens (created 0700)")
 	f.BoolVar(&cfg.Init, "init", false, "begin afresh where the data dir lost part of an inventory: replace an empty rackboot.db, or make a new secret.key beside one (its sealed secrets are then lost)")
 	f.StringVar(&cfg.APIAddr, "api-addr", ":8080", "listen address of the operator API and dashboard")
@@ -74,7 +81,6 @@ RACKBOOT_DATA_DIR), then the YAML file given by --config, then defaults.`,
 	addBootFlags(f, &cfg.Boot)
 	addBMCFlags(f, &cfg.BMC)
 	addDHCPFlags(f, &cfg.DHCP)
-	return cmd
 }
 
 func newLogger(w io.Writer, format string, level slog.Level) (*slog.Logger, error) {
@@ -134,11 +140,13 @@ func serve(ctx context.Context, cfg serveConfig, stderr io.Writer) error {
 		return err
 	}
 	api := &web.Server{Store: store, Lifecycle: lc, Token: token, Logger: log, Registry: reg, Power: fleet, Images: imgs,
-		Dashboard: dashboard.Config{Health: hl}}
+		Backup: store, Dashboard: dashboard.Config{Health: hl}}
 	ln, err := net.Listen("tcp", cfg.APIAddr)
 	if err != nil {
 		return fmt.Errorf("api: %w", err)
 	}
+	hup, stopHup := hangups()
+	defer stopHup()
 	svcs := []service{
 		func(ctx context.Context) error {
 			return serveHTTP(ctx, ln, api.Handler(), cfg.ShutdownTimeout, operatorSide)
@@ -146,6 +154,7 @@ func serve(ctx context.Context, cfg serveConfig, stderr io.Writer) error {
 		func(ctx context.Context) error { return lc.RunTimeouts(ctx, 30*time.Second) },
 		fleet.Run,
 		graphs.Run,
+		func(ctx context.Context) error { return bs.reloadOnHangup(ctx, hup, log) },
 	}
 	svcs = append(svcs, bs.svcs...)
 	bootInfo := bs.info

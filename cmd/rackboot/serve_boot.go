@@ -6,8 +6,11 @@ import (
 	"log/slog"
 	"net"
 	"net/url"
+	"os"
+	"os/signal"
 	"path/filepath"
 	"strconv"
+	"syscall"
 	"time"
 
 	"github.com/rackboot/rackboot/boot"
@@ -92,6 +95,7 @@ type bootSide struct {
 	info []any
 	ln   net.Listener // nil: no HTTP side here
 	url  string       // where machines reach it; "" when served nowhere
+	ms   *machine.Server
 }
 
 // openBoot opens the TFTP and HTTP boot listeners; a listener that cannot
@@ -138,6 +142,7 @@ func (b *bootSide) serveMachines(c bootConfig, lc *provision.Lifecycle, graphs *
 	if err != nil {
 		return err
 	}
+	b.ms = ms
 	h = hl.countBytes(h)
 	b.svcs = append(b.svcs, func(ctx context.Context) error { return serveHTTP(ctx, b.ln, h, grace, machineSide) })
 	return nil
@@ -147,5 +152,36 @@ func (b *bootSide) serveMachines(c bootConfig, lc *provision.Lifecycle, graphs *
 func (b *bootSide) close() {
 	if b.ln != nil {
 		b.ln.Close()
+	}
+}
+
+// hangups delivers SIGHUP (systemctl reload) from now on, instead of its
+// default of ending the process; stop undoes it. serve calls it before it
+// says it is serving, so no reload sent after that can kill it.
+func hangups() (ch <-chan os.Signal, stop func()) {
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	return hup, func() { signal.Stop(hup) }
+}
+
+// reloadOnHangup reads the script templates again on each SIGHUP until
+// ctx ends. A set that does not parse is logged and the scripts in use
+// stay.
+func (b *bootSide) reloadOnHangup(ctx context.Context, hup <-chan os.Signal, log *slog.Logger) error {
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-hup:
+		}
+		if b.ms == nil {
+			log.Info("SIGHUP: no machine-facing side here, nothing to reload")
+			continue
+		}
+		if err := b.ms.ReloadTemplates(); err != nil {
+			log.Error("SIGHUP: templates not reloaded; the ones in use stay", "err", err)
+			continue
+		}
+		log.Info("SIGHUP: templates reloaded", "dir", b.ms.TemplatesDir)
 	}
 }
