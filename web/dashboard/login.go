@@ -10,12 +10,13 @@ import (
 
 type loginPage struct {
 	chrome
-	Next    string
-	Message string
+	Next      string
+	Message   string
+	TokenPath string
 }
 
 func (d *Dashboard) renderLogin(w http.ResponseWriter, code int, next, msg string) {
-	p := loginPage{chrome: chrome{Title: "Sign in", Asset: d.asset}, Next: next, Message: msg}
+	p := loginPage{chrome: chrome{Title: "Sign in", Asset: d.asset}, Next: next, Message: msg, TokenPath: d.cfg.TokenPath}
 	if err := d.views.page(w, code, "login", p); err != nil {
 		d.cfg.Logger.Error("render login page", "err", err)
 		http.Error(w, "sign in required", code)
