@@ -1,8 +1,11 @@
 package dashboard
 
 import (
+	"io"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -130,6 +133,10 @@ func TestCSRFRefusal(t *testing.T) {
 		{"other session's token", url.Values{"csrf": {otherSessionCSRF(t, dt)}}, nil},
 		{"cross-site with token", url.Values{"csrf": {good}}, []string{"Sec-Fetch-Site", "cross-site"}},
 		{"foreign origin with token", url.Values{"csrf": {good}}, []string{"Origin", "https://evil.example"}},
+		// Another port of the same address is the same site, so SameSite
+		// lets the cookie through: the origin check still refuses it.
+		{"another port, same site", url.Values{"csrf": {good}}, []string{"Sec-Fetch-Site", "same-site"}},
+		{"another port's origin", url.Values{"csrf": {good}}, []string{"Origin", otherPort(dt.srv.URL)}},
 	}
 	for _, c := range cases {
 		resp, body := dt.do("POST", path, c.form, c.hdr...)
@@ -149,6 +156,13 @@ func TestCSRFRefusal(t *testing.T) {
 	if calls := dt.actions.called(); len(calls) != 2 || calls[0] != "release "+mac {
 		t.Errorf("calls: %v", calls)
 	}
+}
+
+// otherPort is u with another port.
+func otherPort(u string) string {
+	p, _ := url.Parse(u)
+	n, _ := strconv.Atoi(p.Port())
+	return "http://" + p.Hostname() + ":" + strconv.Itoa(n%60000+1)
 }
 
 // otherSessionCSRF signs in a second client and returns its CSRF token.
@@ -175,5 +189,54 @@ func TestReleaseWipeButton(t *testing.T) {
 	}
 	if calls := dt.actions.called(); len(calls) != 1 || calls[0] != "release "+mac+` {"wipe":true}` {
 		t.Errorf("calls: %q", calls)
+	}
+}
+
+// TestPlainHTTPWarnsAndTLSDoesNot: over plain HTTP every page, the sign-in
+// page included, says the token crosses the network in clear; over TLS no
+// page does, and the session cookie is Secure.
+func TestPlainHTTPWarnsAndTLSDoesNot(t *testing.T) {
+	dt := newDashTest(t, nil)
+	if _, body := dt.do("GET", "/ui/login", nil); !strings.Contains(body, `id="insecure"`) {
+		t.Errorf("plain HTTP sign-in page has no warning")
+	}
+	dt.login()
+	if _, body := dt.do("GET", "/ui/", nil); !strings.Contains(body, `id="insecure"`) {
+		t.Errorf("plain HTTP host list has no warning")
+	}
+
+	store, err := inventory.Open(t.TempDir(), inventory.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	d, err := New(Config{Store: store, Token: testToken, TokenPath: "/var/lib/rackboot/admin.token"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewTLSServer(d)
+	defer srv.Close()
+	c := srv.Client()
+	c.Jar = newJar()
+	resp, err := c.Get(srv.URL + "/ui/login")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if strings.Contains(string(b), `id="insecure"`) {
+		t.Errorf("HTTPS sign-in page warns of plain HTTP")
+	}
+	if !strings.Contains(string(b), "<code>/var/lib/rackboot/admin.token</code>") {
+		t.Errorf("sign-in page does not name the token's path:\n%s", b)
+	}
+	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	resp, err = c.PostForm(srv.URL+"/ui/login", url.Values{"token": {testToken}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if cs := resp.Cookies(); len(cs) != 1 || !cs[0].Secure || !cs[0].HttpOnly || cs[0].SameSite != http.SameSiteStrictMode {
+		t.Errorf("cookie over HTTPS: %+v, want Secure, HttpOnly, SameSite=Strict", cs)
 	}
 }

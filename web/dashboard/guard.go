@@ -49,7 +49,7 @@ func (d *Dashboard) unauthorized(w http.ResponseWriter, r *http.Request, msg str
 	if r.Method == http.MethodGet && r.URL.Path != "/ui/live" {
 		next = r.URL.RequestURI()
 	}
-	d.renderLogin(w, http.StatusUnauthorized, next, msg)
+	d.renderLogin(w, r, http.StatusUnauthorized, next, msg)
 }
 
 // requireCSRF refuses a state-changing request that is cross-origin (by

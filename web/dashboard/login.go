@@ -15,8 +15,8 @@ type loginPage struct {
 	TokenPath string
 }
 
-func (d *Dashboard) renderLogin(w http.ResponseWriter, code int, next, msg string) {
-	p := loginPage{chrome: chrome{Title: "Sign in", Asset: d.asset}, Next: next, Message: msg, TokenPath: d.cfg.TokenPath}
+func (d *Dashboard) renderLogin(w http.ResponseWriter, r *http.Request, code int, next, msg string) {
+	p := loginPage{chrome: chrome{Title: "Sign in", Asset: d.asset, PlainHTTP: r.TLS == nil}, Next: next, Message: msg, TokenPath: d.cfg.TokenPath}
 	if err := d.views.page(w, code, "login", p); err != nil {
 		d.cfg.Logger.Error("render login page", "err", err)
 		http.Error(w, "sign in required", code)
@@ -24,7 +24,7 @@ func (d *Dashboard) renderLogin(w http.ResponseWriter, code int, next, msg strin
 }
 
 func (d *Dashboard) loginPage(w http.ResponseWriter, r *http.Request) error {
-	d.renderLogin(w, http.StatusOK, r.URL.Query().Get("next"), "")
+	d.renderLogin(w, r, http.StatusOK, r.URL.Query().Get("next"), "")
 	return nil
 }
 
@@ -40,7 +40,7 @@ func (d *Dashboard) login(w http.ResponseWriter, r *http.Request) error {
 	next := safeNext(r.PostFormValue("next"))
 	if subtle.ConstantTimeCompare([]byte(got), []byte(d.cfg.Token)) != 1 {
 		d.cfg.Logger.Info("dashboard login refused", "remote", r.RemoteAddr)
-		d.renderLogin(w, http.StatusUnauthorized, next, "That is not the operator token.")
+		d.renderLogin(w, r, http.StatusUnauthorized, next, "That is not the operator token.")
 		return nil
 	}
 	_, value := d.sessions.issue()
