@@ -41,7 +41,7 @@ func (d *dialogs) list() []string {
 // newBrowser starts headless chromium for one test. Missing chromium fails
 // the test unless -short: a browser test that silently skips in CI proves
 // nothing.
-func newBrowser(t *testing.T) (context.Context, *dialogs) {
+func newBrowser(t *testing.T, extra ...chromedp.ExecAllocatorOption) (context.Context, *dialogs) {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("browser test: skipped with -short")
@@ -59,6 +59,7 @@ func newBrowser(t *testing.T) (context.Context, *dialogs) {
 		chromedp.Flag("disable-sync", true), chromedp.Flag("disable-extensions", true),
 		chromedp.Flag("disable-default-apps", true), chromedp.Flag("no-proxy-server", true),
 	}
+	opts = append(opts, extra...)
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancelCtx := chromedp.NewContext(actx)
 	ctx, cancelTimeout := context.WithTimeout(ctx, 90*time.Second)

@@ -3,7 +3,6 @@ package dashboard
 import (
 	"context"
 	"net/http"
-	"strconv"
 
 	"github.com/rackboot/rackboot/inventory"
 )
@@ -29,8 +28,10 @@ type listPage struct {
 	Matches int
 	Page    int
 	Pages   int
-	Prev    string
-	Next    string
+	Pager   pager
+	// Live is the event stream of this very page: same filter, sort and
+	// page, so it can send the rows that enter and leave it.
+	Live string
 }
 
 // hostList serves the host list, or with partial=1 only its results
@@ -56,24 +57,33 @@ func (d *Dashboard) hostList(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (d *Dashboard) listPage(r *http.Request, q listQuery) (listPage, error) {
-	all, err := matching(r.Context(), d.cfg.Store, q)
+	p, shown, err := d.results(r.Context(), q)
 	if err != nil {
 		return listPage{}, err
+	}
+	p.chrome = d.chrome(r, "Hosts", "hosts")
+	p.Filter = q.State
+	p.Rows = d.rows(r.Context(), shown)
+	return p, nil
+}
+
+// results is the list page for q without its chrome and rows: which hosts
+// it shows, in order, how many match, and its pager. The live stream
+// reads it again after every burst of changes.
+func (d *Dashboard) results(ctx context.Context, q listQuery) (listPage, []*inventory.Host, error) {
+	all, err := matching(ctx, d.cfg.Store, q)
+	if err != nil {
+		return listPage{}, nil, err
 	}
 	hosts := pointers(all)
 	sortHosts(hosts, q.Sort, q.Desc)
 	shown, page, pages := pageOf(hosts, q)
-	p := listPage{chrome: d.chrome(r, "Hosts", "hosts"), Q: q, States: inventory.States,
-		Col: columns(q), Matches: len(hosts), Page: page, Pages: pages}
-	p.Filter = q.State
-	p.Rows = d.rows(r.Context(), shown)
-	if page > 1 {
-		p.Prev = pageURL(q, page-1)
-	}
-	if page < pages {
-		p.Next = pageURL(q, page+1)
-	}
-	return p, nil
+	p := listPage{Q: q, States: inventory.States, Col: columns(q), Matches: len(hosts), Page: page, Pages: pages,
+		Pager: pagerOf(q, page, pages)}
+	lq := q
+	lq.Page = page
+	p.Live = "/ui/live?" + lq.pageValues().Encode()
+	return p, shown, nil
 }
 
 // rows pairs each shown host with its latest event: one in-memory bbolt
@@ -87,12 +97,6 @@ func (d *Dashboard) rows(ctx context.Context, hosts []*inventory.Host) []row {
 		}
 	}
 	return out
-}
-
-func pageURL(q listQuery, page int) string {
-	v := q.values()
-	v.Set("page", strconv.Itoa(page))
-	return "/ui/?" + v.Encode()
 }
 
 // columns are the sortable headers: a link that sorts by the column, or

@@ -24,6 +24,8 @@ type listQuery struct {
 	Desc   bool
 	Page   int // from 1
 	Size   int
+	// defaultSize is the page size a URL without size= gets.
+	defaultSize int
 }
 
 // sortKeys are the columns the list sorts by; the first is the default.
@@ -33,7 +35,7 @@ const maxPageSize = 500
 
 func parseListQuery(v url.Values, defaultSize int) (listQuery, error) {
 	q := listQuery{Label: strings.TrimSpace(v.Get("label")), Search: strings.TrimSpace(v.Get("q")),
-		Sort: v.Get("sort"), Desc: v.Get("dir") == "desc", Page: 1, Size: defaultSize}
+		Sort: v.Get("sort"), Desc: v.Get("dir") == "desc", Page: 1, Size: defaultSize, defaultSize: defaultSize}
 	if s := v.Get("state"); s != "" {
 		st, err := inventory.ParseState(s)
 		if err != nil {
@@ -82,6 +84,18 @@ func (q listQuery) values() url.Values {
 	}
 	if q.Desc {
 		v.Set("dir", "desc")
+	}
+	return v
+}
+
+// pageValues is values with the page and its size, when not the defaults.
+func (q listQuery) pageValues() url.Values {
+	v := q.values()
+	if q.Page > 1 {
+		v.Set("page", strconv.Itoa(q.Page))
+	}
+	if q.Size != 0 && q.Size != q.defaultSize {
+		v.Set("size", strconv.Itoa(q.Size))
 	}
 	return v
 }

@@ -19,13 +19,14 @@ const (
 	keepAlive      = 20 * time.Second
 )
 
-// live streams server-sent events from the Store's change feed: for the
-// list, the changed rows rendered by the same template as the page, and the
-// counts; with ?mac=, the live sections and newest events of that host,
-// sent once at the start too, so a page that reconnects is brought up to
-// date. When the feed drops this subscriber for falling behind, the stream
-// says "resync" and ends; the browser reconnects, and the list page reads
-// its rows again once the new stream is open.
+// live streams server-sent events from the Store's change feed: for a
+// list page (its filter, sort and page as the list's URL has them), the
+// page's order and the rows that changed or entered it, rendered by the
+// same template as the page, and the counts; with ?mac=, the live sections
+// and newest events of that host. Either is sent once at the start too,
+// so a page that reconnects is brought up to date. When the feed drops
+// this subscriber for falling behind, the stream says "resync" and ends;
+// the browser reconnects and gets the whole page again.
 func (d *Dashboard) live(w http.ResponseWriter, r *http.Request) error {
 	s, err := d.newStream(w, r)
 	if err != nil {
@@ -33,10 +34,8 @@ func (d *Dashboard) live(w http.ResponseWriter, r *http.Request) error {
 	}
 	ctx := r.Context()
 	feed := d.cfg.Store.Subscribe(ctx)
-	if s.mac != "" {
-		if err := s.hostChange(ctx, inventory.Change{}); err != nil {
-			return err
-		}
+	if err := s.changes(ctx, nil); err != nil {
+		return err
 	}
 	alive := time.NewTicker(keepAlive)
 	defer alive.Stop()
@@ -83,6 +82,10 @@ type stream struct {
 	w   http.ResponseWriter
 	rc  *http.ResponseController
 	mac string // host page mode when set
+	// q is the list page the stream follows, and last the MACs it
+	// showed in the previous update.
+	q    listQuery
+	last []string
 }
 
 func (d *Dashboard) newStream(w http.ResponseWriter, r *http.Request) (*stream, error) {
@@ -93,6 +96,12 @@ func (d *Dashboard) newStream(w http.ResponseWriter, r *http.Request) (*stream, 
 			return nil, err
 		}
 		s.mac = mac
+	} else {
+		q, err := parseListQuery(r.URL.Query(), d.cfg.PageSize)
+		if err != nil {
+			return nil, err
+		}
+		s.q = q
 	}
 	s.rc.SetWriteDeadline(time.Time{}) // a stream outlives any write timeout
 	h := w.Header()
@@ -130,7 +139,7 @@ func (s *stream) changes(ctx context.Context, pending map[string]inventory.Chang
 	if s.mac != "" {
 		return s.hostChange(ctx, pending[s.mac])
 	}
-	return s.listChanges(pending)
+	return s.listChanges(ctx, pending)
 }
 
 func (s *stream) health() error {

@@ -35,12 +35,20 @@ func TestLiveStreamSendsChangedRow(t *testing.T) {
 	sc.Buffer(nil, 1<<20)
 	for sc.Scan() {
 		line := sc.Text()
-		if data, ok := strings.CutPrefix(line, "data: "); ok && strings.Contains(data, `"mac":"`+mac+`"`) {
-			if !strings.Contains(data, `data-state=\"inspecting\"`) || !strings.Contains(data, `"inspecting":1`) {
-				t.Errorf("row update: %s", data)
-			}
-			return
+		data, ok := strings.CutPrefix(line, "data: ")
+		if !ok || !strings.Contains(data, `"mac":"`+mac+`"`) {
+			continue
 		}
+		if strings.Contains(data, `"inspecting":0`) { // the page as the stream opened
+			if !strings.Contains(data, `data-state=\"discovered\"`) || !strings.Contains(data, `"order":["`+mac+`"]`) {
+				t.Errorf("first update: %s", data)
+			}
+			continue
+		}
+		if !strings.Contains(data, `data-state=\"inspecting\"`) || !strings.Contains(data, `"inspecting":1`) {
+			t.Errorf("row update: %s", data)
+		}
+		return
 	}
 	t.Fatalf("stream ended without the row: %v", sc.Err())
 }
