@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"os/user"
 	"path/filepath"
 	"strings"
 	"time"
@@ -97,6 +98,17 @@ func (f *clientFlags) client() (*apiClient, error) {
 	return &apiClient{server: server, token: token, http: hc}, nil
 }
 
+// operatorName is user@host of whoever runs the CLI, for the event log
+// of the hosts it changes; the token is what authenticates.
+func operatorName() string {
+	u, err := user.Current()
+	if err != nil {
+		return ""
+	}
+	hn, _ := os.Hostname()
+	return u.Username + "@" + hn
+}
+
 // connError says why the server could not be reached; a certificate it
 // refused is said without the URL noise around it.
 func connError(server string, err error) error {
@@ -157,6 +169,9 @@ func (c *apiClient) do(ctx context.Context, method, path string, in, out any) er
 func (c *apiClient) send(hc *http.Client, req *http.Request, out any) error {
 	req.Header.Set("Authorization", "Bearer "+c.token)
 	req.Header.Set("User-Agent", "rackboot/"+version)
+	if who := operatorName(); who != "" {
+		req.Header.Set(web.OperatorHeader, who)
+	}
 	resp, err := hc.Do(req)
 	if err != nil {
 		return connError(c.server, err)

@@ -118,7 +118,7 @@ func TestLogoutEndsSession(t *testing.T) {
 func TestCSRFRefusal(t *testing.T) {
 	dt := newDashTest(t, nil)
 	const mac = "52:54:00:00:00:01"
-	dt.addHost(inventory.Host{MAC: mac})
+	dt.addHost(inventory.Host{MAC: mac, State: inventory.StateReady})
 	dt.login()
 	good := dt.csrf()
 	path := "/ui/hosts/" + mac + "/actions/release"
@@ -174,7 +174,8 @@ func otherSessionCSRF(t *testing.T, dt *dashTest) string {
 }
 
 // TestReleaseWipeButton: the "Release and wipe disks" button is release
-// with {"wipe": true} through Actions.
+// with {"wipe": true} through Actions, and does nothing until its
+// confirmation is ticked.
 func TestReleaseWipeButton(t *testing.T) {
 	dt := newDashTest(t, nil)
 	const mac = "52:54:00:00:00:01"
@@ -184,7 +185,17 @@ func TestReleaseWipeButton(t *testing.T) {
 	if !strings.Contains(page, "/ui/hosts/"+mac+"/actions/release-wipe") || !strings.Contains(page, "Release and wipe disks") {
 		t.Fatalf("host page has no release-and-wipe button")
 	}
-	if resp, body := dt.do("POST", "/ui/hosts/"+mac+"/actions/release-wipe", url.Values{"csrf": {dt.csrf()}}); resp.StatusCode != http.StatusSeeOther {
+	if !strings.Contains(page, `name="confirm" value="yes" required`) {
+		t.Errorf("release and wipe has no confirmation")
+	}
+	resp, body := dt.do("POST", "/ui/hosts/"+mac+"/actions/release-wipe", url.Values{"csrf": {dt.csrf()}})
+	if resp.StatusCode != http.StatusBadRequest || !strings.Contains(body, "tick") {
+		t.Fatalf("release-wipe unconfirmed: %d %s", resp.StatusCode, body)
+	}
+	if calls := dt.actions.called(); len(calls) != 0 {
+		t.Fatalf("unconfirmed wipe reached Actions: %q", calls)
+	}
+	if resp, body := dt.do("POST", "/ui/hosts/"+mac+"/actions/release-wipe", url.Values{"csrf": {dt.csrf()}, "confirm": {"yes"}}); resp.StatusCode != http.StatusSeeOther {
 		t.Fatalf("release-wipe: %d %s", resp.StatusCode, body)
 	}
 	if calls := dt.actions.called(); len(calls) != 1 || calls[0] != "release "+mac+` {"wipe":true}` {

@@ -69,6 +69,9 @@ func startAppliance(t *testing.T) (*inventory.DB, *recordingActions, string) {
 	for i := 1; i <= 6; i++ {
 		h := inventory.Host{MAC: fmt.Sprintf("52:54:00:00:00:%02x", i), Hostname: fmt.Sprintf("web-%02d", i),
 			IP: fmt.Sprintf("10.0.0.%d", 10+i), Labels: map[string]string{"rack": fmt.Sprintf("r%d", i%2)}}
+		if h.MAC == macOpen { // the host the test presses buttons of: deployable, with a BMC
+			h.State, h.BMC = inventory.StateReady, &inventory.BMC{Address: "10.0.0.250", Protocol: "redfish"}
+		}
 		if _, err := db.CreateHost(t.Context(), h, "test"); err != nil {
 			t.Fatal(err)
 		}
@@ -172,7 +175,7 @@ func TestDashboardInBrowser(t *testing.T) {
 
 	// Live on the host page: state, timeline and the progress bar.
 	do("live host", waitJS(`document.getElementById('live-state').textContent === 'live'`))
-	for _, to := range []inventory.State{inventory.StateInspecting, inventory.StateReady, inventory.StateDeploying} {
+	for _, to := range []inventory.State{inventory.StateDeploying} {
 		if _, err := db.Transition(t.Context(), macOpen, to, "test", "test"); err != nil {
 			t.Fatal(err)
 		}

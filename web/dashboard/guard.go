@@ -97,3 +97,18 @@ func securityHeaders(next http.Handler) http.Handler {
 		next.ServeHTTP(w, r)
 	})
 }
+
+type actorKey struct{}
+
+// WithActor marks ctx as a request made for the dashboard session named
+// actor; the API names the actor of the actions it runs from it.
+func WithActor(ctx context.Context, actor string) context.Context {
+	return context.WithValue(ctx, actorKey{}, actor)
+}
+
+// ActorOf is the actor WithActor put on ctx, or "". Only the dashboard's
+// in-process calls (APIActions) carry one: no header sets it.
+func ActorOf(ctx context.Context) string {
+	a, _ := ctx.Value(actorKey{}).(string)
+	return a
+}

@@ -65,7 +65,7 @@ func TestListFiltersSortsAndPages(t *testing.T) {
 func TestRefusedActionShowsMessageAtButton(t *testing.T) {
 	dt := newDashTest(t, nil)
 	const mac = "52:54:00:00:00:01"
-	dt.addHost(inventory.Host{MAC: mac})
+	dt.addHost(inventory.Host{MAC: mac, State: inventory.StateReady, BMC: &inventory.BMC{Address: "10.0.0.5", Protocol: "redfish"}})
 	dt.login()
 	dt.actions.refuse["power-off"] = ActionError(http.StatusConflict, "host has no BMC")
 	csrf := dt.csrf()

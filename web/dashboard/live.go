@@ -82,6 +82,8 @@ type stream struct {
 	w   http.ResponseWriter
 	rc  *http.ResponseController
 	mac string // host page mode when set
+	// csrf is the session's, for the forms of a host page's actions.
+	csrf string
 	// q is the list page the stream follows, and last the MACs it
 	// showed in the previous update.
 	q    listQuery
@@ -89,7 +91,7 @@ type stream struct {
 }
 
 func (d *Dashboard) newStream(w http.ResponseWriter, r *http.Request) (*stream, error) {
-	s := &stream{d: d, w: w, rc: http.NewResponseController(w)}
+	s := &stream{d: d, w: w, rc: http.NewResponseController(w), csrf: d.sessions.csrf(sessionOf(r))}
 	if m := r.URL.Query().Get("mac"); m != "" {
 		mac, err := inventory.NormalizeMAC(m)
 		if err != nil {

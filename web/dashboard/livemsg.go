@@ -85,9 +85,12 @@ type hostUpdate struct {
 }
 
 // liveSections are the parts of a host page the stream replaces, by
-// element id and template name. Buttons live outside them, so keyboard
-// focus survives an update.
-var liveSections = []string{"host-status", "host-progress", "host-agent", "host-facts"}
+// element id and template name. A section is replaced only when it
+// differs, so keyboard focus on a button survives updates that leave the
+// buttons as they were.
+// The actions follow the host's state; the page's script keeps the
+// messages beside the buttons across an update.
+var liveSections = []string{"host-status", "host-progress", "host-agent", "host-facts", "host-actions", "host-deploy"}
 
 // liveEvents is how many of the newest events each host update carries.
 const liveEvents = 20
@@ -96,7 +99,7 @@ func (s *stream) hostChange(ctx context.Context, c inventory.Change) error {
 	if c.Deleted {
 		return s.send("host", hostUpdate{Deleted: true})
 	}
-	v, err := s.d.hostView(ctx, s.mac)
+	v, err := s.d.hostView(ctx, s.mac, s.csrf, nil)
 	if errors.Is(err, inventory.ErrNotFound) {
 		return s.send("host", hostUpdate{Deleted: true})
 	}

@@ -2,8 +2,11 @@ package dashboard
 
 import (
 	"crypto/subtle"
+	"fmt"
 	"net/http"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/rackboot/rackboot/httperr"
 )
@@ -43,10 +46,26 @@ func (d *Dashboard) login(w http.ResponseWriter, r *http.Request) error {
 		d.renderLogin(w, r, http.StatusUnauthorized, next, "That is not the operator token.")
 		return nil
 	}
-	_, value := d.sessions.issue()
+	name, ok := cleanName(r.PostFormValue("name"))
+	if !ok {
+		d.renderLogin(w, r, http.StatusBadRequest, next, fmt.Sprintf("Your name: at most %d characters, no control characters.", maxNameLen))
+		return nil
+	}
+	_, value := d.sessions.issue(name)
 	http.SetCookie(w, sessionCookie(r, value, d.cfg.SessionTTL))
 	http.Redirect(w, r, next, http.StatusSeeOther)
 	return nil
+}
+
+// cleanName is the name given at sign-in, trimmed; false if it is too
+// long or has control characters (it goes into every event log line the
+// session causes).
+func cleanName(s string) (string, bool) {
+	s = strings.TrimSpace(s)
+	if len(s) > maxNameLen || strings.IndexFunc(s, func(r rune) bool { return unicode.IsControl(r) || r == utf8.RuneError }) >= 0 {
+		return "", false
+	}
+	return s, true
 }
 
 // safeNext keeps the post-login redirect on the dashboard: only local

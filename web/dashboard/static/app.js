@@ -173,7 +173,16 @@
   // are added to the top of the timeline.
   function patchHost(u) {
     if (u.deleted) { document.getElementById('gone').hidden = false; return; }
+    // The messages beside the buttons outlive a redraw of the buttons.
+    var said = {};
+    Array.prototype.forEach.call(document.querySelectorAll('#host output.msg[for]'), function (o) {
+      if (o.textContent) said[o.getAttribute('for')] = { text: o.textContent, cls: o.className };
+    });
     Object.keys(u.fragments || {}).forEach(function (id) { replaceInner(id, u.fragments[id]); });
+    Object.keys(said).forEach(function (id) {
+      var o = document.querySelector('#host output.msg[for="' + CSS.escape(id) + '"]');
+      if (o && !o.textContent) { o.textContent = said[id].text; o.className = said[id].cls; }
+    });
     var ol = document.getElementById('timeline');
     (u.events || []).slice().reverse().forEach(function (e) {
       if (ol.querySelector('li[data-seq="' + CSS.escape(e.seq) + '"]')) return;
