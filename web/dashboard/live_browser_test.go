@@ -137,6 +137,7 @@ func TestLiveListInBrowser(t *testing.T) {
 	start := time.Now()
 	a.api(t, "POST", "/api/v1/hosts", map[string]any{"mac": mac(3), "hostname": "node-03"})
 	t.Logf("created host shown after %v", waitOrder(t, ctx, start, 2, 3, 4))
+	screenshot(t, ctx, artifacts(t), "host-list-live-pager.png")
 	// One that sorts after the page leaves it alone; the counts move.
 	a.api(t, "POST", "/api/v1/hosts", map[string]any{"mac": mac(9), "hostname": "node-09"})
 	if err := chromedp.Do(ctx, waitJS(`document.querySelector('[data-count="total"]').textContent === '6'`),
