@@ -93,7 +93,7 @@ func (s *sessions) issue(name string) (session, string) {
 // and it has neither expired nor been logged out.
 func (s *sessions) check(value string) (session, error) {
 	p, m, ok := strings.Cut(value, ".")
-	enc := base64.RawURLEncoding
+	enc := base64.RawURLEncoding.Strict() // one spelling per session
 	payload, err1 := enc.DecodeString(p)
 	mac, err2 := enc.DecodeString(m)
 	if !ok || err1 != nil || err2 != nil || len(payload) < 8+sessionIDLen || len(payload) > 8+sessionIDLen+maxNameLen ||
