@@ -123,6 +123,34 @@ func matching(ctx context.Context, store inventory.Store, q listQuery) ([]invent
 	}
 }
 
+// macOrderPage reads one page in the Store's own order (ascending MAC)
+// without reading the hosts after it: the first page of the default list
+// is one Store read of a page's worth of hosts, however many match.
+func macOrderPage(ctx context.Context, store inventory.Store, q listQuery) ([]*inventory.Host, int, int, int, error) {
+	iq := inventory.Query{State: q.State, Label: q.Label, Search: q.Search, Limit: min(inventory.MaxLimit, q.Page*q.Size)}
+	var got []inventory.Host
+	total, want := -1, q.Page*q.Size
+	for {
+		p, err := store.Hosts(ctx, iq)
+		if err != nil {
+			return nil, 0, 0, 0, err
+		}
+		if total < 0 {
+			total = p.Total
+			want = min(want, max(1, (total+q.Size-1)/q.Size)*q.Size) // a page past the end is the last
+		}
+		got = append(got, p.Hosts...)
+		if len(got) >= want || p.Next == "" {
+			break
+		}
+		iq.After, iq.Limit = p.Next, min(inventory.MaxLimit, want-len(got))
+	}
+	pages := max(1, (total+q.Size-1)/q.Size)
+	page := min(q.Page, pages)
+	lo := min((page-1)*q.Size, len(got))
+	return pointers(got[lo:min(lo+q.Size, len(got))]), total, page, pages, nil
+}
+
 // pointers lets sorting swap pointers instead of whole Host values.
 func pointers(hosts []inventory.Host) []*inventory.Host {
 	out := make([]*inventory.Host, len(hosts))

@@ -193,6 +193,13 @@
     while (ol.children.length > 100) ol.lastElementChild.remove();
   }
 
+  // current is out, or, if a live update redrew its section while the
+  // request was on its way, the output that took its place.
+  function current(out) {
+    if (out.isConnected || !out.getAttribute('for')) return out;
+    return document.querySelector('output[for="' + CSS.escape(out.getAttribute('for')) + '"]') || out;
+  }
+
   // Action forms post with fetch and show the answer in their <output>;
   // without script they post normally and the server renders the message.
   function actions() {
@@ -215,10 +222,12 @@
           function () { return { ok: false, j: { error: 'HTTP ' + resp.status } }; });
       }).then(function (res) {
         if (!res) return;
+        out = current(out);
         out.textContent = res.ok ? res.j.message : res.j.error;
         out.className = res.ok ? 'msg ok' : 'msg err';
         if (res.ok && f.dataset.remove === 'row') f.closest('tr').classList.add('gone');
       }).catch(function (err) {
+        out = current(out);
         out.textContent = String(err.message || err);
         out.className = 'msg err';
       }).finally(function () { f.removeAttribute('aria-busy'); });
