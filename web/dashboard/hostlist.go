@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"sync"
+	"time"
 
 	"github.com/rackboot/rackboot/inventory"
 )
@@ -58,7 +59,7 @@ func (d *Dashboard) hostList(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (d *Dashboard) listPage(r *http.Request, q listQuery) (listPage, error) {
-	p, shown, err := d.results(r.Context(), q)
+	p, shown, err := d.results(r.Context(), q, time.Now())
 	if err != nil {
 		return listPage{}, err
 	}
@@ -72,41 +73,46 @@ func (d *Dashboard) listPage(r *http.Request, q listQuery) (listPage, error) {
 // it shows, in order, how many match, and its pager. The live stream
 // reads it again after every burst of changes.
 //
-// Every stream of a page and every request for it at one store revision
-// get the same answer, so it is computed once: eight tabs on one list cost
-// one reading of it per change, not eight.
-func (d *Dashboard) results(ctx context.Context, q listQuery) (listPage, []*inventory.Host, error) {
+// The answer reflects at least every change committed before since:
+// a reading started after since is shared, so the streams of eight tabs
+// on one list that wake for one change cost one reading, not eight. (Not
+// the Store's revision: it moves at the commit, before the index a reading
+// sees; a change is published only once it is in the index, so a reading
+// started after a stream heard of a change includes it.)
+func (d *Dashboard) results(ctx context.Context, q listQuery, since time.Time) (listPage, []*inventory.Host, error) {
 	key := q.pageValues().Encode()
 	d.pages.mu.Lock()
 	defer d.pages.mu.Unlock()
-	rev := d.cfg.Store.Revision()
-	if e, ok := d.pages.byQuery[key]; ok && e.rev == rev {
+	if e, ok := d.pages.byQuery[key]; ok && e.started.After(since) {
 		return e.page, e.shown, nil
 	}
+	started := time.Now()
 	p, shown, err := d.readResults(ctx, q)
 	if err != nil {
 		return listPage{}, nil, err
 	}
-	if d.pages.rev != rev {
-		d.pages.rev, d.pages.byQuery = rev, make(map[string]cachedPage)
+	if d.pages.byQuery == nil || len(d.pages.byQuery) > maxCachedPages {
+		d.pages.byQuery = make(map[string]cachedPage)
 	}
-	d.pages.byQuery[key] = cachedPage{rev: rev, page: p, shown: shown}
+	d.pages.byQuery[key] = cachedPage{started: started, page: p, shown: shown}
 	return p, shown, nil
 }
 
-// pageCache holds the list pages read at the store's latest revision.
-// Its lock is held while a page is read, so streams that wake together
-// for one change wait for one reading instead of each doing its own.
+// maxCachedPages bounds the cache; past it, it starts afresh.
+const maxCachedPages = 64
+
+// pageCache holds the latest reading of each list page shown. Its lock is
+// held while a page is read, so streams that wake together for one change
+// wait for one reading instead of each doing its own.
 type pageCache struct {
 	mu      sync.Mutex
-	rev     uint64
 	byQuery map[string]cachedPage
 }
 
 type cachedPage struct {
-	rev   uint64
-	page  listPage
-	shown []*inventory.Host // shared: read only
+	started time.Time // when the reading began
+	page    listPage
+	shown   []*inventory.Host // shared: read only
 }
 
 func (d *Dashboard) readResults(ctx context.Context, q listQuery) (listPage, []*inventory.Host, error) {

@@ -34,6 +34,7 @@ func (d *Dashboard) live(w http.ResponseWriter, r *http.Request) error {
 	}
 	ctx := r.Context()
 	feed := d.cfg.Store.Subscribe(ctx)
+	s.heard = time.Now()
 	if err := s.changes(ctx, nil); err != nil {
 		return err
 	}
@@ -54,6 +55,7 @@ func (d *Dashboard) live(w http.ResponseWriter, r *http.Request) error {
 			if !s.wants(c.Host.MAC) {
 				continue
 			}
+			s.heard = time.Now()
 			pending[c.Host.MAC] = c
 			if flush == nil {
 				flush = time.After(flushInterval)
@@ -88,6 +90,9 @@ type stream struct {
 	// showed in the previous update.
 	q    listQuery
 	last []string
+	// heard is when the stream subscribed or last heard of a change: a
+	// page read after it includes every change the stream knows of.
+	heard time.Time
 }
 
 func (d *Dashboard) newStream(w http.ResponseWriter, r *http.Request) (*stream, error) {

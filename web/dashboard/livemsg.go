@@ -33,7 +33,7 @@ type listUpdate struct {
 // nil (the stream just opened) every row is sent, so a page rendered
 // before the stream subscribed is brought up to date.
 func (s *stream) listChanges(ctx context.Context, pending map[string]inventory.Change) error {
-	p, shown, err := s.d.results(ctx, s.q)
+	p, shown, err := s.d.results(ctx, s.q, s.heard)
 	if err != nil {
 		return err
 	}
