@@ -58,13 +58,17 @@ func (d *Dashboard) live(w http.ResponseWriter, r *http.Request) error {
 			s.heard = time.Now()
 			pending[c.Host.MAC] = c
 			if flush == nil {
-				flush = time.After(flushInterval)
+				// A page that is costly to read (a sort over every
+				// host) is read at most a third of the time.
+				flush = time.After(max(flushInterval, 2*s.cost))
 			}
 		case <-flush:
 			flush = nil
+			start := time.Now()
 			if err := s.changes(ctx, pending); err != nil {
 				return err
 			}
+			s.cost = time.Since(start)
 			clear(pending)
 		case <-health.C:
 			if err := s.health(); err != nil {
@@ -90,6 +94,8 @@ type stream struct {
 	// showed in the previous update.
 	q    listQuery
 	last []string
+	// cost is how long the last update took to read and send.
+	cost time.Duration
 	// heard is when the stream subscribed or last heard of a change: a
 	// page read after it includes every change the stream knows of.
 	heard time.Time
