@@ -43,7 +43,7 @@ func TestHostActionsInBrowser(t *testing.T) {
 	}
 	css := func(s string) chromedp.CSS { return chromedp.CSS(s) }
 
-	do("sign-in page", chromedp.Navigate(a.url+"/ui/"), chromedp.WaitVisible(css("#token")))
+	do("sign-in page", navigate(a.url+"/ui/"), chromedp.WaitVisible(css("#token")))
 	if hint := text(t, ctx, ".login p.hint"); !strings.Contains(hint, "/var/lib/rackboot/admin.token") {
 		t.Errorf("sign-in page hint: %q", hint)
 	}
@@ -72,7 +72,7 @@ func TestHostActionsInBrowser(t *testing.T) {
 		"failed-inspection": "retry",
 	}
 	for name, h := range hosts {
-		do("open "+name, chromedp.Navigate(a.url+"/ui/hosts/"+h.MAC), chromedp.WaitVisible(css("#host-status")),
+		do("open "+name, navigate(a.url+"/ui/hosts/"+h.MAC), chromedp.WaitVisible(css("#host-status")),
 			waitJS(`document.getElementById('live-state').textContent === 'live'`))
 		if got := eval[string](t, ctx, enabled); got != want[name] {
 			t.Errorf("%s: enabled %q, want %q", name, got, want[name])
@@ -91,7 +91,7 @@ func TestHostActionsInBrowser(t *testing.T) {
 
 	// A disabled Retry: a click does nothing; a forced submit is refused
 	// with the reason, and the host stays as it was.
-	do("discovered page", chromedp.Navigate(a.url+"/ui/hosts/"+mac(1)), chromedp.WaitVisible(css("#btn-retry")),
+	do("discovered page", navigate(a.url+"/ui/hosts/"+mac(1)), chromedp.WaitVisible(css("#btn-retry")),
 		waitJS(`document.getElementById('live-state').textContent === 'live'`))
 	do("click disabled", chromedp.Click(css("#btn-retry")),
 		chromedp.Evaluate[chromedp.Void](`document.querySelector('form[data-action="retry"]').requestSubmit()`),
@@ -101,7 +101,7 @@ func TestHostActionsInBrowser(t *testing.T) {
 	}
 
 	// Release and wipe: the button does nothing until the box is ticked.
-	do("deployed page", chromedp.Navigate(a.url+"/ui/hosts/"+mac(4)), chromedp.WaitVisible(css("#btn-release-wipe")),
+	do("deployed page", navigate(a.url+"/ui/hosts/"+mac(4)), chromedp.WaitVisible(css("#btn-release-wipe")),
 		waitJS(`document.getElementById('live-state').textContent === 'live'`))
 	do("wipe unticked", chromedp.Click(css("#btn-release-wipe")))
 	if !eval[bool](t, ctx, `document.getElementById('confirm-release-wipe').matches(':invalid')`) {

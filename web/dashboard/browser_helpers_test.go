@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -151,4 +152,20 @@ func text(t *testing.T, ctx context.Context, sel string) string {
 		t.Fatalf("text of %s: %v", sel, err)
 	}
 	return v
+}
+
+// navigate is chromedp.Navigate, tried again when chromium aborts the load
+// with ERR_NETWORK_CHANGED: it does that whenever an interface of the
+// machine changes, which other jobs (network namespaces, taps) do at any
+// time; the page's own streams reconnect by themselves.
+func navigate(url string) chromedp.Action[chromedp.Void] {
+	return chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+		var err error
+		for range 5 {
+			if _, err = chromedp.Navigate(url)(ctx, t); err == nil || !strings.Contains(err.Error(), "ERR_NETWORK_CHANGED") {
+				return err
+			}
+		}
+		return err
+	})
 }

@@ -85,7 +85,7 @@ func (a *tlsAppliance) browser(t *testing.T) (context.Context, *dialogs) {
 
 func signIn(t *testing.T, ctx context.Context, url string) {
 	t.Helper()
-	err := chromedp.Do(ctx, chromedp.Navigate(url), chromedp.WaitVisible(chromedp.CSS("#token")),
+	err := chromedp.Do(ctx, navigate(url), chromedp.WaitVisible(chromedp.CSS("#token")),
 		chromedp.SendKeys(chromedp.CSS("#token"), token), chromedp.Submit(chromedp.CSS("#token")),
 		chromedp.WaitVisible(chromedp.CSS("#rows")))
 	if err != nil {
@@ -154,7 +154,7 @@ func TestLiveListInBrowser(t *testing.T) {
 	}
 
 	// A filtered page: only matching hosts enter it.
-	if err := chromedp.Do(ctx, chromedp.Navigate(a.url+"/ui/?q=web&size=10"), chromedp.WaitVisible(chromedp.CSS("#rows")),
+	if err := chromedp.Do(ctx, navigate(a.url+"/ui/?q=web&size=10"), chromedp.WaitVisible(chromedp.CSS("#rows")),
 		waitJS(`document.getElementById('live-state').textContent === 'live'`)); err != nil {
 		t.Fatal(err)
 	}
@@ -200,7 +200,7 @@ func TestManyTabsLive(t *testing.T) {
 		ctxs = append(ctxs, tab)
 	}
 	for i, ctx := range ctxs {
-		err := chromedp.Do(ctx, chromedp.Navigate(a.url+"/ui/"), chromedp.WaitVisible(chromedp.CSS("#rows")),
+		err := chromedp.Do(ctx, navigate(a.url+"/ui/"), chromedp.WaitVisible(chromedp.CSS("#rows")),
 			waitJS(`document.getElementById('live-state').textContent === 'live'`))
 		if err != nil {
 			t.Fatalf("tab %d: %v", i+1, err)
