@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/chromedp/cdproto/cdp"
@@ -156,7 +157,13 @@ func interactive(ctx context.Context, url string, cold bool) (float64, error) {
 			return 0, err
 		}
 	}
-	if err := chromedp.Do(ctx, chromedp.Navigate(url), chromedp.WaitVisible(chromedp.CSS("#rows"))); err != nil {
+	err := chromedp.Do(ctx, chromedp.Navigate(url), chromedp.WaitVisible(chromedp.CSS("#rows")))
+	for try := 0; err != nil && strings.Contains(err.Error(), "ERR_NETWORK_CHANGED") && try < 5; try++ {
+		// chromium aborts loads when the machine's interfaces change,
+		// which other jobs on a shared machine do: load again.
+		err = chromedp.Do(ctx, chromedp.Navigate(url), chromedp.WaitVisible(chromedp.CSS("#rows")))
+	}
+	if err != nil {
 		return 0, err
 	}
 	return chromedp.Run(ctx, chromedp.Evaluate[float64](`performance.getEntriesByType('navigation')[0].domInteractive`))
