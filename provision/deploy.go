@@ -70,8 +70,8 @@ func (l *Lifecycle) RequestDeploy(ctx context.Context, mac string, req DeployReq
 	}
 	now := l.now()
 	return l.modify(ctx, mac, func(h *inventory.Host) (inventory.Edit, error) {
-		if h.State != inventory.StateReady {
-			return inventory.Edit{}, fmt.Errorf("host %s is %s: deploy needs a ready host (release it first, or retry a failed one): %w", mac, h.State, inventory.ErrConflict)
+		if err := checkDeploy(h); err != nil {
+			return inventory.Edit{}, err
 		}
 		if err := fitsMemory(h, img); err != nil {
 			return inventory.Edit{}, err

@@ -2,7 +2,6 @@ package provision
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/rackboot/rackboot/inventory"
 )
@@ -22,6 +21,9 @@ func (l *Lifecycle) Release(ctx context.Context, mac string, wipe bool, cause, a
 	}
 	now := l.now()
 	return l.modify(ctx, mac, func(h *inventory.Host) (inventory.Edit, error) {
+		if err := checkRelease(h); err != nil {
+			return inventory.Edit{}, err
+		}
 		if wipe && h.Wipe == nil {
 			h.Wipe = &inventory.WipeRequest{RequestedAt: now, Actor: actor}
 		}
@@ -40,8 +42,8 @@ func (l *Lifecycle) Release(ctx context.Context, mac string, wipe bool, cause, a
 func (l *Lifecycle) Retry(ctx context.Context, mac, cause, actor string) (inventory.Host, error) {
 	cause = withCause("retry", cause)
 	return l.modify(ctx, mac, func(h *inventory.Host) (inventory.Edit, error) {
-		if h.State != inventory.StateFailed || h.Failure == nil {
-			return inventory.Edit{}, fmt.Errorf("host %s is %s: retry applies only to failed hosts: %w", mac, h.State, inventory.ErrConflict)
+		if err := checkRetry(h); err != nil {
+			return inventory.Edit{}, err
 		}
 		if h.Failure.From == inventory.StateDeploying {
 			newAgentGen(h)

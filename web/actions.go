@@ -11,6 +11,7 @@ import (
 	"github.com/rackboot/rackboot/bmc"
 	"github.com/rackboot/rackboot/httperr"
 	"github.com/rackboot/rackboot/inventory"
+	"github.com/rackboot/rackboot/provision"
 )
 
 type actionBody struct {
@@ -75,10 +76,19 @@ func (s *Server) powerAction(w http.ResponseWriter, r *http.Request, mac, op str
 	if s.Power == nil {
 		return httperr.Errorf(http.StatusNotImplemented, "power control is not configured on this appliance")
 	}
+	h, err := s.Store.Host(r.Context(), mac)
+	if err != nil {
+		return err
+	}
+	// The lifecycle's rule, which the dashboard asks before it offers the
+	// button.
+	if err := provision.Check(&h, provision.Action(op)); err != nil {
+		return err
+	}
 	if err := s.armFor(r.Context(), mac, op, actor(r)); err != nil {
 		return err
 	}
-	h, err := s.Power.Power(r.Context(), mac, op, actor(r))
+	h, err = s.Power.Power(r.Context(), mac, op, actor(r))
 	if err != nil {
 		return bmcError(err)
 	}

@@ -8,6 +8,7 @@ import (
 	"github.com/go-chi/chi/v5"
 	"github.com/rackboot/rackboot/httperr"
 	"github.com/rackboot/rackboot/inventory"
+	"github.com/rackboot/rackboot/web/dashboard"
 )
 
 // bmcBody is the BMC as operators send it; the password is write-only.
@@ -154,11 +155,34 @@ func (s *Server) hostEvents(w http.ResponseWriter, r *http.Request) error {
 }
 
 // actor names who made a change, for the event log.
+// actor names who asked for a change, for the host's event log: the
+// dashboard's session (its operator's name, or the session's id), the
+// CLI's user as it says (it holds the operator token, so it is the
+// operator; the name is for telling operators apart, not a credential),
+// or "operator (api)".
 func actor(r *http.Request) string {
+	if a := dashboard.ActorOf(r.Context()); a != "" {
+		return a
+	}
 	if ua := r.Header.Get("User-Agent"); strings.HasPrefix(ua, "rackboot/") {
+		if who := cleanName(r.Header.Get(OperatorHeader)); who != "" {
+			return who + " (cli)"
+		}
 		return "operator (cli)"
 	}
 	return "operator (api)"
+}
+
+// OperatorHeader carries the CLI's user@host.
+const OperatorHeader = "X-Rackboot-Operator"
+
+// cleanName keeps a self-declared name printable and short, or drops it.
+func cleanName(s string) string {
+	s = strings.TrimSpace(s)
+	if len(s) > 64 || strings.IndexFunc(s, func(r rune) bool { return r < 0x20 || r == 0x7f }) >= 0 {
+		return ""
+	}
+	return s
 }
 
 func ifMatch(r *http.Request) (uint64, bool, error) {

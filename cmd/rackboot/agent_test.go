@@ -26,7 +26,7 @@ import (
 func startServeBoot(t *testing.T, dataDir string) (api, boot string, stop func() int) {
 	t.Helper()
 	sv, stop := startServeAt(t, dataDir)
-	return "http://" + sv.API, sv.BootURL, stop
+	return sv.APIURL, sv.BootURL, stop
 }
 
 // agentE2E is one appliance, one deployed host and its agent.
@@ -57,7 +57,7 @@ func (e *agentE2E) host() inventory.Host {
 func (e *agentE2E) events() []inventory.Event {
 	e.t.Helper()
 	var out struct{ Events []inventory.Event }
-	c := &apiClient{server: e.api, token: readToken(e.t, e.dir), http: http.DefaultClient}
+	c := testClient(e.t, e.api, e.dir)
 	if err := c.do(context.Background(), "GET", "/api/v1/hosts/"+e.mac+"/events?limit=1000", nil, &out); err != nil {
 		e.t.Fatal(err)
 	}
@@ -109,7 +109,7 @@ func TestAgentEndToEnd(t *testing.T) {
 	defer stop()
 
 	// A host that the installer has just deployed, labelled for the config.
-	c := &apiClient{server: e.api, token: readToken(t, e.dir), http: http.DefaultClient}
+	c := testClient(t, e.api, e.dir)
 	if err := c.do(context.Background(), "POST", "/api/v1/hosts", map[string]any{"mac": e.mac, "state": "deployed",
 		"labels": map[string]string{"role": "web", "site": "lab", "rack": "r1"}}, nil); err != nil {
 		t.Fatal(err)

@@ -10,10 +10,12 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"os/user"
 	"path/filepath"
 	"strings"
 	"time"
 
+	"github.com/rackboot/rackboot/tlscert"
 	"github.com/rackboot/rackboot/web"
 	"github.com/spf13/cobra"
 )
@@ -28,31 +30,99 @@ type apiClient struct {
 // clientFlags are shared by every command that is an API client.
 type clientFlags struct {
 	server, token, dataDir, output string
+	ca, fingerprint                string
 }
 
 func (f *clientFlags) register(cmd *cobra.Command) {
 	p := cmd.PersistentFlags()
-	p.StringVar(&f.server, "server", "", "URL of the rackboot API (default $RACKBOOT_SERVER or http://127.0.0.1:8080)")
+	p.StringVar(&f.server, "server", "", "URL of the rackboot API (default $RACKBOOT_SERVER or "+defaultServer+")")
 	p.StringVar(&f.token, "token", "", "operator token (default $RACKBOOT_TOKEN or the data dir's admin.token)")
 	p.StringVar(&f.dataDir, "data-dir", "", "data dir to read admin.token from (default $RACKBOOT_DATA_DIR or /var/lib/rackboot)")
 	p.StringVarP(&f.output, "output", "o", "table", "output format: table or json")
+	p.StringVar(&f.ca, "ca", "", "PEM file of the CA (or the certificate itself) to trust the server with (default $RACKBOOT_CA; else the data dir's tls.crt and the system's roots)")
+	p.StringVar(&f.fingerprint, "fingerprint", "", "trust only the server certificate with this SHA-256 fingerprint, as serve logs it (default $RACKBOOT_FINGERPRINT)")
+}
+
+// defaultServer is the API of a rackboot serve with its defaults, on this
+// machine.
+const defaultServer = "https://127.0.0.1:8080"
+
+func (f *clientFlags) dir() string {
+	return firstOf(f.dataDir, os.Getenv("RACKBOOT_DATA_DIR"), "/var/lib/rackboot")
+}
+
+// trust is how the server's certificate is checked: a pinned fingerprint,
+// a CA file, or, on the appliance itself, the data dir's certificate.
+func (f *clientFlags) trust() tlscert.Trust {
+	t := tlscert.Trust{Fingerprint: firstOf(f.fingerprint, os.Getenv("RACKBOOT_FINGERPRINT")), CAFile: firstOf(f.ca, os.Getenv("RACKBOOT_CA"))}
+	if p := filepath.Join(f.dir(), tlscert.CertFile); t.Fingerprint == "" && t.CAFile == "" {
+		if _, err := os.Stat(p); err == nil {
+			t.DataDirCert = p
+		}
+	}
+	return t
+}
+
+// httpClient is the client for server with the trust f asks for.
+func (f *clientFlags) httpClient(server string) (*http.Client, error) {
+	u, err := url.Parse(server)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("--server %q: want a URL such as %s", server, defaultServer)
+	}
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	if u.Scheme == "https" {
+		if tr.TLSClientConfig, err = f.trust().Config(u.Hostname()); err != nil {
+			return nil, err
+		}
+	}
+	return &http.Client{Timeout: 30 * time.Second, Transport: tr}, nil
 }
 
 func (f *clientFlags) client() (*apiClient, error) {
 	if f.output != "table" && f.output != "json" {
 		return nil, fmt.Errorf("--output %q: want table or json", f.output)
 	}
-	server := firstOf(f.server, os.Getenv("RACKBOOT_SERVER"), "http://127.0.0.1:8080")
+	server := strings.TrimRight(firstOf(f.server, os.Getenv("RACKBOOT_SERVER"), defaultServer), "/")
+	hc, err := f.httpClient(server)
+	if err != nil {
+		return nil, err
+	}
 	token := firstOf(f.token, os.Getenv("RACKBOOT_TOKEN"))
 	if token == "" {
-		dir := firstOf(f.dataDir, os.Getenv("RACKBOOT_DATA_DIR"), "/var/lib/rackboot")
-		b, err := os.ReadFile(filepath.Join(dir, web.TokenFile))
+		b, err := os.ReadFile(filepath.Join(f.dir(), web.TokenFile))
 		if err != nil {
 			return nil, fmt.Errorf("no operator token: pass --token, set RACKBOOT_TOKEN, or point --data-dir at the server's data dir (%w)", err)
 		}
 		token = strings.TrimSpace(string(b))
 	}
-	return &apiClient{server: strings.TrimRight(server, "/"), token: token, http: &http.Client{Timeout: 30 * time.Second}}, nil
+	return &apiClient{server: server, token: token, http: hc}, nil
+}
+
+// operatorName is user@host of whoever runs the CLI, for the event log
+// of the hosts it changes; the token is what authenticates.
+func operatorName() string {
+	u, err := user.Current()
+	if err != nil {
+		return ""
+	}
+	hn, _ := os.Hostname()
+	return u.Username + "@" + hn
+}
+
+// connError says why the server could not be reached; a certificate it
+// refused is said without the URL noise around it.
+func connError(server string, err error) error {
+	if errors.Is(err, tlscert.ErrMismatch) {
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
+		return fmt.Errorf("rackboot API at %s: refused: %w", server, err)
+	}
+	if strings.HasPrefix(server, "http://") && strings.Contains(err.Error(), "malformed HTTP response") {
+		return fmt.Errorf("rackboot API at %s: it speaks HTTPS; use https:// (%w)", server, err)
+	}
+	return fmt.Errorf("rackboot API at %s: %w", server, err)
 }
 
 func firstOf(s ...string) string {
@@ -114,9 +184,12 @@ func (c *apiClient) send(hc *http.Client, req *http.Request, out any) error {
 func (c *apiClient) stream(hc *http.Client, req *http.Request, read func(body io.Reader) error) error {
 	req.Header.Set("Authorization", "Bearer "+c.token)
 	req.Header.Set("User-Agent", "rackboot/"+version)
+	if who := operatorName(); who != "" {
+		req.Header.Set(web.OperatorHeader, who)
+	}
 	resp, err := hc.Do(req)
 	if err != nil {
-		return fmt.Errorf("rackboot API at %s: %w", c.server, err)
+		return connError(c.server, err)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode >= 400 {

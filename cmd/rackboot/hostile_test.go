@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -68,9 +67,13 @@ func TestIdleConnectionsStarveNobody(t *testing.T) {
 		idle = append(idle, c)
 	}
 	time.Sleep(500 * time.Millisecond) // let serve accept what it will
-	client := &http.Client{Timeout: 5 * time.Second}
+	client, err := (&clientFlags{dataDir: dir}).httpClient(sv.APIURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	client.Timeout = 5 * time.Second
 	for name, u := range map[string]string{
-		"operator /healthz":  "http://" + sv.API + "/healthz",
+		"operator /healthz":  sv.APIURL + "/healthz",
 		"a machine's script": sv.BootURL + "/boot.ipxe?mac=52:54:00:12:34:56",
 	} {
 		start := time.Now()

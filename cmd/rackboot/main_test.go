@@ -6,7 +6,6 @@ import (
 	"context"
 	"encoding/json"
 	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -56,14 +55,17 @@ var loopbackAddrs = []string{"--api-addr", "127.0.0.1:0", "--http-addr", "127.0.
 func startServe(t *testing.T, dataDir string, extra ...string) (string, func() int) {
 	t.Helper()
 	sv, stop := startServeAt(t, dataDir, extra...)
-	return "http://" + sv.API, stop
+	return sv.APIURL, stop
 }
 
 // serving is what serve's "rackboot serving" log line says.
 type serving struct {
-	API     string
-	HTTP    string
-	BootURL string `json:"boot_url"`
+	API    string
+	APIURL string `json:"api_url"`
+	// Fingerprint is the operator certificate's, as serve logs it.
+	Fingerprint string `json:"tls_fingerprint"`
+	HTTP        string
+	BootURL     string `json:"boot_url"`
 }
 
 // startServeAt runs serve in-process on loopback (extra flags override)
@@ -98,6 +100,17 @@ func startServeAt(t *testing.T, dataDir string, extra ...string) (serving, func(
 	cancel()
 	t.Fatalf("serve did not start: %s", logs.String())
 	return serving{}, nil
+}
+
+// testClient is the CLI's API client for the serve at url with data dir
+// dir, trusting its certificate as the CLI does on the appliance.
+func testClient(t *testing.T, url, dir string) *apiClient {
+	t.Helper()
+	c, err := (&clientFlags{server: url, dataDir: dir, output: "table"}).client()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
 }
 
 func cli(t *testing.T, args ...string) (string, int) {
@@ -139,7 +152,7 @@ func TestHostCommandsAgainstServe(t *testing.T) {
 	if out, code := host("show", "52:54:00:ab:cd:ef"); code != 1 || !strings.Contains(out, "not found") {
 		t.Fatalf("show after rm: %d %s", code, out)
 	}
-	if out, code := cli(t, "host", "list", "--server", url, "--token", "wrong-token-wrong-token"); code != 1 || !strings.Contains(out, "401") {
+	if out, code := cli(t, "host", "list", "--server", url, "--data-dir", dir, "--token", "wrong-token-wrong-token"); code != 1 || !strings.Contains(out, "401") {
 		t.Fatalf("wrong token: %d %s", code, out)
 	}
 	if code := stop(); code != 0 {
@@ -149,15 +162,19 @@ func TestHostCommandsAgainstServe(t *testing.T) {
 
 func TestRestartKeepsHosts(t *testing.T) {
 	dir := t.TempDir()
-	url, stop := startServe(t, dir)
-	cli(t, "host", "add", "52:54:00:00:00:01", "--server", url, "--data-dir", dir)
+	sv, stop := startServeAt(t, dir)
+	cli(t, "host", "add", "52:54:00:00:00:01", "--server", sv.APIURL, "--data-dir", dir)
 	tok, _ := os.ReadFile(filepath.Join(dir, "admin.token"))
 	stop()
-	url, stop = startServe(t, dir)
+	sv2, stop := startServeAt(t, dir)
 	defer stop()
-	out, code := cli(t, "host", "list", "--server", url, "--token", strings.TrimSpace(string(tok)))
+	if sv2.Fingerprint == "" || sv2.Fingerprint != sv.Fingerprint {
+		t.Fatalf("certificate changed over a restart: %q → %q", sv.Fingerprint, sv2.Fingerprint)
+	}
+	// From elsewhere: the token and the fingerprint serve logged.
+	out, code := cli(t, "host", "list", "--server", sv2.APIURL, "--token", strings.TrimSpace(string(tok)), "--fingerprint", sv.Fingerprint)
 	if code != 0 || !strings.Contains(out, "52:54:00:00:00:01") {
-		t.Fatalf("after restart (same token): %d %s", code, out)
+		t.Fatalf("after restart (same token and certificate): %d %s", code, out)
 	}
 }
 
@@ -260,7 +277,7 @@ func TestHostReleaseWipe(t *testing.T) {
 	host := func(args ...string) (string, int) {
 		return cli(t, append(append([]string{"host"}, args...), common...)...)
 	}
-	c := &apiClient{server: url, token: readToken(t, dir), http: http.DefaultClient}
+	c := testClient(t, url, dir)
 	if err := c.do(context.Background(), "POST", "/api/v1/hosts", map[string]any{"mac": "52:54:00:ab:cd:01", "state": "deployed"}, nil); err != nil {
 		t.Fatal(err)
 	}

@@ -31,6 +31,7 @@ type serveConfig struct {
 	DataDir         string
 	Init            bool
 	APIAddr         string
+	TLS             tlsConfig
 	LogLevel        slog.Level
 	LogFormat       string
 	InspectTimeout  time.Duration
@@ -78,6 +79,7 @@ func addServeFlags(f *pflag.FlagSet, cfg *serveConfig, configPath *string) {
 	f.DurationVar(&cfg.InspectTimeout, "inspect-timeout", 30*time.Minute, "time a host may stay inspecting before it is failed")
 	f.DurationVar(&cfg.DeployTimeout, "deploy-timeout", 60*time.Minute, "time a host may stay deploying before it is failed")
 	f.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", 1500*time.Millisecond, "time open requests get to finish on SIGINT/SIGTERM")
+	addTLSFlags(f, &cfg.TLS)
 	addBootFlags(f, &cfg.Boot)
 	addBMCFlags(f, &cfg.BMC)
 	addDHCPFlags(f, &cfg.DHCP)
@@ -140,16 +142,22 @@ func serve(ctx context.Context, cfg serveConfig, stderr io.Writer) error {
 		return err
 	}
 	api := &web.Server{Store: store, Lifecycle: lc, Token: token, Logger: log, Registry: reg, Power: fleet, Images: imgs,
-		Backup: store, Dashboard: dashboard.Config{Health: hl}}
+		Backup: store, Dashboard: dashboard.Config{Health: hl, TokenPath: tokenPath}}
+	tlsCfg, tlsInfo, err := operatorTLS(cfg.TLS, cfg.DataDir, cfg.APIAddr, log)
+	if err != nil {
+		return err
+	}
 	ln, err := net.Listen("tcp", cfg.APIAddr)
 	if err != nil {
 		return fmt.Errorf("api: %w", err)
 	}
 	hup, stopHup := hangups()
 	defer stopHup()
+	side := operatorSide
+	side.tls = tlsCfg
 	svcs := []service{
 		func(ctx context.Context) error {
-			return serveHTTP(ctx, ln, api.Handler(), cfg.ShutdownTimeout, operatorSide)
+			return serveHTTP(ctx, ln, api.Handler(), cfg.ShutdownTimeout, side)
 		},
 		func(ctx context.Context) error { return lc.RunTimeouts(ctx, 30*time.Second) },
 		fleet.Run,
@@ -164,7 +172,7 @@ func serve(ctx context.Context, cfg serveConfig, stderr io.Writer) error {
 		return err
 	}
 	svcs, bootInfo = append(svcs, dhcpSvcs...), append(bootInfo, dhcpInfo...)
-	log.Info("rackboot serving", append([]any{"version", version, "api", ln.Addr().String(), "data_dir", cfg.DataDir, "token_file", tokenPath}, bootInfo...)...)
+	log.Info("rackboot serving", append([]any{"version", version, "api", ln.Addr().String(), "api_url", apiURL(tlsCfg, ln.Addr()), "data_dir", cfg.DataDir, "token_file", tokenPath}, append(tlsInfo, bootInfo...)...)...)
 
 	g, ctx := errgroup.WithContext(ctx)
 	for _, svc := range svcs {

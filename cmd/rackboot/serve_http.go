@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -23,6 +24,9 @@ type httpSide struct {
 	share float64
 	// idle closes a keep-alive connection that sent nothing for so long.
 	idle time.Duration
+	// tls, when set, makes the side HTTPS (and HTTP/2, which its
+	// NextProtos offer).
+	tls *tls.Config
 }
 
 // Neither side has a whole-request read timeout: it would also cut the
@@ -48,7 +52,7 @@ func (s httpSide) maxConns() int {
 // serveHTTP serves h on ln, bounded as side says, until ctx ends, then
 // gives open requests a bounded time to finish.
 func serveHTTP(ctx context.Context, ln net.Listener, h http.Handler, grace time.Duration, side httpSide) error {
-	cl := newConnLimit(ln, side.maxConns())
+	cl := newConnLimit(ln, side.maxConns(), side.tls)
 	ln = cl
 	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: side.idle, ConnState: cl.track}
 	errc := make(chan error, 1)
@@ -78,7 +82,10 @@ func serveHTTP(ctx context.Context, ln net.Listener, h http.Handler, grace time.
 // request out.
 type connLimit struct {
 	net.Listener
-	max    int
+	max int
+	// tls wraps each accepted connection, so the connection the server
+	// reports states for is the one counted here.
+	tls    *tls.Config
 	mu     sync.Mutex
 	room   *sync.Cond
 	conns  map[net.Conn]connInfo
@@ -90,8 +97,8 @@ type connInfo struct {
 	since time.Time
 }
 
-func newConnLimit(ln net.Listener, max int) *connLimit {
-	l := &connLimit{Listener: ln, max: max, conns: map[net.Conn]connInfo{}}
+func newConnLimit(ln net.Listener, max int, tc *tls.Config) *connLimit {
+	l := &connLimit{Listener: ln, max: max, tls: tc, conns: map[net.Conn]connInfo{}}
 	l.room = sync.NewCond(&l.mu)
 	return l
 }
@@ -102,6 +109,9 @@ func (l *connLimit) Accept() (net.Conn, error) {
 	c, err := l.Listener.Accept()
 	if err != nil {
 		return nil, err
+	}
+	if l.tls != nil {
+		c = tls.Server(c, l.tls)
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()

@@ -5,13 +5,17 @@ package main
 
 import (
 	"bytes"
+	"crypto/tls"
 	"flag"
 	"fmt"
 	"net/http"
+	"net/url"
 	"os"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/rackboot/rackboot/tlscert"
 )
 
 func main() {
@@ -20,7 +24,17 @@ func main() {
 	n := flag.Int("n", 10000, "hosts to create")
 	c := flag.Int("c", 16, "concurrent clients")
 	first := flag.Int("first", 0, "index of the first host (MACs and hostnames derive from it)")
+	ca := flag.String("ca", "", "PEM certificate to trust an https:// server with (the data dir's tls.crt)")
 	flag.Parse()
+	if *ca != "" {
+		u, _ := url.Parse(*server)
+		tc, err := tlscert.Trust{CAFile: *ca}.Config(u.Hostname())
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "benchapi:", err)
+			os.Exit(1)
+		}
+		tlsConfig = tc
+	}
 	start := time.Now()
 	failed := create(*server, *token, *first, *n, *c)
 	d := time.Since(start)
@@ -30,12 +44,15 @@ func main() {
 	}
 }
 
+// tlsConfig trusts the server of -ca; nil for plain HTTP.
+var tlsConfig *tls.Config
+
 // create posts hosts first..first+n-1 from c goroutines and returns how
 // many requests failed.
 func create(server, token string, first, n, c int) int64 {
 	var next, failed atomic.Int64
 	next.Store(int64(first))
-	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: c}}
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: c, TLSClientConfig: tlsConfig}}
 	var wg sync.WaitGroup
 	for range c {
 		wg.Add(1)

@@ -1,7 +1,8 @@
 // Command benchdashboard measures the web dashboard in headless Chromium
 // against a running rackboot: how soon the first page of the host list is
-// interactive (Navigation Timing's domInteractive), and how long a filter
-// takes from the keystroke to the swapped rows. scripts/bench-dashboard
+// interactive (Navigation Timing's domInteractive), how long a filter
+// takes from the keystroke to the swapped rows, and how soon a host
+// created or removed through the API shows in every open tab. scripts/bench-dashboard
 // fills the inventory and runs it.
 package main
 
@@ -12,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/chromedp/cdproto/cdp"
@@ -24,21 +26,35 @@ func main() {
 	token := flag.String("token", os.Getenv("RACKBOOT_TOKEN"), "operator token")
 	runs := flag.Int("runs", 20, "measurements of each figure")
 	chromium := flag.String("chromium", "", "chromium binary; found on PATH when empty")
+	ca := flag.String("ca", "", "the https:// server's certificate (the data dir's tls.crt), trusted by the API client and chromium")
+	tabs := flag.Int("tabs", 8, "tabs open on the list for the live figures")
 	flag.Parse()
-	if err := run(*server, *token, *chromium, *runs); err != nil {
+	if err := run(*server, *token, *chromium, *ca, *runs, *tabs); err != nil {
 		fmt.Fprintln(os.Stderr, "benchdashboard:", err)
 		os.Exit(1)
 	}
 }
 
-func run(server, token, exe string, runs int) error {
+func run(server, token, exe, ca string, runs, tabs int) error {
 	if exe == "" {
 		var err error
 		if exe, err = exec.LookPath("chromium"); err != nil {
 			return fmt.Errorf("chromium: %w", err)
 		}
 	}
-	ctx, cancel := browser(exe)
+	hc, err := apiClient(server, ca)
+	if err != nil {
+		return err
+	}
+	var extra []chromedp.ExecAllocatorOption
+	if ca != "" {
+		f, err := spkiFlag(ca)
+		if err != nil {
+			return err
+		}
+		extra = append(extra, f)
+	}
+	ctx, cancel := browser(exe, extra...)
 	defer cancel()
 	if err := login(ctx, server, token); err != nil {
 		return err
@@ -64,7 +80,7 @@ func run(server, token, exe string, runs int) error {
 		row("filter "+f.name+" (input event → rows swapped)", set)
 		row("filter "+f.name+" cleared (all 10,000 again)", clear)
 	}
-	return nil
+	return live(ctx, server, token, hc, tabs, runs)
 }
 
 type page struct{ name, path string }
@@ -109,7 +125,7 @@ func setInput(sel, v, event string) string {
 	return fmt.Sprintf(`(e => { e.value = %q; e.dispatchEvent(new Event(%q, {bubbles: true})); })(document.querySelector(%q))`, v, event, sel)
 }
 
-func browser(exe string) (context.Context, context.CancelFunc) {
+func browser(exe string, extra ...chromedp.ExecAllocatorOption) (context.Context, context.CancelFunc) {
 	opts := []chromedp.ExecAllocatorOption{
 		chromedp.ExecPath(exe), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU,
 		chromedp.NoFirstRun, chromedp.NoDefaultBrowserCheck, chromedp.WindowSize(1280, 900),
@@ -117,6 +133,7 @@ func browser(exe string) (context.Context, context.CancelFunc) {
 		chromedp.Flag("disable-sync", true), chromedp.Flag("disable-extensions", true),
 		chromedp.Flag("disable-default-apps", true), chromedp.Flag("no-proxy-server", true),
 	}
+	opts = append(opts, extra...)
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancelCtx := chromedp.NewContext(actx)
 	ctx, cancelTimeout := context.WithTimeout(ctx, 10*time.Minute)
@@ -140,7 +157,13 @@ func interactive(ctx context.Context, url string, cold bool) (float64, error) {
 			return 0, err
 		}
 	}
-	if err := chromedp.Do(ctx, chromedp.Navigate(url), chromedp.WaitVisible(chromedp.CSS("#rows"))); err != nil {
+	err := chromedp.Do(ctx, chromedp.Navigate(url), chromedp.WaitVisible(chromedp.CSS("#rows")))
+	for try := 0; err != nil && strings.Contains(err.Error(), "ERR_NETWORK_CHANGED") && try < 5; try++ {
+		// chromium aborts loads when the machine's interfaces change,
+		// which other jobs on a shared machine do: load again.
+		err = chromedp.Do(ctx, chromedp.Navigate(url), chromedp.WaitVisible(chromedp.CSS("#rows")))
+	}
+	if err != nil {
 		return 0, err
 	}
 	return chromedp.Run(ctx, chromedp.Evaluate[float64](`performance.getEntriesByType('navigation')[0].domInteractive`))

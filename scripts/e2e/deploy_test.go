@@ -83,7 +83,7 @@ func (l *lab) events(mac string) []inventory.Event {
 		l.t.Fatal(err)
 	}
 	out, err := exec.Command("ip", "netns", "exec", "rb-"+l.name, "curl", "-sSf",
-		"-H", "Authorization: Bearer "+strings.TrimSpace(string(tok)),
+		"--cacert", filepath.Join(l.dataDir, "tls.crt"), "-H", "Authorization: Bearer "+strings.TrimSpace(string(tok)),
 		l.server+"/api/v1/hosts/"+mac+"/events?limit=10000").Output()
 	if err != nil {
 		l.t.Fatalf("events of %s: %v", mac, err)

@@ -191,7 +191,7 @@ func newLab(t *testing.T, extra ...string) *lab {
 	n := os.Getpid()%200 + 20
 	l := &lab{t: t, name: fmt.Sprintf("e2e%d", os.Getpid()), net: fmt.Sprintf("10.213.%d", n), dir: t.TempDir(), bin: bin}
 	l.dataDir = filepath.Join(l.dir, "data")
-	l.server = "http://127.0.0.1:8080"
+	l.server = "https://127.0.0.1:8080" // the CLI trusts the data dir's certificate
 	l.script("down", l.name)
 	l.script("up", l.name, l.net+".1/24")
 	t.Cleanup(func() { l.script("down", l.name) })

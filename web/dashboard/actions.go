@@ -9,11 +9,12 @@ import (
 	"github.com/go-chi/chi/v5"
 	"github.com/rackboot/rackboot/httperr"
 	"github.com/rackboot/rackboot/inventory"
+	"github.com/rackboot/rackboot/provision"
 )
 
-// hostActions are the buttons of a host page, named as the REST API names
+// actionNames are the buttons of a host page, named as the REST API names
 // its actions; release-wipe is release with {"wipe": true}.
-var hostActions = []string{"deploy", "release", "release-wipe", "retry", "power-on", "power-off", "power-cycle"}
+var actionNames = []string{"deploy", "release", "release-wipe", "retry", "power-on", "power-off", "power-cycle"}
 
 // hostAction runs one action through Actions. A refusal is shown next to
 // the button that asked: as JSON for the page's script, or by rendering the
@@ -37,11 +38,23 @@ func (d *Dashboard) hostAction(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (d *Dashboard) runAction(r *http.Request, mac, action string) (inventory.Host, error) {
-	if !slices.Contains(hostActions, action) {
-		return inventory.Host{}, httperr.Errorf(http.StatusNotFound, "unknown action %q (want one of %s)", action, strings.Join(hostActions, ", "))
+	if !slices.Contains(actionNames, action) {
+		return inventory.Host{}, httperr.Errorf(http.StatusNotFound, "unknown action %q (want one of %s)", action, strings.Join(actionNames, ", "))
 	}
 	if d.cfg.Actions == nil {
 		return inventory.Host{}, httperr.Errorf(http.StatusNotImplemented, "%s: actions are not available on this appliance", action)
+	}
+	h, err := d.cfg.Store.Host(r.Context(), mac)
+	if err != nil {
+		return inventory.Host{}, err
+	}
+	// A disabled button posted anyway (an old page, a hand-made form) is
+	// refused here with the reason its button showed.
+	if err := provision.Check(&h, provision.Action(action)); err != nil {
+		return inventory.Host{}, err
+	}
+	if c := confirmFor(&h, provision.Action(action)); c != "" && r.PostFormValue("confirm") != "yes" {
+		return inventory.Host{}, httperr.Errorf(http.StatusBadRequest, "%s: not done: tick %q first", action, c)
 	}
 	var body map[string]any
 	if action == "deploy" {
@@ -54,7 +67,7 @@ func (d *Dashboard) runAction(r *http.Request, mac, action string) (inventory.Ho
 	if action == "release-wipe" {
 		action, body = "release", map[string]any{"wipe": true}
 	}
-	return d.cfg.Actions.Do(r.Context(), mac, action, body)
+	return d.cfg.Actions.Do(WithActor(r.Context(), sessionOf(r).actor()), mac, action, body)
 }
 
 // refused reports an action's error. Unlike other errors, its text is
@@ -69,7 +82,7 @@ func (d *Dashboard) refused(w http.ResponseWriter, r *http.Request, action strin
 		writeJSON(w, code, map[string]string{"error": err.Error()})
 		return nil
 	}
-	if code == http.StatusNotFound && !slices.Contains(hostActions, action) {
+	if code == http.StatusNotFound && !slices.Contains(actionNames, action) {
 		return err // no such action: a page of its own, not a host page
 	}
 	return d.renderHost(w, r, code, map[string]string{action: err.Error()})

@@ -1,8 +1,11 @@
 package dashboard
 
 import (
+	"io"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -115,7 +118,7 @@ func TestLogoutEndsSession(t *testing.T) {
 func TestCSRFRefusal(t *testing.T) {
 	dt := newDashTest(t, nil)
 	const mac = "52:54:00:00:00:01"
-	dt.addHost(inventory.Host{MAC: mac})
+	dt.addHost(inventory.Host{MAC: mac, State: inventory.StateReady})
 	dt.login()
 	good := dt.csrf()
 	path := "/ui/hosts/" + mac + "/actions/release"
@@ -130,6 +133,10 @@ func TestCSRFRefusal(t *testing.T) {
 		{"other session's token", url.Values{"csrf": {otherSessionCSRF(t, dt)}}, nil},
 		{"cross-site with token", url.Values{"csrf": {good}}, []string{"Sec-Fetch-Site", "cross-site"}},
 		{"foreign origin with token", url.Values{"csrf": {good}}, []string{"Origin", "https://evil.example"}},
+		// Another port of the same address is the same site, so SameSite
+		// lets the cookie through: the origin check still refuses it.
+		{"another port, same site", url.Values{"csrf": {good}}, []string{"Sec-Fetch-Site", "same-site"}},
+		{"another port's origin", url.Values{"csrf": {good}}, []string{"Origin", otherPort(dt.srv.URL)}},
 	}
 	for _, c := range cases {
 		resp, body := dt.do("POST", path, c.form, c.hdr...)
@@ -151,6 +158,13 @@ func TestCSRFRefusal(t *testing.T) {
 	}
 }
 
+// otherPort is u with another port.
+func otherPort(u string) string {
+	p, _ := url.Parse(u)
+	n, _ := strconv.Atoi(p.Port())
+	return "http://" + p.Hostname() + ":" + strconv.Itoa(n%60000+1)
+}
+
 // otherSessionCSRF signs in a second client and returns its CSRF token.
 func otherSessionCSRF(t *testing.T, dt *dashTest) string {
 	other := *dt
@@ -160,7 +174,8 @@ func otherSessionCSRF(t *testing.T, dt *dashTest) string {
 }
 
 // TestReleaseWipeButton: the "Release and wipe disks" button is release
-// with {"wipe": true} through Actions.
+// with {"wipe": true} through Actions, and does nothing until its
+// confirmation is ticked.
 func TestReleaseWipeButton(t *testing.T) {
 	dt := newDashTest(t, nil)
 	const mac = "52:54:00:00:00:01"
@@ -170,10 +185,69 @@ func TestReleaseWipeButton(t *testing.T) {
 	if !strings.Contains(page, "/ui/hosts/"+mac+"/actions/release-wipe") || !strings.Contains(page, "Release and wipe disks") {
 		t.Fatalf("host page has no release-and-wipe button")
 	}
-	if resp, body := dt.do("POST", "/ui/hosts/"+mac+"/actions/release-wipe", url.Values{"csrf": {dt.csrf()}}); resp.StatusCode != http.StatusSeeOther {
+	if !strings.Contains(page, `name="confirm" value="yes" required`) {
+		t.Errorf("release and wipe has no confirmation")
+	}
+	resp, body := dt.do("POST", "/ui/hosts/"+mac+"/actions/release-wipe", url.Values{"csrf": {dt.csrf()}})
+	if resp.StatusCode != http.StatusBadRequest || !strings.Contains(body, "tick") {
+		t.Fatalf("release-wipe unconfirmed: %d %s", resp.StatusCode, body)
+	}
+	if calls := dt.actions.called(); len(calls) != 0 {
+		t.Fatalf("unconfirmed wipe reached Actions: %q", calls)
+	}
+	if resp, body := dt.do("POST", "/ui/hosts/"+mac+"/actions/release-wipe", url.Values{"csrf": {dt.csrf()}, "confirm": {"yes"}}); resp.StatusCode != http.StatusSeeOther {
 		t.Fatalf("release-wipe: %d %s", resp.StatusCode, body)
 	}
 	if calls := dt.actions.called(); len(calls) != 1 || calls[0] != "release "+mac+` {"wipe":true}` {
 		t.Errorf("calls: %q", calls)
+	}
+}
+
+// TestPlainHTTPWarnsAndTLSDoesNot: over plain HTTP every page, the sign-in
+// page included, says the token crosses the network in clear; over TLS no
+// page does, and the session cookie is Secure.
+func TestPlainHTTPWarnsAndTLSDoesNot(t *testing.T) {
+	dt := newDashTest(t, nil)
+	if _, body := dt.do("GET", "/ui/login", nil); !strings.Contains(body, `id="insecure"`) {
+		t.Errorf("plain HTTP sign-in page has no warning")
+	}
+	dt.login()
+	if _, body := dt.do("GET", "/ui/", nil); !strings.Contains(body, `id="insecure"`) {
+		t.Errorf("plain HTTP host list has no warning")
+	}
+
+	store, err := inventory.Open(t.TempDir(), inventory.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	d, err := New(Config{Store: store, Token: testToken, TokenPath: "/var/lib/rackboot/admin.token"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewTLSServer(d)
+	defer srv.Close()
+	c := srv.Client()
+	c.Jar = newJar()
+	resp, err := c.Get(srv.URL + "/ui/login")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if strings.Contains(string(b), `id="insecure"`) {
+		t.Errorf("HTTPS sign-in page warns of plain HTTP")
+	}
+	if !strings.Contains(string(b), "<code>/var/lib/rackboot/admin.token</code>") {
+		t.Errorf("sign-in page does not name the token's path:\n%s", b)
+	}
+	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	resp, err = c.PostForm(srv.URL+"/ui/login", url.Values{"token": {testToken}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if cs := resp.Cookies(); len(cs) != 1 || !cs[0].Secure || !cs[0].HttpOnly || cs[0].SameSite != http.SameSiteStrictMode {
+		t.Errorf("cookie over HTTPS: %+v, want Secure, HttpOnly, SameSite=Strict", cs)
 	}
 }

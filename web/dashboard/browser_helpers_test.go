@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -41,7 +42,7 @@ func (d *dialogs) list() []string {
 // newBrowser starts headless chromium for one test. Missing chromium fails
 // the test unless -short: a browser test that silently skips in CI proves
 // nothing.
-func newBrowser(t *testing.T) (context.Context, *dialogs) {
+func newBrowser(t *testing.T, extra ...chromedp.ExecAllocatorOption) (context.Context, *dialogs) {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("browser test: skipped with -short")
@@ -59,6 +60,7 @@ func newBrowser(t *testing.T) (context.Context, *dialogs) {
 		chromedp.Flag("disable-sync", true), chromedp.Flag("disable-extensions", true),
 		chromedp.Flag("disable-default-apps", true), chromedp.Flag("no-proxy-server", true),
 	}
+	opts = append(opts, extra...)
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancelCtx := chromedp.NewContext(actx)
 	ctx, cancelTimeout := context.WithTimeout(ctx, 90*time.Second)
@@ -150,4 +152,20 @@ func text(t *testing.T, ctx context.Context, sel string) string {
 		t.Fatalf("text of %s: %v", sel, err)
 	}
 	return v
+}
+
+// navigate is chromedp.Navigate, tried again when chromium aborts the load
+// with ERR_NETWORK_CHANGED: it does that whenever an interface of the
+// machine changes, which other jobs (network namespaces, taps) do at any
+// time; the page's own streams reconnect by themselves.
+func navigate(url string) chromedp.Action[chromedp.Void] {
+	return chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+		var err error
+		for range 5 {
+			if _, err = chromedp.Navigate(url)(ctx, t); err == nil || !strings.Contains(err.Error(), "ERR_NETWORK_CHANGED") {
+				return err
+			}
+		}
+		return err
+	})
 }

@@ -20,6 +20,10 @@ type chrome struct {
 	Health    []HealthItem
 	// Filter is the state the list is filtered by, to mark its count.
 	Filter inventory.State
+	// PlainHTTP marks a page that came over plain HTTP (serve
+	// --insecure-http): the layout warns that the token and the session
+	// cookie cross the network in clear.
+	PlainHTTP bool
 }
 
 type stateCount struct {
@@ -28,7 +32,7 @@ type stateCount struct {
 }
 
 func (d *Dashboard) chrome(r *http.Request, title, nav string) chrome {
-	c := chrome{Title: title, Nav: nav, HasImages: d.cfg.Images != nil, Asset: d.asset}
+	c := chrome{Title: title, Nav: nav, HasImages: d.cfg.Images != nil, Asset: d.asset, PlainHTTP: r.TLS == nil}
 	if sess := sessionOf(r); sess.id != nil {
 		c.SignedIn, c.CSRF = true, d.sessions.csrf(sess)
 		c.Counts, c.Total = d.counts()

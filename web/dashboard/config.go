@@ -43,6 +43,9 @@ type Config struct {
 	// Token is the operator token the login form asks for; sessions are
 	// signed with a key derived from it, so a new token ends them all.
 	Token string
+	// TokenPath is where the operator token is kept, for the sign-in
+	// page to say; it says "the data directory" when empty.
+	TokenPath string
 	// Logger receives failed requests; silent when nil.
 	Logger *slog.Logger
 	// Actions runs host actions; when nil every action button answers

@@ -8,8 +8,9 @@ import (
 // sessionCookie is HttpOnly (no script reads it, so an injected script
 // cannot steal it), SameSite=Strict (no cross-site request carries it) and
 // Path=/ (the dashboard's entry point is /). It is Secure when the request
-// came over TLS; rackboot itself serves plain HTTP on the management
-// network, where a Secure cookie would never be sent back.
+// came over TLS, which is how serve runs by default; only with
+// --insecure-http (plain HTTP, where a browser would never send a Secure
+// cookie back) is it not, and then every page says so.
 func sessionCookie(r *http.Request, value string, ttl time.Duration) *http.Cookie {
 	return &http.Cookie{
 		Name:     cookieName,

@@ -19,6 +19,7 @@ type Dashboard struct {
 	views    *views
 	asset    string
 	router   chi.Router
+	pages    pageCache
 }
 
 // New builds the dashboard. It fails only if Store or Token is missing or

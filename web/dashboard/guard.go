@@ -49,7 +49,7 @@ func (d *Dashboard) unauthorized(w http.ResponseWriter, r *http.Request, msg str
 	if r.Method == http.MethodGet && r.URL.Path != "/ui/live" {
 		next = r.URL.RequestURI()
 	}
-	d.renderLogin(w, http.StatusUnauthorized, next, msg)
+	d.renderLogin(w, r, http.StatusUnauthorized, next, msg)
 }
 
 // requireCSRF refuses a state-changing request that is cross-origin (by
@@ -96,4 +96,19 @@ func securityHeaders(next http.Handler) http.Handler {
 		h.Set("X-Frame-Options", "DENY")
 		next.ServeHTTP(w, r)
 	})
+}
+
+type actorKey struct{}
+
+// WithActor marks ctx as a request made for the dashboard session named
+// actor; the API names the actor of the actions it runs from it.
+func WithActor(ctx context.Context, actor string) context.Context {
+	return context.WithValue(ctx, actorKey{}, actor)
+}
+
+// ActorOf is the actor WithActor put on ctx, or "". Only the dashboard's
+// in-process calls (APIActions) carry one: no header sets it.
+func ActorOf(ctx context.Context) string {
+	a, _ := ctx.Value(actorKey{}).(string)
+	return a
 }

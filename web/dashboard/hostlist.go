@@ -3,7 +3,8 @@ package dashboard
 import (
 	"context"
 	"net/http"
-	"strconv"
+	"sync"
+	"time"
 
 	"github.com/rackboot/rackboot/inventory"
 )
@@ -29,8 +30,10 @@ type listPage struct {
 	Matches int
 	Page    int
 	Pages   int
-	Prev    string
-	Next    string
+	Pager   pager
+	// Live is the event stream of this very page: same filter, sort and
+	// page, so it can send the rows that enter and leave it.
+	Live string
 }
 
 // hostList serves the host list, or with partial=1 only its results
@@ -56,24 +59,85 @@ func (d *Dashboard) hostList(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (d *Dashboard) listPage(r *http.Request, q listQuery) (listPage, error) {
-	all, err := matching(r.Context(), d.cfg.Store, q)
+	p, shown, err := d.results(r.Context(), q, time.Now())
 	if err != nil {
 		return listPage{}, err
 	}
-	hosts := pointers(all)
-	sortHosts(hosts, q.Sort, q.Desc)
-	shown, page, pages := pageOf(hosts, q)
-	p := listPage{chrome: d.chrome(r, "Hosts", "hosts"), Q: q, States: inventory.States,
-		Col: columns(q), Matches: len(hosts), Page: page, Pages: pages}
+	p.chrome = d.chrome(r, "Hosts", "hosts")
 	p.Filter = q.State
 	p.Rows = d.rows(r.Context(), shown)
-	if page > 1 {
-		p.Prev = pageURL(q, page-1)
-	}
-	if page < pages {
-		p.Next = pageURL(q, page+1)
-	}
 	return p, nil
+}
+
+// results is the list page for q without its chrome and rows: which hosts
+// it shows, in order, how many match, and its pager. The live stream
+// reads it again after every burst of changes.
+//
+// The answer reflects at least every change committed before since:
+// a reading started after since is shared, so the streams of eight tabs
+// on one list that wake for one change cost one reading, not eight. (Not
+// the Store's revision: it moves at the commit, before the index a reading
+// sees; a change is published only once it is in the index, so a reading
+// started after a stream heard of a change includes it.)
+func (d *Dashboard) results(ctx context.Context, q listQuery, since time.Time) (listPage, []*inventory.Host, error) {
+	key := q.pageValues().Encode()
+	d.pages.mu.Lock()
+	defer d.pages.mu.Unlock()
+	if e, ok := d.pages.byQuery[key]; ok && e.started.After(since) {
+		return e.page, e.shown, nil
+	}
+	started := time.Now()
+	p, shown, err := d.readResults(ctx, q)
+	if err != nil {
+		return listPage{}, nil, err
+	}
+	if d.pages.byQuery == nil || len(d.pages.byQuery) > maxCachedPages {
+		d.pages.byQuery = make(map[string]cachedPage)
+	}
+	d.pages.byQuery[key] = cachedPage{started: started, page: p, shown: shown}
+	return p, shown, nil
+}
+
+// maxCachedPages bounds the cache; past it, it starts afresh.
+const maxCachedPages = 64
+
+// pageCache holds the latest reading of each list page shown. Its lock is
+// held while a page is read, so streams that wake together for one change
+// wait for one reading instead of each doing its own.
+type pageCache struct {
+	mu      sync.Mutex
+	byQuery map[string]cachedPage
+}
+
+type cachedPage struct {
+	started time.Time // when the reading began
+	page    listPage
+	shown   []*inventory.Host // shared: read only
+}
+
+func (d *Dashboard) readResults(ctx context.Context, q listQuery) (listPage, []*inventory.Host, error) {
+	var shown []*inventory.Host
+	var matches, page, pages int
+	var err error
+	if q.Sort == "mac" && !q.Desc {
+		shown, matches, page, pages, err = macOrderPage(ctx, d.cfg.Store, q)
+	} else {
+		var all []inventory.Host
+		all, err = matching(ctx, d.cfg.Store, q)
+		hosts := pointers(all)
+		sortHosts(hosts, q.Sort, q.Desc)
+		matches = len(hosts)
+		shown, page, pages = pageOf(hosts, q)
+	}
+	if err != nil {
+		return listPage{}, nil, err
+	}
+	p := listPage{Q: q, States: inventory.States, Col: columns(q), Matches: matches, Page: page, Pages: pages,
+		Pager: pagerOf(q, page, pages)}
+	lq := q
+	lq.Page = page
+	p.Live = "/ui/live?" + lq.pageValues().Encode()
+	return p, shown, nil
 }
 
 // rows pairs each shown host with its latest event: one in-memory bbolt
@@ -87,12 +151,6 @@ func (d *Dashboard) rows(ctx context.Context, hosts []*inventory.Host) []row {
 		}
 	}
 	return out
-}
-
-func pageURL(q listQuery, page int) string {
-	v := q.values()
-	v.Set("page", strconv.Itoa(page))
-	return "/ui/?" + v.Encode()
 }
 
 // columns are the sortable headers: a link that sorts by the column, or

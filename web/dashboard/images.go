@@ -42,7 +42,13 @@ func (d *Dashboard) removeImage(w http.ResponseWriter, r *http.Request) error {
 		return httperr.Errorf(http.StatusNotFound, "no image store on this appliance")
 	}
 	name := chi.URLParam(r, "name")
-	if err := d.cfg.Images.Remove(r.Context(), name); err != nil {
+	var err error
+	if r.PostFormValue("confirm") != "yes" { // removing an image cannot be undone: it asks first
+		err = httperr.Errorf(http.StatusBadRequest, "remove %s: not done: tick \"Remove this image\" first", name)
+	} else {
+		err = d.cfg.Images.Remove(r.Context(), name)
+	}
+	if err != nil {
 		if wantsJSON(r) {
 			writeJSON(w, statusOrConflict(err), map[string]string{"error": err.Error()})
 			return nil

@@ -44,10 +44,16 @@ func TestImagesPage(t *testing.T) {
 	if _, body := dt.do("GET", "/ui/images", nil); !strings.Contains(body, "ubuntu-24.04") {
 		t.Errorf("images page:\n%s", body)
 	}
-	if resp, _ := dt.do("POST", "/ui/images/debian-12/remove", url.Values{"csrf": {csrf}}); resp.StatusCode != http.StatusSeeOther {
+	if resp, body := dt.do("POST", "/ui/images/debian-12/remove", url.Values{"csrf": {csrf}}); resp.StatusCode != http.StatusBadRequest || !strings.Contains(body, "tick") {
+		t.Errorf("remove unconfirmed: %d", resp.StatusCode)
+	}
+	if len(imgs.names) != 2 {
+		t.Fatalf("an unconfirmed remove removed: %v", imgs.names)
+	}
+	if resp, _ := dt.do("POST", "/ui/images/debian-12/remove", url.Values{"csrf": {csrf}, "confirm": {"yes"}}); resp.StatusCode != http.StatusSeeOther {
 		t.Errorf("remove: %d", resp.StatusCode)
 	}
-	resp, body := dt.do("POST", "/ui/images/debian-12/remove", url.Values{"csrf": {csrf}})
+	resp, body := dt.do("POST", "/ui/images/debian-12/remove", url.Values{"csrf": {csrf}, "confirm": {"yes"}})
 	if resp.StatusCode != http.StatusConflict || !strings.Contains(body, "not in the store") {
 		t.Errorf("remove twice: %d, want 409 with the store's message", resp.StatusCode)
 	}

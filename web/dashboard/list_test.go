@@ -3,6 +3,7 @@ package dashboard
 import (
 	"fmt"
 	"net/http"
+	"net/url"
 	"regexp"
 	"strings"
 	"testing"
@@ -65,7 +66,7 @@ func TestListFiltersSortsAndPages(t *testing.T) {
 func TestRefusedActionShowsMessageAtButton(t *testing.T) {
 	dt := newDashTest(t, nil)
 	const mac = "52:54:00:00:00:01"
-	dt.addHost(inventory.Host{MAC: mac})
+	dt.addHost(inventory.Host{MAC: mac, State: inventory.StateReady, BMC: &inventory.BMC{Address: "10.0.0.5", Protocol: "redfish"}})
 	dt.login()
 	dt.actions.refuse["power-off"] = ActionError(http.StatusConflict, "host has no BMC")
 	csrf := dt.csrf()
@@ -127,6 +128,40 @@ func TestHostPageProgressBar(t *testing.T) {
 	for _, want := range []string{`max="209715200" value="52428800"`, "25% · 52.4 MB of 209.7 MB · 30.0 MB/s"} {
 		if resp.StatusCode != 200 || !strings.Contains(body, want) {
 			t.Fatalf("%d: page lacks %q:\n%s", resp.StatusCode, want, body)
+		}
+	}
+}
+
+// TestMACOrderPageIsTheSortedPage: the fast path of the default order
+// shows what sorting every match would.
+func TestMACOrderPageIsTheSortedPage(t *testing.T) {
+	dt := newDashTest(t, nil)
+	for i := range 37 {
+		dt.addHost(inventory.Host{MAC: fmt.Sprintf("52:54:00:00:%02x:%02x", i%3, i), Hostname: fmt.Sprintf("n%d", i%5)})
+	}
+	for _, raw := range []string{"", "size=5", "size=5&page=2", "size=5&page=8", "size=5&page=99", "q=n1&size=3&page=2", "q=none", "size=500", "state=ready"} {
+		v, _ := url.ParseQuery(raw)
+		q, err := parseListQuery(v, 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fast, n, page, pages, err := macOrderPage(t.Context(), dt.store, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		all, _ := matching(t.Context(), dt.store, q)
+		hosts := pointers(all)
+		sortHosts(hosts, "mac", false)
+		want, wpage, wpages := pageOf(hosts, q)
+		var a, b []string
+		for _, h := range fast {
+			a = append(a, h.MAC)
+		}
+		for _, h := range want {
+			b = append(b, h.MAC)
+		}
+		if strings.Join(a, " ") != strings.Join(b, " ") || n != len(hosts) || page != wpage || pages != wpages {
+			t.Errorf("%q: fast %v %d %d/%d, sorted %v %d %d/%d", raw, a, n, page, pages, b, len(hosts), wpage, wpages)
 		}
 	}
 }

@@ -24,6 +24,8 @@ type listQuery struct {
 	Desc   bool
 	Page   int // from 1
 	Size   int
+	// defaultSize is the page size a URL without size= gets.
+	defaultSize int
 }
 
 // sortKeys are the columns the list sorts by; the first is the default.
@@ -33,7 +35,7 @@ const maxPageSize = 500
 
 func parseListQuery(v url.Values, defaultSize int) (listQuery, error) {
 	q := listQuery{Label: strings.TrimSpace(v.Get("label")), Search: strings.TrimSpace(v.Get("q")),
-		Sort: v.Get("sort"), Desc: v.Get("dir") == "desc", Page: 1, Size: defaultSize}
+		Sort: v.Get("sort"), Desc: v.Get("dir") == "desc", Page: 1, Size: defaultSize, defaultSize: defaultSize}
 	if s := v.Get("state"); s != "" {
 		st, err := inventory.ParseState(s)
 		if err != nil {
@@ -86,6 +88,18 @@ func (q listQuery) values() url.Values {
 	return v
 }
 
+// pageValues is values with the page and its size, when not the defaults.
+func (q listQuery) pageValues() url.Values {
+	v := q.values()
+	if q.Page > 1 {
+		v.Set("page", strconv.Itoa(q.Page))
+	}
+	if q.Size != 0 && q.Size != q.defaultSize {
+		v.Set("size", strconv.Itoa(q.Size))
+	}
+	return v
+}
+
 // matching returns every host the Store matches for q, reading it page by
 // page at the Store's largest page size. The Store orders by MAC only, so
 // other orders need the whole match set; for 10,000 hosts that is ten
@@ -107,6 +121,34 @@ func matching(ctx context.Context, store inventory.Store, q listQuery) ([]invent
 		}
 		iq.After = p.Next
 	}
+}
+
+// macOrderPage reads one page in the Store's own order (ascending MAC)
+// without reading the hosts after it: the first page of the default list
+// is one Store read of a page's worth of hosts, however many match.
+func macOrderPage(ctx context.Context, store inventory.Store, q listQuery) ([]*inventory.Host, int, int, int, error) {
+	iq := inventory.Query{State: q.State, Label: q.Label, Search: q.Search, Limit: min(inventory.MaxLimit, q.Page*q.Size)}
+	var got []inventory.Host
+	total, want := -1, q.Page*q.Size
+	for {
+		p, err := store.Hosts(ctx, iq)
+		if err != nil {
+			return nil, 0, 0, 0, err
+		}
+		if total < 0 {
+			total = p.Total
+			want = min(want, max(1, (total+q.Size-1)/q.Size)*q.Size) // a page past the end is the last
+		}
+		got = append(got, p.Hosts...)
+		if len(got) >= want || p.Next == "" {
+			break
+		}
+		iq.After, iq.Limit = p.Next, min(inventory.MaxLimit, want-len(got))
+	}
+	pages := max(1, (total+q.Size-1)/q.Size)
+	page := min(q.Page, pages)
+	lo := min((page-1)*q.Size, len(got))
+	return pointers(got[lo:min(lo+q.Size, len(got))]), total, page, pages, nil
 }
 
 // pointers lets sorting swap pointers instead of whole Host values.

@@ -19,13 +19,14 @@ const (
 	keepAlive      = 20 * time.Second
 )
 
-// live streams server-sent events from the Store's change feed: for the
-// list, the changed rows rendered by the same template as the page, and the
-// counts; with ?mac=, the live sections and newest events of that host,
-// sent once at the start too, so a page that reconnects is brought up to
-// date. When the feed drops this subscriber for falling behind, the stream
-// says "resync" and ends; the browser reconnects, and the list page reads
-// its rows again once the new stream is open.
+// live streams server-sent events from the Store's change feed: for a
+// list page (its filter, sort and page as the list's URL has them), the
+// page's order and the rows that changed or entered it, rendered by the
+// same template as the page, and the counts; with ?mac=, the live sections
+// and newest events of that host. Either is sent once at the start too,
+// so a page that reconnects is brought up to date. When the feed drops
+// this subscriber for falling behind, the stream says "resync" and ends;
+// the browser reconnects and gets the whole page again.
 func (d *Dashboard) live(w http.ResponseWriter, r *http.Request) error {
 	s, err := d.newStream(w, r)
 	if err != nil {
@@ -33,10 +34,9 @@ func (d *Dashboard) live(w http.ResponseWriter, r *http.Request) error {
 	}
 	ctx := r.Context()
 	feed := d.cfg.Store.Subscribe(ctx)
-	if s.mac != "" {
-		if err := s.hostChange(ctx, inventory.Change{}); err != nil {
-			return err
-		}
+	s.heard = time.Now()
+	if err := s.changes(ctx, nil); err != nil {
+		return err
 	}
 	alive := time.NewTicker(keepAlive)
 	defer alive.Stop()
@@ -55,15 +55,20 @@ func (d *Dashboard) live(w http.ResponseWriter, r *http.Request) error {
 			if !s.wants(c.Host.MAC) {
 				continue
 			}
+			s.heard = time.Now()
 			pending[c.Host.MAC] = c
 			if flush == nil {
-				flush = time.After(flushInterval)
+				// A page that is costly to read (a sort over every
+				// host) is read at most a third of the time.
+				flush = time.After(max(flushInterval, 2*s.cost))
 			}
 		case <-flush:
 			flush = nil
+			start := time.Now()
 			if err := s.changes(ctx, pending); err != nil {
 				return err
 			}
+			s.cost = time.Since(start)
 			clear(pending)
 		case <-health.C:
 			if err := s.health(); err != nil {
@@ -83,16 +88,33 @@ type stream struct {
 	w   http.ResponseWriter
 	rc  *http.ResponseController
 	mac string // host page mode when set
+	// csrf is the session's, for the forms of a host page's actions.
+	csrf string
+	// q is the list page the stream follows, and last the MACs it
+	// showed in the previous update.
+	q    listQuery
+	last []string
+	// cost is how long the last update took to read and send.
+	cost time.Duration
+	// heard is when the stream subscribed or last heard of a change: a
+	// page read after it includes every change the stream knows of.
+	heard time.Time
 }
 
 func (d *Dashboard) newStream(w http.ResponseWriter, r *http.Request) (*stream, error) {
-	s := &stream{d: d, w: w, rc: http.NewResponseController(w)}
+	s := &stream{d: d, w: w, rc: http.NewResponseController(w), csrf: d.sessions.csrf(sessionOf(r))}
 	if m := r.URL.Query().Get("mac"); m != "" {
 		mac, err := inventory.NormalizeMAC(m)
 		if err != nil {
 			return nil, err
 		}
 		s.mac = mac
+	} else {
+		q, err := parseListQuery(r.URL.Query(), d.cfg.PageSize)
+		if err != nil {
+			return nil, err
+		}
+		s.q = q
 	}
 	s.rc.SetWriteDeadline(time.Time{}) // a stream outlives any write timeout
 	h := w.Header()
@@ -130,7 +152,7 @@ func (s *stream) changes(ctx context.Context, pending map[string]inventory.Chang
 	if s.mac != "" {
 		return s.hostChange(ctx, pending[s.mac])
 	}
-	return s.listChanges(pending)
+	return s.listChanges(ctx, pending)
 }
 
 func (s *stream) health() error {

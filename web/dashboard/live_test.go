@@ -35,12 +35,20 @@ func TestLiveStreamSendsChangedRow(t *testing.T) {
 	sc.Buffer(nil, 1<<20)
 	for sc.Scan() {
 		line := sc.Text()
-		if data, ok := strings.CutPrefix(line, "data: "); ok && strings.Contains(data, `"mac":"`+mac+`"`) {
-			if !strings.Contains(data, `data-state=\"inspecting\"`) || !strings.Contains(data, `"inspecting":1`) {
-				t.Errorf("row update: %s", data)
-			}
-			return
+		data, ok := strings.CutPrefix(line, "data: ")
+		if !ok || !strings.Contains(data, `"mac":"`+mac+`"`) {
+			continue
 		}
+		if strings.Contains(data, `"inspecting":0`) { // the page as the stream opened
+			if !strings.Contains(data, `data-state=\"discovered\"`) || !strings.Contains(data, `"order":["`+mac+`"]`) {
+				t.Errorf("first update: %s", data)
+			}
+			continue
+		}
+		if !strings.Contains(data, `data-state=\"inspecting\"`) || !strings.Contains(data, `"inspecting":1`) {
+			t.Errorf("row update: %s", data)
+		}
+		return
 	}
 	t.Fatalf("stream ended without the row: %v", sc.Err())
 }
@@ -78,4 +86,24 @@ func TestLiveHostStreamStartsWithTheHost(t *testing.T) {
 		}
 	}
 	t.Fatalf("stream ended without the host: %v", sc.Err())
+}
+
+// TestSharedPageReading: a reading of a list page is shared only with
+// callers who heard of no change after it began.
+func TestSharedPageReading(t *testing.T) {
+	dt := newDashTest(t, nil)
+	d, _ := New(Config{Store: dt.store, Token: testToken})
+	q, _ := parseListQuery(nil, 50)
+	dt.addHost(inventory.Host{MAC: "52:54:00:00:00:02"})
+	before := time.Now()
+	p1, _, _ := d.results(t.Context(), q, before)
+	if p2, _, _ := d.results(t.Context(), q, before); p2.Matches != p1.Matches {
+		t.Fatalf("second reading differs: %d, %d", p1.Matches, p2.Matches)
+	}
+	dt.addHost(inventory.Host{MAC: "52:54:00:00:00:01"})
+	heard := time.Now()
+	p3, shown, err := d.results(t.Context(), q, heard)
+	if err != nil || p3.Matches != 2 || len(shown) != 2 || shown[0].MAC != "52:54:00:00:00:01" {
+		t.Fatalf("after a change: %d matches, %d shown, %v", p3.Matches, len(shown), err)
+	}
 }

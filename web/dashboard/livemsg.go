@@ -8,39 +8,66 @@ import (
 	"github.com/rackboot/rackboot/inventory"
 )
 
-// rowUpdate is one changed row of the list. The browser swaps the row with
-// this MAC, if it shows one, and leaves every other row alone.
+// rowUpdate is one rendered row of the list.
 type rowUpdate struct {
-	MAC     string `json:"mac"`
-	HTML    string `json:"html,omitempty"`
-	Deleted bool   `json:"deleted,omitempty"`
+	MAC  string `json:"mac"`
+	HTML string `json:"html"`
 }
 
+// listUpdate is the list page as it now is: Order is every MAC it shows,
+// in order; Rows carries the rows the browser may not have as they are
+// now (changed, or new to the page); the browser keeps every other row
+// it shows, removes those not in Order, and inserts the new ones, so a
+// host created, discovered or removed while the page is open appears or
+// disappears where its filter and sort put it.
 type listUpdate struct {
-	Rows   []rowUpdate    `json:"rows"`
-	Counts map[string]int `json:"counts"`
-	Total  int            `json:"total"`
+	Order   []string       `json:"order"`
+	Rows    []rowUpdate    `json:"rows"`
+	Matches string         `json:"matches"`
+	Pager   string         `json:"pager"`
+	Counts  map[string]int `json:"counts"`
+	Total   int            `json:"total"`
 }
 
-func (s *stream) listChanges(pending map[string]inventory.Change) error {
-	u := listUpdate{Counts: make(map[string]int)}
-	for mac, c := range pending {
-		ru := rowUpdate{MAC: mac, Deleted: c.Deleted}
-		if !c.Deleted {
-			h, ev := c.Host, c.Event
-			html, err := s.d.views.fragment("row", row{Host: &h, Last: &ev})
-			if err != nil {
-				return err
-			}
-			ru.HTML = html
+// listChanges reads the stream's page again and sends it. With pending
+// nil (the stream just opened) every row is sent, so a page rendered
+// before the stream subscribed is brought up to date.
+func (s *stream) listChanges(ctx context.Context, pending map[string]inventory.Change) error {
+	p, shown, err := s.d.results(ctx, s.q, s.heard)
+	if err != nil {
+		return err
+	}
+	u := listUpdate{Order: make([]string, 0, len(shown)), Rows: []rowUpdate{}, Counts: make(map[string]int)}
+	had := make(map[string]bool, len(s.last))
+	for _, m := range s.last {
+		had[m] = true
+	}
+	var render []*inventory.Host
+	for _, h := range shown {
+		u.Order = append(u.Order, h.MAC)
+		if _, changed := pending[h.MAC]; pending == nil || changed || !had[h.MAC] {
+			render = append(render, h)
 		}
-		u.Rows = append(u.Rows, ru)
+	}
+	for _, r := range s.d.rows(ctx, render) {
+		html, err := s.d.views.fragment("row", r)
+		if err != nil {
+			return err
+		}
+		u.Rows = append(u.Rows, rowUpdate{MAC: r.Host.MAC, HTML: html})
+	}
+	if u.Matches, err = s.d.views.fragment("matches", p); err != nil {
+		return err
+	}
+	if u.Pager, err = s.d.views.fragment("pager", p.Pager); err != nil {
+		return err
 	}
 	counts, total := s.d.counts()
 	for _, c := range counts {
 		u.Counts[string(c.State)] = c.N
 	}
 	u.Total = total
+	s.last = u.Order
 	return s.send("rows", u)
 }
 
@@ -58,9 +85,12 @@ type hostUpdate struct {
 }
 
 // liveSections are the parts of a host page the stream replaces, by
-// element id and template name. Buttons live outside them, so keyboard
-// focus survives an update.
-var liveSections = []string{"host-status", "host-progress", "host-agent", "host-facts"}
+// element id and template name. A section is replaced only when it
+// differs, so keyboard focus on a button survives updates that leave the
+// buttons as they were.
+// The actions follow the host's state; the page's script keeps the
+// messages beside the buttons across an update.
+var liveSections = []string{"host-status", "host-progress", "host-agent", "host-facts", "host-actions", "host-deploy"}
 
 // liveEvents is how many of the newest events each host update carries.
 const liveEvents = 20
@@ -69,7 +99,7 @@ func (s *stream) hostChange(ctx context.Context, c inventory.Change) error {
 	if c.Deleted {
 		return s.send("host", hostUpdate{Deleted: true})
 	}
-	v, err := s.d.hostView(ctx, s.mac)
+	v, err := s.d.hostView(ctx, s.mac, s.csrf, nil)
 	if errors.Is(err, inventory.ErrNotFound) {
 		return s.send("host", hostUpdate{Deleted: true})
 	}

@@ -2,20 +2,24 @@ package dashboard
 
 import (
 	"crypto/subtle"
+	"fmt"
 	"net/http"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/rackboot/rackboot/httperr"
 )
 
 type loginPage struct {
 	chrome
-	Next    string
-	Message string
+	Next      string
+	Message   string
+	TokenPath string
 }
 
-func (d *Dashboard) renderLogin(w http.ResponseWriter, code int, next, msg string) {
-	p := loginPage{chrome: chrome{Title: "Sign in", Asset: d.asset}, Next: next, Message: msg}
+func (d *Dashboard) renderLogin(w http.ResponseWriter, r *http.Request, code int, next, msg string) {
+	p := loginPage{chrome: chrome{Title: "Sign in", Asset: d.asset, PlainHTTP: r.TLS == nil}, Next: next, Message: msg, TokenPath: d.cfg.TokenPath}
 	if err := d.views.page(w, code, "login", p); err != nil {
 		d.cfg.Logger.Error("render login page", "err", err)
 		http.Error(w, "sign in required", code)
@@ -23,7 +27,7 @@ func (d *Dashboard) renderLogin(w http.ResponseWriter, code int, next, msg strin
 }
 
 func (d *Dashboard) loginPage(w http.ResponseWriter, r *http.Request) error {
-	d.renderLogin(w, http.StatusOK, r.URL.Query().Get("next"), "")
+	d.renderLogin(w, r, http.StatusOK, r.URL.Query().Get("next"), "")
 	return nil
 }
 
@@ -39,13 +43,29 @@ func (d *Dashboard) login(w http.ResponseWriter, r *http.Request) error {
 	next := safeNext(r.PostFormValue("next"))
 	if subtle.ConstantTimeCompare([]byte(got), []byte(d.cfg.Token)) != 1 {
 		d.cfg.Logger.Info("dashboard login refused", "remote", r.RemoteAddr)
-		d.renderLogin(w, http.StatusUnauthorized, next, "That is not the operator token.")
+		d.renderLogin(w, r, http.StatusUnauthorized, next, "That is not the operator token.")
 		return nil
 	}
-	_, value := d.sessions.issue()
+	name, ok := cleanName(r.PostFormValue("name"))
+	if !ok {
+		d.renderLogin(w, r, http.StatusBadRequest, next, fmt.Sprintf("Your name: at most %d characters, no control characters.", maxNameLen))
+		return nil
+	}
+	_, value := d.sessions.issue(name)
 	http.SetCookie(w, sessionCookie(r, value, d.cfg.SessionTTL))
 	http.Redirect(w, r, next, http.StatusSeeOther)
 	return nil
+}
+
+// cleanName is the name given at sign-in, trimmed; false if it is too
+// long or has control characters (it goes into every event log line the
+// session causes).
+func cleanName(s string) (string, bool) {
+	s = strings.TrimSpace(s)
+	if len(s) > maxNameLen || strings.IndexFunc(s, func(r rune) bool { return unicode.IsControl(r) || r == utf8.RuneError }) >= 0 {
+		return "", false
+	}
+	return s, true
 }
 
 // safeNext keeps the post-login redirect on the dashboard: only local

@@ -8,13 +8,15 @@ import (
 	"encoding/base64"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"time"
 )
 
 // A session cookie is payload "." mac, both unpadded base64url: payload is
-// the expiry (8 bytes, Unix seconds) and a random 16-byte id; mac is
+// the expiry (8 bytes, Unix seconds), a random 16-byte id and the name the
+// operator gave at sign-in (up to maxNameLen bytes, may be empty); mac is
 // HMAC-SHA256 of the payload under a key derived from the operator token.
 //
 // Why not the token itself in the cookie: the token is the long-lived
@@ -27,11 +29,24 @@ import (
 // needs to know to show the login page.
 var errSession = errors.New("no valid session")
 
-const sessionIDLen = 16
+const (
+	sessionIDLen = 16
+	maxNameLen   = 64
+)
 
 type session struct {
 	id      []byte
 	expires time.Time
+	// name is who signed in, as they said; empty when they did not.
+	name string
+}
+
+// actor is how the session's actions are named in the event log.
+func (s session) actor() string {
+	if s.name != "" {
+		return s.name + " (dashboard)"
+	}
+	return fmt.Sprintf("dashboard session %x", s.id[:4])
 }
 
 // sessions signs and checks session cookies and derives CSRF tokens.
@@ -61,28 +76,32 @@ func (s *sessions) sign(payload []byte) []byte {
 	return m.Sum(nil)
 }
 
-// issue starts a session and returns it with its cookie value.
-func (s *sessions) issue() (session, string) {
-	payload := make([]byte, 8+sessionIDLen)
+// issue starts a session for name (already checked by cleanName) and
+// returns it with its cookie value.
+func (s *sessions) issue(name string) (session, string) {
+	payload := make([]byte, 8+sessionIDLen, 8+sessionIDLen+len(name))
 	exp := s.now().Add(s.ttl).Truncate(time.Second)
 	binary.BigEndian.PutUint64(payload, uint64(exp.Unix()))
 	rand.Read(payload[8:])
+	payload = append(payload, name...)
 	enc := base64.RawURLEncoding
 	value := enc.EncodeToString(payload) + "." + enc.EncodeToString(s.sign(payload))
-	return session{id: payload[8:], expires: exp}, value
+	return session{id: payload[8 : 8+sessionIDLen], expires: exp, name: name}, value
 }
 
 // check returns the session a cookie value carries if its signature holds
 // and it has neither expired nor been logged out.
 func (s *sessions) check(value string) (session, error) {
 	p, m, ok := strings.Cut(value, ".")
-	enc := base64.RawURLEncoding
+	enc := base64.RawURLEncoding.Strict() // one spelling per session
 	payload, err1 := enc.DecodeString(p)
 	mac, err2 := enc.DecodeString(m)
-	if !ok || err1 != nil || err2 != nil || len(payload) != 8+sessionIDLen || !hmac.Equal(mac, s.sign(payload)) {
+	if !ok || err1 != nil || err2 != nil || len(payload) < 8+sessionIDLen || len(payload) > 8+sessionIDLen+maxNameLen ||
+		!hmac.Equal(mac, s.sign(payload)) {
 		return session{}, errSession
 	}
-	sess := session{id: payload[8:], expires: time.Unix(int64(binary.BigEndian.Uint64(payload)), 0)}
+	sess := session{id: payload[8 : 8+sessionIDLen], expires: time.Unix(int64(binary.BigEndian.Uint64(payload)), 0),
+		name: string(payload[8+sessionIDLen:])}
 	if !s.now().Before(sess.expires) || s.isRevoked(sess.id) {
 		return session{}, errSession
 	}

@@ -52,6 +52,7 @@
     if (!el) return;
     var next = el.cloneNode(false);
     next.innerHTML = html;
+    localTimes(next);
     if (!next.isEqualNode(el)) el.replaceChildren.apply(el, Array.prototype.slice.call(next.childNodes));
   }
 
@@ -63,20 +64,68 @@
     });
   }
 
-  // The host list: rows arrive rendered; only rows shown and changed are swapped.
-  function patchRows(u) {
-    (u.rows || []).forEach(function (r) {
-      var old = document.querySelector('tr[data-mac="' + CSS.escape(r.mac) + '"]');
-      if (!old) return;
-      if (r.deleted) {
-        old.classList.add('gone');
-        return;
-      }
-      var row = parse(r.html);
-      if (row.isEqualNode(old)) return;
-      row.classList.add('changed');
-      old.replaceWith(row);
+  // localTimes shows every <time> under root in the browser's zone, with
+  // the UTC the server rendered kept on hover.
+  var fmt = new Intl.DateTimeFormat(undefined, { year: 'numeric', month: '2-digit', day: '2-digit',
+    hour: '2-digit', minute: '2-digit', second: '2-digit', timeZoneName: 'short' });
+  function localTimes(root) {
+    Array.prototype.forEach.call(root.querySelectorAll('time[datetime]'), function (el) {
+      if (el.dataset.utc) return;
+      var d = new Date(el.getAttribute('datetime'));
+      if (isNaN(d)) return;
+      el.dataset.utc = el.textContent;
+      el.title = el.textContent.replace('Z', ' UTC');
+      el.textContent = fmt.format(d);
     });
+  }
+
+  // sameRow compares a row on the page with a new rendering of it,
+  // ignoring the highlight classes the script added.
+  function sameRow(old, row) {
+    var a = old.cloneNode(true);
+    a.classList.remove('changed', 'added');
+    if (!a.classList.length) a.removeAttribute('class');
+    return a.isEqualNode(row);
+  }
+
+  // The host list: the stream sends the page's order and the rows that
+  // changed or entered it; unchanged rows stay as they are (no redraw),
+  // rows that left are removed, new ones inserted in place.
+  function applyList(u) {
+    var tbody = document.getElementById('rows');
+    if (!tbody || !u.order) return;
+    var fresh = {};
+    (u.rows || []).forEach(function (r) { fresh[r.mac] = r.html; });
+    var shown = {};
+    Array.prototype.forEach.call(tbody.querySelectorAll('tr[data-mac]'), function (tr) { shown[tr.dataset.mac] = tr; });
+    var prev = null;
+    u.order.forEach(function (mac) {
+      var tr = shown[mac];
+      delete shown[mac];
+      if (fresh[mac]) {
+        var row = parse(fresh[mac]);
+        localTimes(row);
+        if (!tr) {
+          row.classList.add('added');
+          tr = row;
+        } else if (!sameRow(tr, row)) {
+          row.classList.add('changed');
+          tr.replaceWith(row);
+          tr = row;
+        }
+      }
+      if (!tr) return; // not sent and not shown: the next update brings it
+      var want = prev ? prev.nextElementSibling : tbody.firstElementChild;
+      if (want !== tr) tbody.insertBefore(tr, want);
+      prev = tr;
+    });
+    Object.keys(shown).forEach(function (mac) { shown[mac].remove(); });
+    var empty = tbody.querySelector('tr.empty');
+    if (u.order.length && empty) empty.remove();
+    if (!u.order.length && !empty) tbody.append(parse('<tr class="empty"><td colspan="9">No host matches.</td></tr>'));
+    var m = document.getElementById('matches');
+    if (m && u.matches !== undefined && m.textContent !== parse('<p>' + u.matches + '</p>').textContent) m.innerHTML = u.matches;
+    if (u.pager !== undefined) replaceInner('pager', u.pager);
     setCounts(u.counts || {}, u.total);
   }
 
@@ -103,6 +152,8 @@
         .then(function (html) {
           if (html === null) return;
           results.innerHTML = html;
+          localTimes(results);
+          listStream();
           history.replaceState(null, '', '/ui/' + (qs ? '?' + qs : ''));
           document.dispatchEvent(new CustomEvent('rb:results', { detail: { ms: performance.now() - t0 } }));
         })
@@ -122,12 +173,31 @@
   // are added to the top of the timeline.
   function patchHost(u) {
     if (u.deleted) { document.getElementById('gone').hidden = false; return; }
+    // The messages beside the buttons outlive a redraw of the buttons.
+    var said = {};
+    Array.prototype.forEach.call(document.querySelectorAll('#host output.msg[for]'), function (o) {
+      if (o.textContent) said[o.getAttribute('for')] = { text: o.textContent, cls: o.className };
+    });
     Object.keys(u.fragments || {}).forEach(function (id) { replaceInner(id, u.fragments[id]); });
+    Object.keys(said).forEach(function (id) {
+      var o = document.querySelector('#host output.msg[for="' + CSS.escape(id) + '"]');
+      if (o && !o.textContent) { o.textContent = said[id].text; o.className = said[id].cls; }
+    });
     var ol = document.getElementById('timeline');
     (u.events || []).slice().reverse().forEach(function (e) {
-      if (!ol.querySelector('li[data-seq="' + CSS.escape(e.seq) + '"]')) ol.prepend(parse(e.html));
+      if (ol.querySelector('li[data-seq="' + CSS.escape(e.seq) + '"]')) return;
+      var li = parse(e.html);
+      localTimes(li);
+      ol.prepend(li);
     });
     while (ol.children.length > 100) ol.lastElementChild.remove();
+  }
+
+  // current is out, or, if a live update redrew its section while the
+  // request was on its way, the output that took its place.
+  function current(out) {
+    if (out.isConnected || !out.getAttribute('for')) return out;
+    return document.querySelector('output[for="' + CSS.escape(out.getAttribute('for')) + '"]') || out;
   }
 
   // Action forms post with fetch and show the answer in their <output>;
@@ -152,23 +222,40 @@
           function () { return { ok: false, j: { error: 'HTTP ' + resp.status } }; });
       }).then(function (res) {
         if (!res) return;
+        out = current(out);
         out.textContent = res.ok ? res.j.message : res.j.error;
         out.className = res.ok ? 'msg ok' : 'msg err';
         if (res.ok && f.dataset.remove === 'row') f.closest('tr').classList.add('gone');
       }).catch(function (err) {
+        out = current(out);
         out.textContent = String(err.message || err);
         out.className = 'msg err';
       }).finally(function () { f.removeAttribute('aria-busy'); });
     });
   }
 
+  // listStream follows the page the list shows: its stream is opened
+  // again whenever a filter, sort or page change gives it another URL.
+  // The stream sends the whole page when it opens, so nothing is missed
+  // between the page's rendering and the stream, or while reconnecting.
+  var listES = null;
+  function listStream() {
+    var tbody = document.getElementById('rows');
+    if (!tbody) return;
+    var url = tbody.dataset.live;
+    if (listES && listES.url.slice(-url.length) === url) return;
+    if (listES) listES.close();
+    listES = stream(url, { rows: applyList });
+  }
+
   document.addEventListener('DOMContentLoaded', function () {
+    localTimes(document);
     actions();
     var results = document.getElementById('results');
     var host = document.getElementById('host');
     if (results) {
-      var refetch = filters();
-      stream(results.dataset.live, { rows: patchRows, resync: function () { if (refetch) refetch(true); } });
+      filters();
+      listStream();
     } else if (host) {
       stream(host.dataset.live, { host: patchHost }); // the stream sends the host when it opens
     }
