@@ -65,6 +65,9 @@ if [ ! -e "$phase" ]; then
 	systemctl start rackboot
 	check "service answers after the restore" wait_healthz
 	check "restored hosts listed" sh -c 'rackboot host list | grep -q restored-0'
+	# The restore replaced the inventory vm-one was in; vm-two is added to
+	# the restored one and must outlive the reboot and the upgrade.
+	check "CLI: host add after the restore" rackboot host add 52:54:00:aa:bb:02 --hostname vm-two
 	check "restart on failure" sh -c 'kill -9 $(systemctl show -p MainPID --value rackboot); sleep 4; systemctl is-active --quiet rackboot'
 	check "service answers after the kill" wait_healthz
 	echo 2 >"$phase"
@@ -84,7 +87,7 @@ old=$(rackboot version)
 check "apt install new (upgrade)" apt-get install -y --no-install-recommends "$T"/new/rackboot_*_amd64.deb
 check "upgraded binary runs" sh -c 'rackboot version | grep -q "'"$(ls $T/new/ | sed 's/rackboot_\(.*\)_amd64.deb/\1/')"'"'
 check "service answers after the upgrade" wait_healthz
-check "hosts kept over the upgrade" sh -c 'rackboot host list | grep -q restored-0 && rackboot host list | grep -q vm-one'
+check "hosts kept over the upgrade" sh -c 'rackboot host list | grep -q restored-0 && rackboot host list | grep -q vm-two'
 # The test checks every host and lease in this backup.
 if rackboot backup /tmp/after-upgrade.backup; then
 	size=$(stat -c %s /tmp/after-upgrade.backup)
