@@ -290,7 +290,7 @@ func checkUpgradedInventory(t *testing.T, out string, hosts []string, leases map
 	if pw, err := db.BMCPassword(ctx, hosts[0]); err != nil || pw != "vm-secret" {
 		t.Errorf("BMC password after restore, reboot and upgrade: %q, %v", pw, err)
 	}
-	if _, err := db.Host(ctx, "52:54:00:aa:bb:01"); err != nil {
+	if _, err := db.Host(ctx, "52:54:00:aa:bb:02"); err != nil {
 		t.Errorf("host added with the CLI before the reboot lost: %v", err)
 	}
 	stored, err := db.Leases()
