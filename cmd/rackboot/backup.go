@@ -34,9 +34,13 @@ password. The image store (DATA_DIR/images) is not in it.`,
 			if err != nil {
 				return err
 			}
+			// The client's trust, without its timeout: a backup takes as
+			// long as the database is large.
+			hc := *c.http
+			hc.Timeout = 0
 			var info inventory.BackupInfo
 			err = atomicfile.WriteWith(args[0], 0o600, func(w io.Writer) error {
-				return c.stream(&http.Client{}, req, func(body io.Reader) error {
+				return c.stream(&hc, req, func(body io.Reader) error {
 					// Checked as it is written: a backup cut short in
 					// transit never replaces FILE.
 					bw := bufio.NewWriter(w)

@@ -22,6 +22,7 @@ func TestBackupRestoreThroughServe(t *testing.T) {
 	dir := t.TempDir()
 	url, stop := startServe(t, dir)
 	token := readToken(t, dir)
+	hc := testClient(t, url, dir).http
 	var (
 		mu    sync.Mutex
 		added []string
@@ -42,7 +43,7 @@ func TestBackupRestoreThroughServe(t *testing.T) {
 			req, _ := http.NewRequest("POST", url+"/api/v1/hosts", strings.NewReader(body))
 			req.Header.Set("Authorization", "Bearer "+token)
 			req.Header.Set("Content-Type", "application/json")
-			resp, err := http.DefaultClient.Do(req)
+			resp, err := hc.Do(req)
 			if err != nil {
 				t.Errorf("add %s: %v", mac, err)
 				return
@@ -61,7 +62,7 @@ func TestBackupRestoreThroughServe(t *testing.T) {
 		mu.Lock()
 		n := len(added)
 		mu.Unlock()
-		if n >= 30 {
+		if n >= 30 || t.Failed() {
 			break
 		}
 		time.Sleep(5 * time.Millisecond)

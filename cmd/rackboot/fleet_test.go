@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -43,7 +42,7 @@ func newAgentFleet(t *testing.T) *fleet {
 			t.Errorf("serve exited %d", code)
 		}
 	})
-	f.c = &apiClient{server: f.api, token: readToken(t, f.dir), http: http.DefaultClient}
+	f.c = testClient(t, f.api, f.dir) // trusts the appliance's certificate as the CLI does
 	return f
 }
 
