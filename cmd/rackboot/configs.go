@@ -129,26 +129,36 @@ func printConfigTable(w io.Writer, cs []storedConfig) error {
 }
 
 func newConfigShowCmd(cf *clientFlags) *cobra.Command {
+	return newShowSelectedCmd(cf, "Show one config and its YAML", "config", "/api/v1/configs/")
+}
+
+// newShowSelectedCmd is `show NAME` for a named document that a label
+// selector assigns to hosts (an agent config, a user-data part): the API
+// answers both in the same shape.
+func newShowSelectedCmd(cf *clientFlags, short, kind, path string) *cobra.Command {
 	return &cobra.Command{
 		Use:   "show NAME",
-		Short: "Show one config and its YAML",
+		Short: short,
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c, err := cf.client()
 			if err != nil {
 				return err
 			}
-			var sc storedConfig
-			if err := c.do(cmd.Context(), "GET", "/api/v1/configs/"+url.PathEscape(args[0]), nil, &sc); err != nil {
+			var d struct {
+				inventory.AgentConfig
+				SelectedHosts int `json:"selected_hosts"`
+			}
+			if err := c.do(cmd.Context(), "GET", path+url.PathEscape(args[0]), nil, &d); err != nil {
 				return err
 			}
 			if cf.output == "json" {
-				return printJSON(cmd.OutOrStdout(), sc)
+				return printJSON(cmd.OutOrStdout(), d)
 			}
 			w := cmd.OutOrStdout()
-			fmt.Fprintf(w, "# config %s v%d, selector %s (%d hosts), updated %s\n", sc.Name, sc.Version,
-				dash(labelString(sc.Selector)), sc.SelectedHosts, sc.UpdatedAt.Format(time.RFC3339))
-			_, err = io.WriteString(w, sc.Body)
+			fmt.Fprintf(w, "# %s %s v%d, selector %s (%d hosts), updated %s\n", kind, d.Name, d.Version,
+				dash(labelString(d.Selector)), d.SelectedHosts, d.UpdatedAt.Format(time.RFC3339))
+			_, err = io.WriteString(w, d.Body)
 			return err
 		},
 	}

@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"io"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -105,27 +104,5 @@ func newUserDataListCmd(cf *clientFlags) *cobra.Command {
 }
 
 func newUserDataShowCmd(cf *clientFlags) *cobra.Command {
-	return &cobra.Command{
-		Use:   "show NAME",
-		Short: "Show one user-data part",
-		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := cf.client()
-			if err != nil {
-				return err
-			}
-			var u storedUserData
-			if err := c.do(cmd.Context(), "GET", "/api/v1/user-data/"+url.PathEscape(args[0]), nil, &u); err != nil {
-				return err
-			}
-			if cf.output == "json" {
-				return printJSON(cmd.OutOrStdout(), u)
-			}
-			w := cmd.OutOrStdout()
-			fmt.Fprintf(w, "# user-data %s v%d, selector %s (%d hosts), updated %s\n", u.Name, u.Version,
-				dash(labelString(u.Selector)), u.SelectedHosts, u.UpdatedAt.Format(time.RFC3339))
-			_, err = io.WriteString(w, u.Body)
-			return err
-		},
-	}
+	return newShowSelectedCmd(cf, "Show one user-data part", "user-data", "/api/v1/user-data/")
 }
