@@ -50,7 +50,7 @@ func (s *Server) grubConfig(ctx context.Context, raw string) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	s.Logger.Info("grub.cfg", "mac", mac, "config", plan.Action.String(), "mode", plan.Mode, "why", plan.Why)
+	s.Logger.Info("grub.cfg", "mac", mac, "state", stateOf(h), "config", plan.Action.String(), "mode", plan.Mode, "why", plan.Why)
 	s.Trace.Record(mac, boottrace.StepConfig, plan.Action.String(), "")
 	return b, nil
 }

@@ -104,7 +104,7 @@ func (s *Server) script(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	s.Logger.Info("boot script", "mac", mac, "script", plan.Action.String(), "mode", plan.Mode, "why", plan.Why)
+	s.Logger.Info("boot script", "mac", mac, "state", stateOf(h), "script", plan.Action.String(), "mode", plan.Mode, "why", plan.Why)
 	s.Trace.Record(mac, boottrace.StepScript, "", "http")
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
@@ -116,19 +116,25 @@ func (s *Server) script(w http.ResponseWriter, r *http.Request) error {
 // (nil: unknown), in the kind of config ext names.
 func (s *Server) renderPlan(c boot.Client, h *inventory.Host, ext string) ([]byte, boot.Plan, error) {
 	plan := boot.Decide(c, h, s.boot)
-	d := scriptData{MAC: c.MAC, State: "unknown", Mode: plan.Mode, URL: s.boot.URL, ScriptURL: plan.ScriptURL,
+	d := scriptData{MAC: c.MAC, State: stateOf(h), Mode: plan.Mode, URL: s.boot.URL, ScriptURL: plan.ScriptURL,
 		Kernel: plan.Kernel, Initrd: plan.Initrd, InitrdName: plan.InitrdName}
-	if h != nil {
-		d.State = string(h.State)
-		if h.Failure != nil {
-			d.Cause = h.Failure.Cause
-		}
+	if h != nil && h.Failure != nil {
+		d.Cause = h.Failure.Cause
 	}
 	if plan.Action == boot.Installer {
 		d.Cmdline = strings.Join(plan.Args, " ")
 	}
 	b, err := render(s.templates[plan.Action.String()+ext], d)
 	return b, plan, err
+}
+
+// stateOf is h's state for scripts and logs; "unknown" for a MAC the
+// inventory does not know.
+func stateOf(h *inventory.Host) string {
+	if h == nil {
+		return "unknown"
+	}
+	return string(h.State)
 }
 
 // host reads mac's host record; nil for a MAC the inventory does not know.
