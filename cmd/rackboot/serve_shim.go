@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/netip"
 	"os"
+	"path"
 	"slices"
 	"strings"
 	"time"
@@ -77,16 +78,18 @@ func (c *bootConfig) tftpFiles() map[string]string {
 }
 
 // traceTFTP records a file TFTP sent whole as a step of the host DHCP gave
-// the client's address.
+// the client's address. The installer's files, and any file named vmlinuz*
+// or initrd* (a template's own kernel), are the kernel and initrd steps;
+// every other file is a loader.
 func (b *bootSide) traceTFTP(client netip.Addr, name string) {
 	name = strings.TrimLeft(name, "/")
 	step := boottrace.StepLoader
-	switch {
+	switch base := path.Base(name); {
 	case strings.HasPrefix(name, "grub/"):
 		return // the GRUB configs are recorded by the machine side, by MAC
-	case name == strings.TrimPrefix(boot.PathInstaller, "/")+boot.InstallerKernel:
+	case base == boot.InstallerKernel || strings.HasPrefix(base, "vmlinuz"):
 		step = boottrace.StepKernel
-	case name == strings.TrimPrefix(boot.PathInstaller, "/")+boot.InstallerInitrd:
+	case base == boot.InstallerInitrd || strings.HasPrefix(base, "initrd"):
 		step = boottrace.StepInitrd
 	}
 	b.trace.RecordFrom(client, step, name, "tftp")

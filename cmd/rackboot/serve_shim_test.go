@@ -2,12 +2,14 @@ package main
 
 import (
 	"log/slog"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/rackboot/rackboot/boot"
+	"github.com/rackboot/rackboot/boottrace"
 )
 
 // TestCheckSignedChain: a missing shim or GRUB stops serve when the chain
@@ -42,5 +44,24 @@ func TestCheckSignedChain(t *testing.T) {
 	// The defaults with iPXE: a warning at most, whatever is installed here.
 	if err := (&bootConfig{UEFILoader: "ipxe", ShimFile: boot.ShimFile, GRUBFile: boot.GRUBFile}).checkSignedChain(log); err != nil {
 		t.Fatalf("defaults: %v", err)
+	}
+}
+
+// TestTraceTFTP: TFTP's whole files become the steps of the host DHCP
+// bound the address to; GRUB's configs are left to the machine side.
+func TestTraceTFTP(t *testing.T) {
+	b := &bootSide{trace: &boottrace.Trace{}}
+	ip := netip.MustParseAddr("10.0.0.50")
+	const mac = "52:54:00:12:34:56"
+	b.trace.Bind(ip, mac)
+	for _, name := range []string{"/bootx64.efi", "grubx64.efi", "grub/grub.cfg", "grub/grub.cfg-" + mac, "boot/installer/vmlinuz", "boot/installer/initrd.cpio.gz", "vmlinuz-unsigned"} {
+		b.traceTFTP(ip, name)
+	}
+	b.traceTFTP(netip.MustParseAddr("10.0.0.51"), "bootx64.efi") // an address DHCP did not give
+	got := boottrace.Summary(b.trace.Steps(mac))
+	want := "loader bootx64.efi (tftp) → loader grubx64.efi (tftp) → kernel boot/installer/vmlinuz (tftp) → " +
+		"initrd boot/installer/initrd.cpio.gz (tftp) → kernel vmlinuz-unsigned (tftp)"
+	if got != want {
+		t.Fatalf("steps %q\nwant %q", got, want)
 	}
 }
