@@ -21,7 +21,7 @@ func TestGRUBConfigByState(t *testing.T) {
 		state inventory.State // "" = unknown MAC
 		want  []string
 	}{
-		{"", []string{"linux /boot/installer/vmlinuz rackboot.url=http://10.9.0.1:8081 rackboot.mac=" + testMAC + " rackboot.mode=inspect console=tty0",
+		{"", []string{"linux /boot/installer/vmlinuz 'rackboot.url=http://10.9.0.1:8081' 'rackboot.mac=" + testMAC + "' 'rackboot.mode=inspect' 'console=tty0'",
 			"initrd /boot/installer/initrd.cpio.gz", "\nboot\n", "configfile /grub/grub.cfg-" + testMAC}},
 		{inventory.StateReady, []string{"rackboot.mode=inspect"}},
 		{inventory.StateDeploying, []string{"rackboot.mode=deploy"}},
@@ -105,7 +105,7 @@ func TestGRUBTemplateOverride(t *testing.T) {
 	os.WriteFile(filepath.Join(dir, "installer.grub"), []byte("linux /unsigned {{.Cmdline}}\nboot\n"), 0o644)
 	b := newBootTest(t, func(s *Server) { s.TemplatesDir = dir })
 	cfg, _, err := b.boot.GRUBConfig(context.Background(), "grub/grub.cfg-"+testMAC)
-	if err != nil || !strings.HasPrefix(string(cfg), "linux /unsigned rackboot.url=") {
+	if err != nil || !strings.HasPrefix(string(cfg), "linux /unsigned 'rackboot.url=") {
 		t.Fatalf("override not used: %v %q", err, cfg)
 	}
 }

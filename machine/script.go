@@ -42,9 +42,9 @@ type scriptData struct {
 	MAC, State, Mode, Cause string
 	URL                     string // the machine-facing base URL
 	ScriptURL               string // this script's own URL
-	Kernel, Initrd          string // the installer's kernel and initrd URLs
+	Kernel, Initrd          string // the installer's kernel and initrd: URLs for iPXE, TFTP paths for GRUB
 	InitrdName              string // the name the kernel finds the initrd by
-	Cmdline                 string // installer kernel command line, initrd=NAME not included
+	Cmdline                 string // installer kernel command line, initrd=NAME not included; each word quoted for GRUB
 }
 
 // loadTemplates reads the built-in templates and then any overrides in dir.
@@ -123,6 +123,15 @@ func (s *Server) renderPlan(c boot.Client, h *inventory.Host, ext string) ([]byt
 	}
 	if plan.Action == boot.Installer {
 		d.Cmdline = strings.Join(plan.Args, " ")
+		if ext == extGRUB {
+			// GRUB's script language would read $, ; and quotes in an
+			// operator's --installer-args; each word is passed as it is.
+			words := make([]string, len(plan.Args))
+			for i, a := range plan.Args {
+				words[i] = grubQuote(a)
+			}
+			d.Cmdline = strings.Join(words, " ")
+		}
 	}
 	b, err := render(s.templates[plan.Action.String()+ext], d)
 	return b, plan, err
