@@ -203,6 +203,7 @@ func Shim(h *inventory.Host, cfg Config) bool {
 //	PXE ROM, BIOS (93 = 0)                       TFTP undionly.kpxe
 //	PXE ROM, UEFI x86-64 (93 = 7 or 9)           TFTP ipxe.efi (per-host snponly.efi),
 //	                                             or bootx64.efi (shim) when Shim says so
+//	                                             (none for a deployed or active host)
 //	PXE ROM, UEFI arm64 (93 = 11)                TFTP arm64 loader, if configured
 //	UEFI HTTP Boot (60 HTTPClient, 93 = 16/19)   HTTP URL of ipxe.efi, 60 echoed;
 //	                                             of shim (93 = 16) when Shim says so
@@ -215,14 +216,21 @@ func Shim(h *inventory.Host, cfg Config) bool {
 //	  unknown MAC with discovery off               boot the local disk
 //
 // With NoBootFileDeployed, a deployed or active host gets no boot file at
-// DHCP at all. h is nil for a MAC the inventory does not know. A state
+// DHCP at all; on the signed chain it never does: Debian's GRUB can neither
+// start the disk's shim from under the network's (the second shim fails)
+// nor hand back to the firmware with a failure (its exit reports success,
+// and OVMF opens its setup menu), so the firmware goes to the disk itself. h is nil for a MAC the inventory does not know. A state
 // this build does not know takes the discovery path.
 func Decide(c Client, h *inventory.Host, cfg Config) Plan {
 	if c.Kind == KindScript || c.Kind == KindGRUB {
 		return script(c, h, cfg)
 	}
-	if cfg.NoBootFileDeployed && h != nil && (h.State == inventory.StateDeployed || h.State == inventory.StateActive) {
+	deployed := h != nil && (h.State == inventory.StateDeployed || h.State == inventory.StateActive)
+	if cfg.NoBootFileDeployed && deployed {
 		return Plan{Action: None, Why: "deployed: no boot file, the firmware boots the disk"}
+	}
+	if deployed && uefiX86(c) && Shim(h, cfg) {
+		return Plan{Action: None, Why: "deployed, signed chain: no boot file, the firmware boots the disk's own chain"}
 	}
 	base := strings.TrimRight(cfg.URL, "/")
 	switch {
@@ -242,6 +250,12 @@ func Decide(c Client, h *inventory.Host, cfg Config) Plan {
 		return Plan{Action: Loader, File: cfg.ARM64File, TFTP: true, Why: "PXE, UEFI arm64"}
 	}
 	return Plan{Action: None, Why: "not a netboot this appliance answers"}
+}
+
+// uefiX86 reports whether c is a UEFI x86-64 firmware asking for its
+// first loader: the clients the signed chain is for.
+func uefiX86(c Client) bool {
+	return c.Kind == KindPXE && (c.Arch == ArchEFIx86 || c.Arch == ArchEFIBC) || c.Kind == KindHTTP && c.Arch == ArchHTTPx86
 }
 
 func efiLoader(h *inventory.Host) string {

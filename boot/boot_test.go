@@ -213,6 +213,17 @@ func TestDecideSignedChain(t *testing.T) {
 			checkPlan(t, Decide(tc.client, tc.host, Config{URL: base, UEFILoader: tc.appliance}), tc.want)
 		})
 	}
+	for _, st := range []inventory.State{inventory.StateDeployed, inventory.StateActive} {
+		for _, c := range []Client{pxe, {MAC: mac, Kind: KindHTTP, Arch: ArchHTTPx86}} {
+			t.Run("signed chain, "+string(st)+": no boot file", func(t *testing.T) {
+				checkPlan(t, Decide(c, loader(host(st, nil), UEFIShim), Config{URL: base}), Plan{Action: None})
+				checkPlan(t, Decide(c, sb(host(st, nil)), Config{URL: base}), Plan{Action: None})
+			})
+		}
+		t.Run("iPXE chain, "+string(st)+": ipxe.efi, then localboot", func(t *testing.T) {
+			checkPlan(t, Decide(pxe, host(st, nil), Config{URL: base}), ipxePXE)
+		})
+	}
 	t.Run("deployed, no boot file at DHCP", func(t *testing.T) {
 		got := Decide(pxe, sb(host(inventory.StateActive, nil)), Config{URL: base, NoBootFileDeployed: true})
 		checkPlan(t, got, Plan{Action: None})
