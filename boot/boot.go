@@ -28,6 +28,36 @@ var Loaders = []string{LoaderBIOS, LoaderEFI, LoaderSNPOnly}
 // LoaderDir is where Debian's ipxe package installs the loaders.
 const LoaderDir = "/usr/lib/ipxe"
 
+// The signed chain for UEFI Secure Boot: Debian's Microsoft-signed shim as
+// the boot file, Debian's signed network GRUB beside it under the name
+// shim loads, and GRUB's configs. Debian's iPXE is unsigned, so a firmware
+// with Secure Boot on refuses it; this chain is what such a host boots.
+const (
+	LoaderShim = "bootx64.efi" // shim, the boot file (TFTP name, and last element of its HTTP URL)
+	LoaderGRUB = "grubx64.efi" // GRUB: shim loads the file of this name beside itself
+	// ShimFile and GRUBFile are where Debian's shim-signed and
+	// grub-efi-amd64-signed install them.
+	ShimFile = "/usr/lib/shim/shimx64.efi.signed"
+	GRUBFile = "/usr/lib/grub/x86_64-efi-signed/grubnetx64.efi.signed"
+	// GRUBConfig is the first config Debian's grubnetx64 reads (its prefix
+	// is /grub): the same for every host, it loads the host's own,
+	// GRUBHostConfig + the MAC GRUB puts in ${net_default_mac}.
+	GRUBConfig     = "grub/grub.cfg"
+	GRUBHostConfig = "grub/grub.cfg-"
+	// PathShim is where HTTP Boot clients fetch shim, and shim GRUB.
+	PathShim = "/boot/shim/"
+)
+
+// UEFI loaders: what a UEFI x86-64 client gets first, appliance-wide
+// (Config.UEFILoader) or per host (inventory.Host.UEFILoader).
+const (
+	UEFIIPXE = "ipxe" // iPXE, then an iPXE script (the default)
+	UEFIShim = "shim" // shim, GRUB and a grub.cfg: boots with Secure Boot on
+)
+
+// UEFILoaders lists the valid values of a UEFI loader setting.
+var UEFILoaders = []string{UEFIIPXE, UEFIShim}
+
 // Paths of the boot files on the machine-facing HTTP side.
 const (
 	PathScript       = "/boot.ipxe"       // the host's iPXE script, ?mac=
@@ -52,6 +82,7 @@ const (
 	KindHTTP               // UEFI HTTP Boot (option 60 "HTTPClient…" or 93 = 16/19)
 	KindIPXE               // iPXE asking DHCP (option 175, or user class "iPXE")
 	KindScript             // iPXE asking the HTTP side for its script
+	KindGRUB               // GRUB asking for its host's grub.cfg
 )
 
 // Arch is a client architecture of DHCP option 93 (RFC 4578).
@@ -91,6 +122,10 @@ type Config struct {
 	// KernelArgs are added to the installer's command line; default
 	// "console=tty0 console=ttyS0,115200n8".
 	KernelArgs string
+	// UEFILoader is what UEFI x86-64 clients get first, UEFIIPXE (the
+	// default, also when empty) or UEFIShim; a host's own setting wins, and
+	// a host whose facts say Secure Boot is on always gets shim.
+	UEFILoader string
 }
 
 // Action is what a Plan does.
@@ -100,9 +135,9 @@ const (
 	None      Action = iota // no boot file: the firmware moves on
 	Loader                  // load the first-stage loader File (TFTP name or HTTP URL)
 	Script                  // iPXE: fetch the host's script at File
-	Installer               // iPXE script: boot the installer (Kernel, Initrd, Args)
-	LocalDisk               // iPXE script: leave iPXE so the firmware boots the disk
-	Hold                    // iPXE script: wait for an operator, then ask again
+	Installer               // script or grub.cfg: boot the installer (Kernel, Initrd, Args)
+	LocalDisk               // script or grub.cfg: boot the local disk
+	Hold                    // script or grub.cfg: wait for an operator, then ask again
 )
 
 var actionNames = [...]string{None: "none", Loader: "loader", Script: "script", Installer: "installer", LocalDisk: "localboot", Hold: "hold"}
@@ -125,7 +160,8 @@ type Plan struct {
 	Kernel, Initrd, InitrdName string
 	Args                       []string
 	// ScriptURL is the host's own script, which Hold and a failed
-	// installer load chain back to.
+	// installer load chain back to: the iPXE script's URL, or for GRUB
+	// the path of the host's grub.cfg on the TFTP server GRUB booted from.
 	ScriptURL string
 	// Why says which row of the table chose the plan, for logs.
 	Why string
@@ -143,15 +179,36 @@ func ScriptURL(base, mac string) string {
 	return strings.TrimRight(base, "/") + PathScript + "?" + machineapi.ParamMAC + "=" + mac
 }
 
+// GRUBConfigName is the TFTP name of mac's own grub.cfg.
+func GRUBConfigName(mac string) string { return GRUBHostConfig + mac }
+
+// Shim reports whether a UEFI x86-64 client of host h (nil: unknown) gets
+// the signed chain: always when its facts say Secure Boot is on (iPXE
+// would be refused), else as the host's setting says, else as cfg says.
+func Shim(h *inventory.Host, cfg Config) bool {
+	if h != nil {
+		if h.Facts != nil && h.Facts.SecureBoot {
+			return true
+		}
+		if h.UEFILoader != "" {
+			return h.UEFILoader == UEFIShim
+		}
+	}
+	return cfg.UEFILoader == UEFIShim
+}
+
 // Decide is the boot table of DESIGN.md:
 //
 //	client says                                  answer
 //	PXE ROM, BIOS (93 = 0)                       TFTP undionly.kpxe
-//	PXE ROM, UEFI x86-64 (93 = 7 or 9)           TFTP ipxe.efi (per-host snponly.efi)
+//	PXE ROM, UEFI x86-64 (93 = 7 or 9)           TFTP ipxe.efi (per-host snponly.efi),
+//	                                             or bootx64.efi (shim) when Shim says so
+//	                                             (none for a deployed or active host)
 //	PXE ROM, UEFI arm64 (93 = 11)                TFTP arm64 loader, if configured
-//	UEFI HTTP Boot (60 HTTPClient, 93 = 16/19)   HTTP URL of ipxe.efi, 60 echoed
+//	UEFI HTTP Boot (60 HTTPClient, 93 = 16/19)   HTTP URL of ipxe.efi, 60 echoed;
+//	                                             of shim (93 = 16) when Shim says so
 //	iPXE at DHCP (77 "iPXE" or 175 present)      HTTP URL of /boot.ipxe for this MAC
-//	iPXE fetching its script, by state:
+//	iPXE fetching its script, or GRUB its grub.cfg, by state:
 //	  unknown MAC, discovered, inspecting, ready   the installer, inspect mode
 //	  deploying                                    the installer, deploy mode
 //	  deployed, active                             boot the local disk
@@ -159,29 +216,46 @@ func ScriptURL(base, mac string) string {
 //	  unknown MAC with discovery off               boot the local disk
 //
 // With NoBootFileDeployed, a deployed or active host gets no boot file at
-// DHCP at all. h is nil for a MAC the inventory does not know. A state
+// DHCP at all; on the signed chain it never does: Debian's GRUB can neither
+// start the disk's shim from under the network's (the second shim fails)
+// nor hand back to the firmware with a failure (its exit reports success,
+// and OVMF opens its setup menu), so the firmware goes to the disk itself. h is nil for a MAC the inventory does not know. A state
 // this build does not know takes the discovery path.
 func Decide(c Client, h *inventory.Host, cfg Config) Plan {
-	if c.Kind == KindScript {
+	if c.Kind == KindScript || c.Kind == KindGRUB {
 		return script(c, h, cfg)
 	}
-	if cfg.NoBootFileDeployed && h != nil && (h.State == inventory.StateDeployed || h.State == inventory.StateActive) {
+	deployed := h != nil && (h.State == inventory.StateDeployed || h.State == inventory.StateActive)
+	if cfg.NoBootFileDeployed && deployed {
 		return Plan{Action: None, Why: "deployed: no boot file, the firmware boots the disk"}
+	}
+	if deployed && uefiX86(c) && Shim(h, cfg) {
+		return Plan{Action: None, Why: "deployed, signed chain: no boot file, the firmware boots the disk's own chain"}
 	}
 	base := strings.TrimRight(cfg.URL, "/")
 	switch {
 	case c.Kind == KindIPXE && base != "":
 		return Plan{Action: Script, File: ScriptURL(base, c.MAC), Why: "iPXE: its script"}
+	case c.Kind == KindHTTP && base != "" && c.Arch == ArchHTTPx86 && Shim(h, cfg):
+		return Plan{Action: Loader, File: base + PathShim + LoaderShim, HTTP: true, Why: "UEFI HTTP Boot, signed chain"}
 	case c.Kind == KindHTTP && base != "":
 		return Plan{Action: Loader, File: base + PathLoaders + LoaderEFI, HTTP: true, Why: "UEFI HTTP Boot"}
 	case c.Kind == KindPXE && c.Arch == ArchBIOS:
 		return Plan{Action: Loader, File: LoaderBIOS, TFTP: true, Why: "PXE, BIOS"}
+	case c.Kind == KindPXE && (c.Arch == ArchEFIx86 || c.Arch == ArchEFIBC) && Shim(h, cfg):
+		return Plan{Action: Loader, File: LoaderShim, TFTP: true, Why: "PXE, UEFI x86-64, signed chain"}
 	case c.Kind == KindPXE && (c.Arch == ArchEFIx86 || c.Arch == ArchEFIBC):
 		return Plan{Action: Loader, File: efiLoader(h), TFTP: true, Why: "PXE, UEFI x86-64"}
 	case c.Kind == KindPXE && c.Arch == ArchEFIARM64 && cfg.ARM64File != "":
 		return Plan{Action: Loader, File: cfg.ARM64File, TFTP: true, Why: "PXE, UEFI arm64"}
 	}
 	return Plan{Action: None, Why: "not a netboot this appliance answers"}
+}
+
+// uefiX86 reports whether c is a UEFI x86-64 firmware asking for its
+// first loader: the clients the signed chain is for.
+func uefiX86(c Client) bool {
+	return c.Kind == KindPXE && (c.Arch == ArchEFIx86 || c.Arch == ArchEFIBC) || c.Kind == KindHTTP && c.Arch == ArchHTTPx86
 }
 
 func efiLoader(h *inventory.Host) string {
@@ -191,10 +265,13 @@ func efiLoader(h *inventory.Host) string {
 	return LoaderEFI
 }
 
-// script is the iPXE script's part of the table.
+// script is the iPXE script's and grub.cfg's part of the table.
 func script(c Client, h *inventory.Host, cfg Config) Plan {
 	base := strings.TrimRight(cfg.URL, "/")
 	p := Plan{ScriptURL: ScriptURL(base, c.MAC)}
+	if c.Kind == KindGRUB {
+		p.ScriptURL = "/" + GRUBConfigName(c.MAC) // on the TFTP server GRUB booted from
+	}
 	if h == nil {
 		if cfg.NoDiscovery {
 			p.Action, p.Why = LocalDisk, "unknown MAC, discovery off"
@@ -219,6 +296,11 @@ func installer(p Plan, c Client, base string, cfg Config, mode, why string) Plan
 	p.Action, p.Mode, p.Why = Installer, mode, why
 	p.Kernel = base + PathInstaller + InstallerKernel
 	p.Initrd = base + PathInstaller + InstallerInitrd
+	if c.Kind == KindGRUB {
+		// Debian's signed GRUB has no HTTP client: it loads over TFTP,
+		// from the server it booted from, the same files by path.
+		p.Kernel, p.Initrd = PathInstaller+InstallerKernel, PathInstaller+InstallerInitrd
+	}
 	p.InitrdName = InstallerInitrd
 	args := cfg.KernelArgs
 	if args == "" {

@@ -163,3 +163,92 @@ func checkPlan(t *testing.T, got, want Plan) {
 			got.Action, got.File, got.TFTP, got.HTTP, got.Why, want.Action, want.File, want.TFTP, want.HTTP)
 	}
 }
+
+// TestDecideSignedChain is the signed chain's part of the table: which
+// UEFI x86-64 clients get shim, by the appliance's setting, the host's and
+// its facts; everything else is answered as without it.
+func TestDecideSignedChain(t *testing.T) {
+	pxe := Client{MAC: mac, Kind: KindPXE, Arch: ArchEFIx86}
+	shimPXE := Plan{Action: Loader, File: "bootx64.efi", TFTP: true}
+	ipxePXE := Plan{Action: Loader, File: "ipxe.efi", TFTP: true}
+	sb := func(h *inventory.Host) *inventory.Host {
+		h.Facts = &inventory.Facts{Firmware: "uefi", SecureBoot: true}
+		return h
+	}
+	loader := func(h *inventory.Host, l string) *inventory.Host { h.UEFILoader = l; return h }
+	for _, tc := range []struct {
+		row       string
+		client    Client
+		host      *inventory.Host
+		appliance string
+		want      Plan
+	}{
+		{"appliance default, unknown MAC", pxe, nil, "", ipxePXE},
+		{"appliance ipxe, unknown MAC", pxe, nil, UEFIIPXE, ipxePXE},
+		{"appliance shim, unknown MAC", pxe, nil, UEFIShim, shimPXE},
+		{"appliance shim, 93 = 9", Client{MAC: mac, Kind: KindPXE, Arch: ArchEFIBC}, nil, UEFIShim, shimPXE},
+		{"appliance shim, known host", pxe, host(inventory.StateReady, nil), UEFIShim, shimPXE},
+		{"host shim, appliance ipxe", pxe, loader(host(inventory.StateReady, nil), UEFIShim), "", shimPXE},
+		{"host ipxe, appliance shim", pxe, loader(host(inventory.StateReady, nil), UEFIIPXE), UEFIShim, ipxePXE},
+		{"Secure Boot on, appliance ipxe", pxe, sb(host(inventory.StateReady, nil)), "", shimPXE},
+		{"Secure Boot on, host ipxe: never iPXE", pxe, loader(sb(host(inventory.StateReady, nil)), UEFIIPXE), "", shimPXE},
+		{"Secure Boot on, snponly label: never iPXE", pxe, sb(host(inventory.StateReady, map[string]string{SNPOnlyLabel: "snponly.efi"})), "", shimPXE},
+		{"Secure Boot off in facts, host unset", pxe, func() *inventory.Host {
+			h := host(inventory.StateReady, nil)
+			h.Facts = &inventory.Facts{Firmware: "uefi"}
+			return h
+		}(), "", ipxePXE},
+		{"HTTP Boot x86-64, shim", Client{MAC: mac, Kind: KindHTTP, Arch: ArchHTTPx86}, nil, UEFIShim,
+			Plan{Action: Loader, File: base + "/boot/shim/bootx64.efi", HTTP: true}},
+		{"HTTP Boot x86-64, Secure Boot on", Client{MAC: mac, Kind: KindHTTP, Arch: ArchHTTPx86}, sb(host(inventory.StateDiscovered, nil)), "",
+			Plan{Action: Loader, File: base + "/boot/shim/bootx64.efi", HTTP: true}},
+		{"HTTP Boot arm64: no x86 shim", Client{MAC: mac, Kind: KindHTTP, Arch: ArchHTTPARM64}, nil, UEFIShim,
+			Plan{Action: Loader, File: base + "/boot/ipxe/ipxe.efi", HTTP: true}},
+		{"BIOS: shim is UEFI only", Client{MAC: mac, Kind: KindPXE, Arch: ArchBIOS}, nil, UEFIShim,
+			Plan{Action: Loader, File: "undionly.kpxe", TFTP: true}},
+		{"iPXE already running asks DHCP", Client{MAC: mac, Kind: KindIPXE}, nil, UEFIShim,
+			Plan{Action: Script, File: base + "/boot.ipxe?mac=52:54:00:12:34:56"}},
+	} {
+		t.Run(tc.row, func(t *testing.T) {
+			checkPlan(t, Decide(tc.client, tc.host, Config{URL: base, UEFILoader: tc.appliance}), tc.want)
+		})
+	}
+	for _, st := range []inventory.State{inventory.StateDeployed, inventory.StateActive} {
+		for _, c := range []Client{pxe, {MAC: mac, Kind: KindHTTP, Arch: ArchHTTPx86}} {
+			t.Run("signed chain, "+string(st)+": no boot file", func(t *testing.T) {
+				checkPlan(t, Decide(c, loader(host(st, nil), UEFIShim), Config{URL: base}), Plan{Action: None})
+				checkPlan(t, Decide(c, sb(host(st, nil)), Config{URL: base}), Plan{Action: None})
+			})
+		}
+		t.Run("iPXE chain, "+string(st)+": ipxe.efi, then localboot", func(t *testing.T) {
+			checkPlan(t, Decide(pxe, host(st, nil), Config{URL: base}), ipxePXE)
+		})
+	}
+	t.Run("deployed, no boot file at DHCP", func(t *testing.T) {
+		got := Decide(pxe, sb(host(inventory.StateActive, nil)), Config{URL: base, NoBootFileDeployed: true})
+		checkPlan(t, got, Plan{Action: None})
+	})
+}
+
+// TestDecideGRUB: GRUB asking for its grub.cfg gets the same Plan as iPXE
+// asking for its script, in every state, with the installer's files as
+// TFTP paths (Debian's signed GRUB has no HTTP client) and its own config
+// to chain back to.
+func TestDecideGRUB(t *testing.T) {
+	cfg := Config{URL: base, UEFILoader: UEFIShim}
+	for _, st := range append([]inventory.State{""}, inventory.States...) {
+		t.Run(stateName(st), func(t *testing.T) {
+			ipxe := Decide(Client{MAC: mac, Kind: KindScript}, host(st, nil), cfg)
+			grub := Decide(Client{MAC: mac, Kind: KindGRUB}, host(st, nil), cfg)
+			if grub.Action != ipxe.Action || grub.Mode != ipxe.Mode || !slices.Equal(grub.Args, ipxe.Args) {
+				t.Fatalf("grub %v %q %q, iPXE %v %q %q", grub.Action, grub.Mode, grub.Args, ipxe.Action, ipxe.Mode, ipxe.Args)
+			}
+			if grub.ScriptURL != "/grub/grub.cfg-"+mac {
+				t.Errorf("grub config %q", grub.ScriptURL)
+			}
+			if grub.Action == Installer && (grub.Kernel != "/boot/installer/vmlinuz" || grub.Initrd != "/boot/installer/initrd.cpio.gz") {
+				t.Errorf("installer files %q %q, want TFTP paths", grub.Kernel, grub.Initrd)
+			}
+		})
+	}
+}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/insomniacslk/dhcp/dhcpv4"
 	"github.com/rackboot/rackboot/boot"
+	"github.com/rackboot/rackboot/boottrace"
 )
 
 // Ports of DHCP and of PXE boot-server discovery.
@@ -105,6 +106,29 @@ func (s *Server) withBoot(r *dhcpv4.DHCPv4, p *packet, b boot.Plan) {
 			r.UpdateOption(dhcpv4.OptGeneric(dhcpv4.OptionVendorSpecificInformation, pxeDirect))
 		}
 		copyOption(r, p.req, dhcpv4.OptionClientMachineIdentifier)
+	}
+	s.trace(r, p, b)
+}
+
+// trace records the boot file of an ACK in the boot trace, and binds the
+// client's address to its MAC so TFTP's fetches from it are its steps.
+func (s *Server) trace(r *dhcpv4.DHCPv4, p *packet, b boot.Plan) {
+	if s.Trace == nil {
+		return
+	}
+	mac := p.client.MAC
+	for _, ip := range []net.IP{r.YourIPAddr, p.req.ClientIPAddr} {
+		if a := ipOf(ip); a.IsValid() {
+			s.Trace.Bind(a, mac)
+		}
+	}
+	if p.src != nil && p.port == pxePort {
+		if a, ok := netip.AddrFromSlice(p.src.IP); ok && !a.IsUnspecified() {
+			s.Trace.Bind(a.Unmap(), mac)
+		}
+	}
+	if r.MessageType() == dhcpv4.MessageTypeAck {
+		s.Trace.Record(mac, boottrace.StepOffered, b.File, "dhcp")
 	}
 }
 

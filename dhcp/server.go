@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/rackboot/rackboot/boot"
+	"github.com/rackboot/rackboot/boottrace"
 	"github.com/rackboot/rackboot/inventory"
 	"golang.org/x/sync/errgroup"
 )
@@ -68,6 +69,9 @@ type Server struct {
 	// the arm64 loader, no boot file for deployed hosts, no discovery):
 	// every answer's boot file comes from boot.Decide with it.
 	Boot boot.Config
+	// Trace records each ACK's boot file and binds the client's address
+	// to its MAC for the other boot steps; nil records nothing.
+	Trace *boottrace.Trace
 	// Enlister enlists unknown netbooting MACs, off the packet path; nil
 	// (or Boot.NoDiscovery) enlists none.
 	Enlister Enlister

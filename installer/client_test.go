@@ -41,7 +41,7 @@ func TestClientReportJSONNames(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := `{"mac":"m","facts":{"firmware":"bios","cpu_model":"x","memory_bytes":1,` +
+	want := `{"mac":"m","facts":{"firmware":"bios","secure_boot":false,"cpu_model":"x","memory_bytes":1,` +
 		`"disks":[{"name":"vda","size_bytes":2}],"nics":[{"name":"eth0","mac":"m","up":true}]}}`
 	if string(b) != want {
 		t.Errorf("got  %s\nwant %s", b, want)

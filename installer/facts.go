@@ -2,6 +2,8 @@ package installer
 
 import (
 	"errors"
+	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -21,8 +23,10 @@ func Gather(root string) (machineapi.Facts, error) {
 		}
 	}
 	f.Vendor, f.Product, f.Serial, f.UUID = readDMI(root)
-	f.Firmware = firmware(root)
 	var err error
+	f.Firmware = firmware(root)
+	f.SecureBoot, err = secureBoot(root)
+	add(err)
 	f.CPUs, f.CPUModel, err = cpuInfo(root)
 	add(err)
 	f.MemoryBytes, err = memoryBytes(root)
@@ -41,6 +45,35 @@ func firmware(root string) string {
 		return "uefi"
 	}
 	return "bios"
+}
+
+// efiVarsDir is where efivarfs is mounted; secureBootVar is the global
+// variable the firmware sets to 1 while Secure Boot is enforcing (UEFI
+// spec, "Globally Defined Variables").
+const (
+	efiVarsDir    = "sys/firmware/efi/efivars"
+	secureBootVar = "SecureBoot-8be4df61-93ca-11d2-aa0d-00e098032b8c"
+)
+
+// secureBoot reads the SecureBoot variable: efivarfs gives 4 bytes of
+// attributes, then the 1-byte value. Under BIOS there is no variable and
+// no error; under UEFI without it (firmware too old for Secure Boot) it is
+// off.
+func secureBoot(root string) (bool, error) {
+	if firmware(root) != "uefi" {
+		return false, nil
+	}
+	b, err := os.ReadFile(filepath.Join(root, efiVarsDir, secureBootVar))
+	if errors.Is(err, fs.ErrNotExist) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("secure boot: %w", err)
+	}
+	if len(b) != 5 {
+		return false, fmt.Errorf("secure boot: variable of %d bytes, want 4 of attributes and 1 of value", len(b))
+	}
+	return b[4] == 1, nil
 }
 
 // readTrim returns a sysfs attribute without its newline and padding, or ""

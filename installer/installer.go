@@ -91,7 +91,7 @@ func Run(ctx context.Context, o Options) error {
 		cmd.MAC = facts.NICs[0].MAC
 	}
 	o.Log.Info("facts gathered", "uuid", facts.UUID, "serial", facts.Serial, "cpus", facts.CPUs,
-		"memory_bytes", facts.MemoryBytes, "disks", len(facts.Disks), "firmware", facts.Firmware)
+		"memory_bytes", facts.MemoryBytes, "disks", len(facts.Disks), "firmware", facts.Firmware, "secure_boot", facts.SecureBoot)
 	cl := &Client{BaseURL: cmd.URL, MAC: cmd.MAC, HTTP: o.HTTP, Sleep: o.Sleep,
 		OnResume: func(off int64, cause error) {
 			o.Log.Warn("image download broke, resuming", "at_byte", off, "err", cause)
@@ -118,6 +118,9 @@ func readCmdline(o Options) (Cmdline, error) {
 // network until it works: without it the installer has nothing to do.
 func setUpMachine(ctx context.Context, o Options, cmd Cmdline) (string, error) {
 	loadRamdiskModules(o)
+	if err := MountEFIVars(o.Root); err != nil {
+		o.Log.Error("EFI variables not readable: secure_boot will read false", "err", err)
+	}
 	for {
 		mac, err := bringUpNetwork(ctx, cmd, o.Log)
 		if err == nil {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 
 	"golang.org/x/sys/unix"
 )
@@ -48,4 +49,18 @@ func MountPseudoFilesystems() error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// MountEFIVars mounts efivarfs (loaded from the ramdisk's modules) where
+// the kernel expects it, on a machine UEFI booted; nothing under BIOS.
+func MountEFIVars(root string) error {
+	dir := filepath.Join(root, efiVarsDir)
+	if _, err := os.Stat(filepath.Dir(dir)); err != nil {
+		return nil // not UEFI
+	}
+	err := unix.Mount("efivarfs", dir, "efivarfs", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC|unix.MS_RDONLY, "")
+	if err != nil && !errors.Is(err, unix.EBUSY) {
+		return fmt.Errorf("mount efivarfs: %w", err)
+	}
+	return nil
 }

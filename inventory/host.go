@@ -22,6 +22,10 @@ type Host struct {
 	Labels   map[string]string `json:"labels,omitempty"`
 	// Network is a static address for the installed OS; nil means DHCP.
 	Network *HostNetwork `json:"network,omitempty"`
+	// UEFILoader is what the host's UEFI firmware is offered first, "ipxe"
+	// or "shim" (the signed chain); empty follows the appliance's
+	// --uefi-loader. Facts saying Secure Boot is on override "ipxe".
+	UEFILoader string `json:"uefi_loader,omitempty"`
 
 	State          State     `json:"state"`
 	StateChangedAt time.Time `json:"state_changed_at"`
@@ -215,6 +219,9 @@ func (h *Host) Validate() error {
 	}
 	if _, err := ParseState(string(h.State)); err != nil {
 		return err
+	}
+	if h.UEFILoader != "" && h.UEFILoader != "ipxe" && h.UEFILoader != "shim" {
+		return invalid("uefi_loader", "%q is not one of ipxe, shim (or empty: the appliance's --uefi-loader)", machineapi.Printable(h.UEFILoader))
 	}
 	if err := h.Network.validate(); err != nil {
 		return err

@@ -3,12 +3,14 @@ package machine
 import (
 	"fmt"
 	"net/http"
+	"net/netip"
 	"os"
 	"slices"
 	"time"
 
 	"github.com/go-chi/chi/v5"
 	"github.com/rackboot/rackboot/boot"
+	"github.com/rackboot/rackboot/boottrace"
 	"github.com/rackboot/rackboot/httperr"
 )
 
@@ -19,7 +21,16 @@ func (s *Server) loader(w http.ResponseWriter, r *http.Request) error {
 	if !ok || !slices.Contains(boot.Loaders, name) {
 		return httperr.Errorf(http.StatusNotFound, "no iPXE binary named %q", name)
 	}
+	s.traceFrom(r, boottrace.StepLoader, name)
 	return serveFile(w, r, name, path)
+}
+
+// traceFrom records a step of the host DHCP gave the request's address:
+// a fetch of a file names no MAC.
+func (s *Server) traceFrom(r *http.Request, step, detail string) {
+	if ap, err := netip.ParseAddrPort(r.RemoteAddr); err == nil && r.Method == http.MethodGet {
+		s.Trace.RecordFrom(ap.Addr(), step, detail, "http")
+	}
 }
 
 // installerFile serves the installer's kernel or initrd.
@@ -37,7 +48,16 @@ func (s *Server) installerFile(w http.ResponseWriter, r *http.Request) error {
 	if path == "" {
 		return httperr.Errorf(http.StatusNotFound, "installer %s not configured (see --installer-kernel and --installer-initrd)", name)
 	}
+	s.traceFrom(r, installerStep(name), name)
 	return serveFile(w, r, name, path)
+}
+
+// installerStep is the boot step of fetching installer file name.
+func installerStep(name string) string {
+	if name == boot.InstallerKernel {
+		return boottrace.StepKernel
+	}
+	return boottrace.StepInitrd
 }
 
 // agentBinary serves the appliance's own executable: the agent is

@@ -199,3 +199,43 @@ func FuzzClaim(f *testing.F) {
 		}
 	})
 }
+
+// FuzzGRUBConfig feeds arbitrary TFTP names to GRUBConfig, as TFTP hands
+// them over: a name that is not GRUB's passes on, a malformed MAC is an
+// error, a config is rendered only for a MAC that normalises, nothing
+// panics and nothing is written.
+func FuzzGRUBConfig(f *testing.F) {
+	store, err := inventory.Open(f.TempDir(), inventory.Options{})
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Cleanup(func() { store.Close() })
+	lc := provision.New(provision.Config{Store: store, Boot: boot.Config{URL: "http://10.0.0.1:8081"}})
+	s := &Server{Lifecycle: lc, Graphs: runGraphs(f, store)}
+	if _, err := s.Handler(); err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, name string) {
+		rev := store.Revision()
+		b, ok, err := s.GRUBConfig(context.Background(), name)
+		if r := store.Revision(); r != rev {
+			t.Fatalf("%q wrote", name)
+		}
+		raw, isHost := strings.CutPrefix(name, boot.GRUBHostConfig)
+		switch {
+		case name == boot.GRUBConfig:
+			if !ok || err != nil || len(b) == 0 {
+				t.Fatalf("chain config: %v %v", ok, err)
+			}
+		case !isHost:
+			if ok || err != nil {
+				t.Fatalf("%q: ok %v err %v, want passed on", name, ok, err)
+			}
+		default:
+			_, merr := inventory.NormalizeMAC(raw)
+			if !ok || (merr == nil) != (err == nil) {
+				t.Fatalf("%q: ok %v err %v, MAC err %v", name, ok, err, merr)
+			}
+		}
+	})
+}

@@ -7,9 +7,11 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/rackboot/rackboot/boottrace"
 	"github.com/rackboot/rackboot/httperr"
 	"github.com/rackboot/rackboot/inventory"
 	"github.com/rackboot/rackboot/machineapi"
+	"github.com/rackboot/rackboot/provision"
 )
 
 // claim hands the boot token of the host's current boot to the installer
@@ -27,6 +29,10 @@ func (s *Server) claim(w http.ResponseWriter, r *http.Request) error {
 	h, token, err := s.Lifecycle.Claim(r.Context(), mac, c, remoteHost(r))
 	if err != nil {
 		return err
+	}
+	s.Trace.Record(mac, boottrace.StepClaim, "", "http")
+	if err := s.Lifecycle.LogBoot(r.Context(), mac, provision.EventBoot, boottrace.Summary(s.Trace.Take(mac))); err != nil {
+		s.Logger.Warn("log boot steps", "mac", mac, "err", err) // the claim stands
 	}
 	return writeJSON(w, machineapi.Claimed{Token: token, State: string(h.State)})
 }

@@ -47,7 +47,7 @@ func TestGetsWriteNothing(t *testing.T) {
 				bootTok = b.token(mac)
 			}
 			for _, tok := range []string{bootTok, agentTok} {
-				path := strings.NewReplacer("{name}", "ipxe.efi").Replace(route)
+				path := strings.NewReplacer("{name}", "ipxe.efi", "{mac}", mac).Replace(route)
 				u := b.srv.URL + path + "?mac=" + mac + "&wait=0s&version=x"
 				rev := b.store.Revision()
 				req, _ := http.NewRequest(method, u, nil)

@@ -12,6 +12,7 @@ import (
 
 	"github.com/go-chi/chi/v5"
 	"github.com/rackboot/rackboot/boot"
+	"github.com/rackboot/rackboot/boottrace"
 	"github.com/rackboot/rackboot/fleetconfig"
 	"github.com/rackboot/rackboot/httperr"
 	"github.com/rackboot/rackboot/images"
@@ -36,6 +37,14 @@ type Server struct {
 	// IPXEFiles maps each of boot.Loaders to its file; a loader without
 	// one is not served. Symlinks are followed: the operator chose them.
 	IPXEFiles map[string]string
+	// ShimFile and GRUBFile are the signed chain (boot.ShimFile and
+	// boot.GRUBFile on Debian), served to HTTP Boot clients under
+	// boot.PathShim; empty serves none.
+	ShimFile, GRUBFile string
+	// Trace records the boot steps seen here (script, grub.cfg, loader and
+	// installer fetches, claims); nil keeps a private one. Share it with
+	// DHCP and TFTP to see a whole chain.
+	Trace *boottrace.Trace
 	// InstallerKernel and InstallerInitrd are served under
 	// boot.PathInstaller as boot.InstallerKernel and boot.InstallerInitrd.
 	InstallerKernel, InstallerInitrd string
@@ -68,6 +77,9 @@ func (s *Server) Handler() (http.Handler, error) {
 	if s.Logger == nil {
 		s.Logger = slog.New(slog.DiscardHandler)
 	}
+	if s.Trace == nil {
+		s.Trace = &boottrace.Trace{}
+	}
 	if s.MaxBodyBytes == 0 {
 		s.MaxBodyBytes = 1 << 20
 	}
@@ -79,6 +91,10 @@ func (s *Server) Handler() (http.Handler, error) {
 	r.Get(boot.PathLoaders+"{name}", s.handle(s.loader))
 	r.Head(boot.PathLoaders+"{name}", s.handle(s.loader))
 	r.Get(boot.PathInstaller+"{name}", s.handle(s.installerFile))
+	r.Get(boot.PathShim+"{name}", s.handle(s.shimFile))
+	r.Head(boot.PathShim+"{name}", s.handle(s.shimFile))
+	r.Get("/"+boot.GRUBConfig, s.handle(s.grubHTTP))
+	r.Get("/"+boot.GRUBHostConfig+"{mac}", s.handle(s.grubHTTP))
 	s.installerRoutes(r)
 	s.agentRoutes(r)
 	r.NotFound(s.handle(func(w http.ResponseWriter, r *http.Request) error {

@@ -6,11 +6,14 @@ import "time"
 // them as they are (inventory.Facts is this type) and stamps InspectedAt
 // itself, so a machine with a wrong clock cannot set it.
 type Facts struct {
-	Vendor      string    `json:"vendor,omitempty"`
-	Product     string    `json:"product,omitempty"`
-	Serial      string    `json:"serial,omitempty"`
-	UUID        string    `json:"uuid,omitempty"`
-	Firmware    string    `json:"firmware,omitempty"` // "bios" or "uefi"
+	Vendor   string `json:"vendor,omitempty"`
+	Product  string `json:"product,omitempty"`
+	Serial   string `json:"serial,omitempty"`
+	UUID     string `json:"uuid,omitempty"`
+	Firmware string `json:"firmware,omitempty"` // "bios" or "uefi"
+	// SecureBoot is the firmware's SecureBoot variable: true when UEFI
+	// Secure Boot is enforcing, so the host must never be offered iPXE.
+	SecureBoot  bool      `json:"secure_boot"`
 	CPUs        int       `json:"cpus,omitempty"`
 	CPUModel    string    `json:"cpu_model,omitempty"`
 	MemoryBytes uint64    `json:"memory_bytes,omitempty"`

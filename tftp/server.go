@@ -21,6 +21,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/netip"
 	"time"
 
 	pintftp "github.com/pin/tftp/v3"
@@ -77,6 +78,16 @@ type Server struct {
 	// window after a timeout. Zero or 1 means lockstep.
 	Anticipate uint
 
+	// Generate answers names it owns with bytes made for the request
+	// (GRUB's per-host configs), ahead of Files and Roots; ok false passes
+	// the name on. It gets the name as a root-relative path ("grub/x").
+	// Nil generates nothing.
+	Generate func(ctx context.Context, name string) (data []byte, ok bool, err error)
+
+	// Sent is told of every file sent whole, with the client's address
+	// (the boot trace); nil is told nothing.
+	Sent func(client netip.Addr, name string)
+
 	// Logger receives one record per request. Nil means silent.
 	Logger *slog.Logger
 
@@ -99,7 +110,7 @@ func (s *Server) Serve(ctx context.Context, conn net.PacketConn) error {
 		return fmt.Errorf("tftp: %w", err)
 	}
 	defer src.close()
-	h := &handler{ctx: ctx, src: src, log: s.logger(), counters: &s.counters}
+	h := &handler{ctx: ctx, src: src, log: s.logger(), counters: &s.counters, generate: s.Generate, sent: s.Sent}
 	ps := pintftp.NewServer(h.read, h.write)
 	s.configure(ps)
 	return serveUntilDone(ctx, ps, conn)

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/go-chi/chi/v5"
+	"github.com/rackboot/rackboot/boottrace"
 	"github.com/rackboot/rackboot/httperr"
 	"github.com/rackboot/rackboot/inventory"
 	"github.com/rackboot/rackboot/web/dashboard"
@@ -39,6 +40,9 @@ type createBody struct {
 	// Network is a static address for the installed OS (its seed's
 	// network-config); without one the installed OS asks DHCP.
 	Network *inventory.HostNetwork `json:"network"`
+	// UEFILoader is "ipxe", "shim" (the signed chain for Secure Boot) or
+	// empty: the appliance's --uefi-loader.
+	UEFILoader string `json:"uefi_loader"`
 }
 
 func (s *Server) createHost(w http.ResponseWriter, r *http.Request) error {
@@ -50,7 +54,7 @@ func (s *Server) createHost(w http.ResponseWriter, r *http.Request) error {
 		return httperr.Errorf(http.StatusBadRequest, "request body: field \"mac\" is required")
 	}
 	h := inventory.Host{MAC: b.MAC, UUID: b.UUID, Serial: b.Serial, Hostname: b.Hostname, IP: b.IP,
-		Labels: b.Labels, State: inventory.State(b.State), Image: b.Image, BMC: b.BMC.toBMC(), Network: b.Network}
+		Labels: b.Labels, State: inventory.State(b.State), Image: b.Image, BMC: b.BMC.toBMC(), Network: b.Network, UEFILoader: b.UEFILoader}
 	var created inventory.Host
 	var err error
 	if s.Lifecycle != nil {
@@ -154,7 +158,22 @@ func (s *Server) hostEvents(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// actor names who made a change, for the event log.
+// bootSteps answers the steps of the host's latest netboots as the
+// appliance saw them (DHCP, TFTP, HTTP), oldest first; the host's events
+// hold them once a boot was claimed or stopped (types "boot", "boot-steps").
+func (s *Server) bootSteps(w http.ResponseWriter, r *http.Request) error {
+	mac, err := macParam(r)
+	if err != nil {
+		return err
+	}
+	steps := []boottrace.Step{}
+	if s.BootTrace != nil {
+		steps = append(steps, s.BootTrace.Steps(mac)...)
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"steps": steps})
+	return nil
+}
+
 // actor names who asked for a change, for the host's event log: the
 // dashboard's session (its operator's name, or the session's id), the
 // CLI's user as it says (it holds the operator token, so it is the

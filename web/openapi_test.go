@@ -14,6 +14,7 @@ import (
 	"github.com/go-chi/chi/v5"
 	"github.com/pb33f/libopenapi"
 	validator "github.com/pb33f/libopenapi-validator"
+	"github.com/rackboot/rackboot/boottrace"
 	"github.com/rackboot/rackboot/images"
 	"github.com/rackboot/rackboot/inventory"
 )
@@ -147,7 +148,10 @@ func TestOpenAPIValidatesAnswers(t *testing.T) {
 	lc := lifecycle(store, imgs)
 	macs := populate(t, store, lc)
 	ready := macs[2]
-	s := &Server{Store: store, Lifecycle: lc, Token: testToken, Images: imgs, Backup: store}
+	trace := &boottrace.Trace{}
+	trace.Record(ready, boottrace.StepLoader, "bootx64.efi", "tftp")
+	trace.Record(ready, boottrace.StepConfig, "grub/grub.cfg", "tftp")
+	s := &Server{Store: store, Lifecycle: lc, Token: testToken, Images: imgs, Backup: store, BootTrace: trace}
 	hs := httptest.NewServer(s.Handler())
 	t.Cleanup(hs.Close)
 	v, _ := openAPIValidator(t, openAPI)
@@ -165,9 +169,12 @@ func TestOpenAPIValidatesAnswers(t *testing.T) {
 		{"GET", "/api/v1/hosts/" + ready, "", 200},
 		{"GET", "/api/v1/hosts/52:54:00:ff:ff:ff", "", 404},
 		{"GET", "/api/v1/hosts/" + ready + "/events", "", 200},
+		{"GET", "/api/v1/hosts/" + ready + "/boot-steps", "", 200},
 		{"POST", "/api/v1/hosts", `{"mac":"52-54-00-AA-00-01","hostname":"n1","labels":{"rack":"r9"},"bmc":{"address":"10.0.0.9","protocol":"ipmi","username":"u","password":"p"}}`, 201},
 		{"POST", "/api/v1/hosts", `{"mac":"52-54-00-AA-00-01"}`, 409},
 		{"PATCH", "/api/v1/hosts/52:54:00:aa:00:01", `{"hostname":"n2","ip":null}`, 200},
+		{"PATCH", "/api/v1/hosts/52:54:00:aa:00:01", `{"uefi_loader":"shim"}`, 200},
+		{"PATCH", "/api/v1/hosts/52:54:00:aa:00:01", `{"uefi_loader":"grub"}`, 400},
 		{"POST", "/api/v1/hosts/" + ready + "/agent-token", `{"revoke":true}`, 201},
 		{"POST", "/api/v1/hosts/" + ready + "/actions/deploy", `{"image":"testos","user_data":"#cloud-config\nhostname: n1\n"}`, 200},
 		{"POST", "/api/v1/hosts/" + ready + "/actions/deploy", `{"image":"testos"}`, 409},
@@ -187,7 +194,7 @@ func TestOpenAPIValidatesAnswers(t *testing.T) {
 		{"GET", "/api/v1/user-data/web", "", 200},
 		{"DELETE", "/api/v1/user-data/web", "", 204},
 		{"GET", "/api/v1/hosts/" + ready + "/values", "", 200},
-		{"POST", "/api/v1/hosts", `{"mac":"52:54:00:aa:00:02","network":{"address":"10.0.0.5/24","gateway":"10.0.0.1","dns":["10.0.0.1"]}}`, 201},
+		{"POST", "/api/v1/hosts", `{"mac":"52:54:00:aa:00:02","uefi_loader":"ipxe","network":{"address":"10.0.0.5/24","gateway":"10.0.0.1","dns":["10.0.0.1"]}}`, 201},
 		{"PATCH", "/api/v1/hosts/52:54:00:aa:00:02", `{"network":null}`, 200},
 		{"GET", "/api/v1/backup", "", 200},
 		{"DELETE", "/api/v1/hosts/52:54:00:aa:00:01", "", 204},

@@ -25,7 +25,9 @@ type patchBody struct {
 	Labels   opt[map[string]string]     `json:"labels"`
 	BMC      opt[bmcBody]               `json:"bmc"`
 	Network  opt[inventory.HostNetwork] `json:"network"`
-	State    opt[inventory.State]       `json:"state"`
+	// UEFILoader is "ipxe", "shim" or "" (the appliance's default).
+	UEFILoader opt[string]          `json:"uefi_loader"`
+	State      opt[inventory.State] `json:"state"`
 }
 
 func (p *patchBody) apply(h *inventory.Host) {
@@ -35,6 +37,7 @@ func (p *patchBody) apply(h *inventory.Host) {
 	p.IP.apply(&h.IP)
 	p.Image.apply(&h.Image)
 	p.Labels.apply(&h.Labels)
+	p.UEFILoader.apply(&h.UEFILoader)
 	if p.BMC.Set {
 		h.BMC = p.BMC.Value.toBMC()
 	}

@@ -7,6 +7,7 @@ import (
 	"github.com/go-chi/chi/v5"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/rackboot/rackboot/boottrace"
 	"github.com/rackboot/rackboot/httperr"
 	"github.com/rackboot/rackboot/inventory"
 	"github.com/rackboot/rackboot/provision"
@@ -37,6 +38,9 @@ type Server struct {
 	Images ImageStore
 	// Backup serves GET /api/v1/backup; nil answers it with 501.
 	Backup Backuper
+	// BootTrace is the boot steps DHCP, TFTP and the machine side saw,
+	// shown at /api/v1/hosts/{mac}/boot-steps; nil shows none.
+	BootTrace *boottrace.Trace
 	// Dashboard configures the web UI at / and /ui/ (images, health); its
 	// Store, Token, Logger and Actions default to the API's own.
 	Dashboard dashboard.Config
@@ -87,6 +91,7 @@ func (s *Server) apiRoutes(r chi.Router) {
 	r.Patch("/hosts/{mac}", s.handle(s.patchHost))
 	r.Delete("/hosts/{mac}", s.handle(s.deleteHost))
 	r.Get("/hosts/{mac}/events", s.handle(s.hostEvents))
+	r.Get("/hosts/{mac}/boot-steps", s.handle(s.bootSteps))
 	r.Post("/hosts/{mac}/actions/{action}", s.handle(s.hostAction))
 	s.agentRoutes(r)
 	s.userDataRoutes(r)

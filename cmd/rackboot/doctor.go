@@ -219,6 +219,7 @@ func checkBootFiles(c bootConfig) []finding {
 	for _, name := range boot.Loaders {
 		found = append(found, readable("iPXE "+name, filepath.Join(c.IPXEDir, name), "install Debian's ipxe package (apt install ipxe), or point --ipxe-dir at the loaders"))
 	}
+	found = append(found, checkSignedChainFiles(c)...)
 	for _, f := range []struct{ name, path, flag string }{
 		{"installer kernel", c.InstallerKernel, "installer-kernel"},
 		{"installer initrd", c.InstallerInitrd, "installer-initrd"},
@@ -229,6 +230,26 @@ func checkBootFiles(c bootConfig) []finding {
 			continue
 		}
 		found = append(found, readable(f.name, f.path, "make "+f.path+" readable by the rackboot user, or fix --"+f.flag))
+	}
+	return found
+}
+
+// checkSignedChainFiles checks shim and GRUB as serve does: a problem
+// when the signed chain was asked for (--uefi-loader shim, or a file
+// named), otherwise a note, since only hosts with Secure Boot on, or set
+// to shim, are offered them.
+func checkSignedChainFiles(c bootConfig) []finding {
+	required := c.UEFILoader == boot.UEFIShim || c.ShimFile != boot.ShimFile || c.GRUBFile != boot.GRUBFile
+	var found []finding
+	for _, f := range []struct{ check, path, flag, pkg string }{
+		{"Secure Boot shim", c.ShimFile, "shim-file", "shim-signed"},
+		{"Secure Boot GRUB", c.GRUBFile, "grub-file", "grub-efi-amd64-signed"},
+	} {
+		r := readable(f.check, f.path, "install Debian's "+f.pkg+" package (apt install "+f.pkg+"), or point --"+f.flag+" at it")
+		if r.Fix != "" && !required {
+			r = finding{Check: f.check, What: f.path + ": " + r.What + "; only hosts with Secure Boot on (or set to shim) need it, and they cannot netboot without it"}
+		}
+		found = append(found, r)
 	}
 	return found
 }

@@ -10,6 +10,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/rackboot/rackboot/boottrace"
 	"github.com/rackboot/rackboot/inventory"
 	"github.com/spf13/cobra"
 )
@@ -18,7 +19,7 @@ func newHostCmd() *cobra.Command {
 	var cf clientFlags
 	cmd := &cobra.Command{Use: "host", Short: "List, show, add and remove hosts"}
 	cf.register(cmd)
-	cmd.AddCommand(newHostListCmd(&cf), newHostShowCmd(&cf), newHostAddCmd(&cf), newHostRmCmd(&cf), newHostPowerCmd(&cf), newHostAgentTokenCmd(&cf),
+	cmd.AddCommand(newHostListCmd(&cf), newHostShowCmd(&cf), newHostAddCmd(&cf), newHostSetCmd(&cf), newHostRmCmd(&cf), newHostPowerCmd(&cf), newHostAgentTokenCmd(&cf),
 		newHostDeployCmd(&cf), newHostReleaseCmd(&cf), newHostRetryCmd(&cf))
 	return cmd
 }
@@ -118,10 +119,17 @@ func newHostShowCmd(cf *clientFlags) *cobra.Command {
 			if err := c.do(cmd.Context(), "GET", "/api/v1/hosts/"+h.MAC+"/values", nil, &vals); err != nil {
 				return err
 			}
-			if cf.output == "json" {
-				return printJSON(cmd.OutOrStdout(), map[string]any{"host": h, "events": ev.Events, "values": vals.Values})
+			var bs struct{ Steps []boottrace.Step }
+			if err := c.do(cmd.Context(), "GET", "/api/v1/hosts/"+h.MAC+"/boot-steps", nil, &bs); err != nil {
+				return err
 			}
-			return printHost(cmd.OutOrStdout(), h, vals.Values, ev.Events)
+			if cf.output == "json" {
+				return printJSON(cmd.OutOrStdout(), map[string]any{"host": h, "events": ev.Events, "values": vals.Values, "boot_steps": bs.Steps})
+			}
+			if err := printHost(cmd.OutOrStdout(), h, vals.Values, ev.Events); err != nil {
+				return err
+			}
+			return printBootSteps(cmd.OutOrStdout(), bs.Steps)
 		},
 	}
 }
@@ -143,6 +151,9 @@ func printHost(w io.Writer, h inventory.Host, values []inventory.PublishedValue,
 	row("Serial", h.Serial)
 	row("Labels", labelString(h.Labels))
 	row("Image", h.Image)
+	if h.UEFILoader != "" {
+		row("UEFI loader", h.UEFILoader)
+	}
 	if h.Wipe != nil {
 		row("Wipe", "quick wipe pending, asked "+h.Wipe.RequestedAt.Format(time.RFC3339)+" by "+dash(h.Wipe.Actor))
 	}
@@ -151,6 +162,9 @@ func printHost(w io.Writer, h inventory.Host, values []inventory.PublishedValue,
 	}
 	if f := h.Facts; f != nil {
 		row("Hardware", fmt.Sprintf("%s %s, %d× %s, %d MiB, %s", f.Vendor, f.Product, f.CPUs, f.CPUModel, f.MemoryBytes>>20, f.Firmware))
+		if f.Firmware == "uefi" {
+			row("Secure Boot", map[bool]string{true: "on", false: "off"}[f.SecureBoot])
+		}
 		for _, d := range f.Disks {
 			row("Disk", fmt.Sprintf("%s %d MiB %s", d.Name, d.SizeBytes>>20, d.Model))
 		}
@@ -177,9 +191,23 @@ func printHost(w io.Writer, h inventory.Host, values []inventory.PublishedValue,
 	return tw.Flush()
 }
 
+// printBootSteps lists the steps of the host's latest netboots.
+func printBootSteps(w io.Writer, steps []boottrace.Step) error {
+	if len(steps) == 0 {
+		return nil
+	}
+	fmt.Fprintln(w, "\nBoot steps (oldest first, since the appliance started):")
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	for _, s := range steps {
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", s.Time.Format(time.RFC3339), s.Step, dash(s.Detail), dash(s.Via))
+	}
+	return tw.Flush()
+}
+
 func newHostAddCmd(cf *clientFlags) *cobra.Command {
 	var b struct {
 		hostname, ip, uuid, serial, bmcAddr, bmcProto, bmcUser string
+		uefiLoader                                             string
 		labels                                                 []string
 		address, gateway                                       string
 		dns                                                    []string
@@ -201,7 +229,8 @@ func newHostAddCmd(cf *clientFlags) *cobra.Command {
 				}
 				labels[k] = v
 			}
-			body := map[string]any{"mac": args[0], "hostname": b.hostname, "ip": b.ip, "uuid": b.uuid, "serial": b.serial, "labels": labels}
+			body := map[string]any{"mac": args[0], "hostname": b.hostname, "ip": b.ip, "uuid": b.uuid, "serial": b.serial, "labels": labels,
+				"uefi_loader": b.uefiLoader}
 			if b.address != "" {
 				body["network"] = map[string]any{"address": b.address, "gateway": b.gateway, "dns": b.dns}
 			}
@@ -224,6 +253,7 @@ func newHostAddCmd(cf *clientFlags) *cobra.Command {
 	f.StringVar(&b.uuid, "uuid", "", "system UUID")
 	f.StringVar(&b.serial, "serial", "", "serial number")
 	f.StringArrayVar(&b.labels, "label", nil, "label key=value (repeatable)")
+	f.StringVar(&b.uefiLoader, "uefi-loader", "", uefiLoaderHelp)
 	f.StringVar(&b.address, "static-address", "", "static address of the installed OS, CIDR (default: DHCP on the boot NIC)")
 	f.StringVar(&b.gateway, "gateway", "", "default gateway with --static-address")
 	f.StringArrayVar(&b.dns, "dns", nil, "name server with --static-address (repeatable)")

@@ -131,7 +131,7 @@ func serve(ctx context.Context, cfg serveConfig, stderr io.Writer) error {
 	}
 	defer bs.close()
 	bc := boot.Config{URL: bs.url, ARM64File: cfg.DHCP.ARM64BootFile, NoBootFileDeployed: cfg.DHCP.NoBootDeployed,
-		NoDiscovery: cfg.Boot.NoDiscovery, KernelArgs: cfg.Boot.KernelArgs}
+		NoDiscovery: cfg.Boot.NoDiscovery, KernelArgs: cfg.Boot.KernelArgs, UEFILoader: cfg.Boot.UEFILoader}
 	lc := provision.New(provision.Config{Store: store, Images: imgs, Boot: bc, Logger: log.With("part", "provision"),
 		Discovery: provision.DiscoveryLimits{Max: cfg.Boot.DiscoveryMax, PerMinute: cfg.Boot.DiscoveryRate},
 		Timeouts:  provision.Timeouts{Inspecting: cfg.InspectTimeout, Deploying: cfg.DeployTimeout}})
@@ -141,7 +141,7 @@ func serve(ctx context.Context, cfg serveConfig, stderr io.Writer) error {
 	if err := bs.serveMachines(cfg.Boot, lc, graphs, cfg.DataDir, imgs, log, cfg.ShutdownTimeout, hl); err != nil {
 		return err
 	}
-	api := &web.Server{Store: store, Lifecycle: lc, Token: token, Logger: log, Registry: reg, Power: fleet, Images: imgs,
+	api := &web.Server{Store: store, Lifecycle: lc, BootTrace: bs.trace, Token: token, Logger: log, Registry: reg, Power: fleet, Images: imgs,
 		Backup: store, Dashboard: dashboard.Config{Health: hl, TokenPath: tokenPath}}
 	tlsCfg, tlsInfo, err := operatorTLS(cfg.TLS, cfg.DataDir, cfg.APIAddr, log)
 	if err != nil {
@@ -163,10 +163,11 @@ func serve(ctx context.Context, cfg serveConfig, stderr io.Writer) error {
 		fleet.Run,
 		graphs.Run,
 		func(ctx context.Context) error { return bs.reloadOnHangup(ctx, hup, log) },
+		func(ctx context.Context) error { return logStalledBoots(ctx, bs.trace, lc, log) },
 	}
 	svcs = append(svcs, bs.svcs...)
 	bootInfo := bs.info
-	dhcpSvcs, dhcpInfo, err := dhcpService(cfg.DHCP, lc, store, reg, log, hl)
+	dhcpSvcs, dhcpInfo, err := dhcpService(cfg.DHCP, lc, store, bs.trace, reg, log, hl)
 	if err != nil {
 		ln.Close()
 		return err

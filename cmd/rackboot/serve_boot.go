@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/rackboot/rackboot/boot"
+	"github.com/rackboot/rackboot/boottrace"
 	"github.com/rackboot/rackboot/fleetconfig"
 	"github.com/rackboot/rackboot/images"
 	"github.com/rackboot/rackboot/machine"
@@ -29,6 +30,9 @@ type bootConfig struct {
 	BootURL         string
 	TFTPAddr        string
 	IPXEDir         string
+	UEFILoader      string
+	ShimFile        string
+	GRUBFile        string
 	InstallerKernel string
 	InstallerInitrd string
 	TemplatesDir    string
@@ -43,9 +47,12 @@ func addBootFlags(f *pflag.FlagSet, c *bootConfig) {
 	f.StringVar(&c.BootURL, "boot-url", "", "URL machines reach --http-addr at (default http://<http-addr host>:<port> when the host is an IP)")
 	f.StringVar(&c.TFTPAddr, "tftp-addr", ":69", "listen address of the TFTP server for the iPXE loaders; empty turns it off")
 	f.StringVar(&c.IPXEDir, "ipxe-dir", boot.LoaderDir, "directory holding undionly.kpxe, ipxe.efi and snponly.efi")
+	f.StringVar(&c.UEFILoader, "uefi-loader", boot.UEFIIPXE, "what UEFI x86-64 clients get first: ipxe, or shim (Debian's signed shim, GRUB and a grub.cfg, for Secure Boot); a host's uefi_loader overrides it, and a host whose facts say Secure Boot is on always gets shim")
+	f.StringVar(&c.ShimFile, "shim-file", boot.ShimFile, "Debian's signed shim (package shim-signed), served as bootx64.efi")
+	f.StringVar(&c.GRUBFile, "grub-file", boot.GRUBFile, "Debian's signed network GRUB (package grub-efi-amd64-signed), served beside shim as grubx64.efi")
 	f.StringVar(&c.InstallerKernel, "installer-kernel", "", "kernel the installer boots (served as /boot/installer/vmlinuz)")
 	f.StringVar(&c.InstallerInitrd, "installer-initrd", "", "installer initramfs built by `rackboot image initramfs` (served as /boot/installer/initrd.cpio.gz)")
-	f.StringVar(&c.TemplatesDir, "templates-dir", "", "directory of iPXE script overrides: installer.ipxe, localboot.ipxe, hold.ipxe (default DATA_DIR/templates)")
+	f.StringVar(&c.TemplatesDir, "templates-dir", "", "directory of script overrides: installer, localboot and hold, each .ipxe (iPXE) or .grub (grub.cfg) (default DATA_DIR/templates)")
 	f.StringVar(&c.KernelArgs, "installer-args", "", "extra installer kernel arguments (default console=tty0 console=ttyS0,115200n8)")
 	f.BoolVar(&c.NoDiscovery, "no-discovery", false, "do not enlist unknown machines: they boot from their disk")
 	f.IntVar(&c.DiscoveryMax, "discovery-max", 1024, "most hosts discovered or inspecting at once; beyond it unknown machines are not enlisted (-1: no cap)")
@@ -96,19 +103,26 @@ type bootSide struct {
 	ln   net.Listener // nil: no HTTP side here
 	url  string       // where machines reach it; "" when served nowhere
 	ms   *machine.Server
+	tftp *tftp.Server // nil: no TFTP here
+	// trace is the boot steps DHCP, TFTP and the HTTP side see.
+	trace *boottrace.Trace
 }
 
 // openBoot opens the TFTP and HTTP boot listeners; a listener that cannot
 // open fails serve at start. iface is --interface.
 func openBoot(ctx context.Context, c bootConfig, iface string, log *slog.Logger, hl *health) (*bootSide, error) {
-	b := &bootSide{url: c.BootURL}
+	b := &bootSide{url: c.BootURL, trace: &boottrace.Trace{}}
+	if err := c.checkSignedChain(log); err != nil {
+		return nil, err
+	}
 	if c.TFTPAddr != "" {
 		conn, err := tftp.Listen(ctx, "", c.TFTPAddr)
 		if err != nil {
 			return nil, err
 		}
-		ts := &tftp.Server{Roots: []string{c.IPXEDir}, Files: ipxeFiles(c.IPXEDir), Logger: log.With("part", "tftp")}
+		ts := &tftp.Server{Roots: []string{c.IPXEDir}, Files: c.tftpFiles(), Logger: log.With("part", "tftp"), Sent: b.traceTFTP}
 		hl.tftp = ts
+		b.tftp = ts
 		b.svcs = append(b.svcs, func(ctx context.Context) error { return ts.Serve(ctx, conn) })
 		b.info = append(b.info, "tftp", conn.LocalAddr().String())
 	}
@@ -137,12 +151,15 @@ func (b *bootSide) serveMachines(c bootConfig, lc *provision.Lifecycle, graphs *
 	}
 	ms := &machine.Server{Lifecycle: lc, Graphs: graphs, IPXEFiles: ipxeFiles(c.IPXEDir), Images: imgs, InstallerKernel: c.InstallerKernel,
 		InstallerInitrd: c.InstallerInitrd, TemplatesDir: firstOf(c.TemplatesDir, filepath.Join(dataDir, "templates")),
-		Logger: log.With("part", "machine")}
+		ShimFile: c.ShimFile, GRUBFile: c.GRUBFile, Trace: b.trace, Logger: log.With("part", "machine")}
 	h, err := ms.Handler()
 	if err != nil {
 		return err
 	}
 	b.ms = ms
+	if b.tftp != nil {
+		b.tftp.Generate = ms.GRUBConfig // before the TFTP service starts
+	}
 	h = hl.countBytes(h)
 	b.svcs = append(b.svcs, func(ctx context.Context) error { return serveHTTP(ctx, b.ln, h, grace, machineSide) })
 	return nil

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"github.com/rackboot/rackboot/boottrace"
 	"log/slog"
 	"net"
 	"net/netip"
@@ -55,7 +56,7 @@ func addDHCPFlags(f *pflag.FlagSet, c *dhcpConfig) {
 
 // dhcpService opens the DHCP sockets and returns the service that serves
 // them; none when DHCP is off or no interface is given.
-func dhcpService(c dhcpConfig, lc *provision.Lifecycle, store *inventory.DB, reg *prometheus.Registry, log *slog.Logger, hl *health) ([]service, []any, error) {
+func dhcpService(c dhcpConfig, lc *provision.Lifecycle, store *inventory.DB, trace *boottrace.Trace, reg *prometheus.Registry, log *slog.Logger, hl *health) ([]service, []any, error) {
 	mode, err := dhcp.ParseMode(c.Mode)
 	if err != nil {
 		return nil, nil, fmt.Errorf("--dhcp-mode: %w", err)
@@ -67,6 +68,7 @@ func dhcpService(c dhcpConfig, lc *provision.Lifecycle, store *inventory.DB, reg
 	if err != nil {
 		return nil, nil, err
 	}
+	srv.Trace = trace
 	conns, err := c.listen(mode)
 	if err != nil {
 		return nil, nil, err

@@ -10,11 +10,12 @@ import (
 
 // DefaultModules are the drivers for the NICs and disks of QEMU VMs and of
 // common servers: virtio (PCI, net, blk, scsi), Intel e1000/e1000e, AHCI
-// SATA, NVMe, and SCSI disks. Their dependencies are added.
+// SATA, NVMe, and SCSI disks; and efivarfs, through which the installer
+// reads whether Secure Boot is on. Their dependencies are added.
 func DefaultModules() []string {
 	return []string{
 		"virtio_pci", "virtio_net", "virtio_blk", "virtio_scsi",
-		"e1000", "e1000e", "ahci", "nvme", "sd_mod",
+		"e1000", "e1000e", "ahci", "nvme", "sd_mod", "efivarfs",
 	}
 }
 

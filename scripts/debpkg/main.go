@@ -149,8 +149,12 @@ func packageInfo(o options, generated files.Contents) *nfpm.Info {
 			// ipxe: the loaders in /usr/lib/ipxe, which the conffile's
 			// TFTP server serves from; without them serve stops at start
 			// ("tftp: open root"), found by scripts/debvm.
-			Depends:  []string{"passwd", "ipxe"},
-			Contents: contents,
+			Depends: []string{"passwd", "ipxe"},
+			// The signed chain for hosts with Secure Boot on (serve
+			// --uefi-loader shim, a host's uefi_loader, or its facts):
+			// Debian's Microsoft-signed shim and signed network GRUB.
+			Recommends: []string{"shim-signed", "grub-efi-amd64-signed"},
+			Contents:   contents,
 			Scripts: nfpm.Scripts{
 				PostInstall: src("postinst"),
 				PreRemove:   src("prerm"),
