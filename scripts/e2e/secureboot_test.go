@@ -190,7 +190,7 @@ func (l *lab) bootSteps(mac string) []boottrace.Step {
 		l.t.Fatal(err)
 	}
 	out, err := exec.Command("ip", "netns", "exec", "rb-"+l.name, "curl", "-sSf",
-		"-H", "Authorization: Bearer "+strings.TrimSpace(string(tok)),
+		"--cacert", filepath.Join(l.dataDir, "tls.crt"), "-H", "Authorization: Bearer "+strings.TrimSpace(string(tok)),
 		l.server+"/api/v1/hosts/"+mac+"/boot-steps").Output()
 	if err != nil {
 		l.t.Fatalf("boot steps of %s: %v", mac, err)
