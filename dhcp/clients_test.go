@@ -21,9 +21,9 @@ import (
 // mode) until the test ends.
 func serveIn(t *testing.T, n *node, s *Server) {
 	t.Helper()
-	conns := []net.PacketConn{n.listen(serverPort)}
+	conns := []net.PacketConn{listenOn(t, n, serverPort)}
 	if s.Mode == ModeProxy {
-		conns = append(conns, n.listen(pxePort))
+		conns = append(conns, listenOn(t, n, pxePort))
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done, ready := make(chan error, 1), make(chan struct{})
@@ -57,7 +57,7 @@ func (w testWriter) Write(b []byte) (int, error) {
 // inventory.
 func labServer(t *testing.T, set func(*Server)) (*lab, *Server, *inventory.DB) {
 	l := newLab(t)
-	srv := l.node("srv", "10.0.0.2/24")
+	srv := l.Node("srv", "10.0.0.2/24")
 	db, err := inventory.Open(t.TempDir(), inventory.Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -66,7 +66,7 @@ func labServer(t *testing.T, set func(*Server)) (*lab, *Server, *inventory.DB) {
 	bc := boot.Config{URL: "http://10.0.0.2:8081"}
 	s := &Server{Mode: ModeFull, ServerIP: testServerIP, Inventory: db, Leases: db, Logger: testLogger(t),
 		Subnets: []Subnet{testLocal, testRelayed}, Boot: bc, Enlister: provision.New(provision.Config{Store: db, Boot: bc}),
-		ProbeListen: srv.prober(), ProbeWait: 300 * time.Millisecond}
+		ProbeListen: prober(srv), ProbeWait: 300 * time.Millisecond}
 	if set != nil {
 		set(s)
 	}
@@ -118,7 +118,7 @@ func TestDhclientLease(t *testing.T) {
 		t.Skip("dhclient not installed")
 	}
 	l, _, db := labServer(t, nil)
-	cl := l.node("cl")
+	cl := l.Node("cl")
 	hw := clientMAC(t, cl)
 	if _, err := db.CreateHost(context.Background(), inventory.Host{MAC: hw, Hostname: "web-1", IP: "10.0.0.42"}, "test"); err != nil {
 		t.Fatal(err)
@@ -127,7 +127,7 @@ func TestDhclientLease(t *testing.T) {
 	script, out := hook(t, dir, `[ "$reason" = BOUND ]`)
 	conf := filepath.Join(dir, "dhclient.conf")
 	os.WriteFile(conf, []byte("request subnet-mask, routers, domain-name, domain-name-servers, host-name, dhcp-lease-time;\n"), 0o644)
-	startClient(t, cl.command(context.Background(), "dhclient", "-d", "-1", "-cf", conf, "-sf", script,
+	startClient(t, cl.Command(context.Background(), "dhclient", "-d", "-1", "-cf", conf, "-sf", script,
 		"-lf", filepath.Join(dir, "leases"), "-pf", filepath.Join(dir, "pid"), "eth0"))
 	env := waitEnv(t, out, 20*time.Second)
 	want := map[string]string{"new_ip_address": "10.0.0.42", "new_subnet_mask": "255.255.255.0", "new_routers": "10.0.0.1",
@@ -145,13 +145,13 @@ func TestUdhcpcLease(t *testing.T) {
 		t.Skip("busybox not installed")
 	}
 	l, s, db := labServer(t, nil)
-	cl := l.node("cl")
+	cl := l.Node("cl")
 	hw := clientMAC(t, cl)
 	if _, err := db.CreateHost(context.Background(), inventory.Host{MAC: hw, Hostname: "db-1"}, "test"); err != nil {
 		t.Fatal(err)
 	}
 	script, out := hook(t, t.TempDir(), `[ "$1" = bound ]`)
-	startClient(t, cl.command(context.Background(), "busybox", "udhcpc", "-f", "-q", "-n", "-t", "10", "-T", "1",
+	startClient(t, cl.Command(context.Background(), "busybox", "udhcpc", "-f", "-q", "-n", "-t", "10", "-T", "1",
 		"-i", "eth0", "-s", script, "-O", "hostname", "-O", "domain"))
 	env := waitEnv(t, out, 20*time.Second)
 	if ip := env["ip"]; !strings.HasPrefix(ip, "10.0.0.10") {
@@ -174,7 +174,7 @@ func TestUdhcpcLease(t *testing.T) {
 // clientMAC is the MAC of the node's eth0.
 func clientMAC(t *testing.T, n *node) string {
 	t.Helper()
-	out, err := n.command(context.Background(), "cat", "/sys/class/net/eth0/address").Output()
+	out, err := n.Command(context.Background(), "cat", "/sys/class/net/eth0/address").Output()
 	if err != nil {
 		t.Fatal(err)
 	}

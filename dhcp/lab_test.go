@@ -9,9 +9,7 @@ import (
 	"net/netip"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"runtime"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -23,9 +21,8 @@ import (
 
 func TestRelayedRequestInLab(t *testing.T) {
 	l, _, db := labServer(t, nil)
-	relay := l.node("relay", "10.0.0.3/24", "10.1.0.1/24")
-	srvNS := &node{t: t, ns: l.id + "srv"}
-	srvNS.ip("route", "add", "10.1.0.0/24", "via", "10.0.0.3")
+	relay := l.Node("relay", "10.0.0.3/24", "10.1.0.1/24")
+	l.Get("srv").IP("route", "add", "10.1.0.0/24", "via", "10.0.0.3")
 	c := newTestClient(t, relay, serverPort)
 	server := &net.UDPAddr{IP: testServerIP.AsSlice(), Port: serverPort}
 	gi := dhcpv4.WithGatewayIP(net.ParseIP("10.1.0.1"))
@@ -43,7 +40,7 @@ func TestRelayedRequestInLab(t *testing.T) {
 
 func TestPXEDiscoversUnknownMAC(t *testing.T) {
 	l, _, db := labServer(t, nil)
-	c := newTestClient(t, l.node("cl"), clientPort)
+	c := newTestClient(t, l.Node("cl"), clientPort)
 	offer := c.one(newPacket(t, mac(9), dhcpv4.MessageTypeDiscover, pxe(iana.EFI_X86_64)...), bcast67, dhcpv4.MessageTypeOffer)
 	if offer.BootFileName != "ipxe.efi" {
 		t.Errorf("boot file %q", offer.BootFileName)
@@ -72,7 +69,7 @@ func startDnsmasq(t *testing.T, n *node) {
 		t.Skip("dnsmasq not installed")
 	}
 	dir := t.TempDir()
-	cmd := n.command(context.Background(), "dnsmasq", "--no-daemon", "--conf-file=/dev/null", "--port=0",
+	cmd := n.Command(context.Background(), "dnsmasq", "--no-daemon", "--conf-file=/dev/null", "--port=0",
 		"--user=root", "--interface=eth0", "--bind-interfaces", "--dhcp-range=10.0.0.150,10.0.0.160,255.255.255.0,1h",
 		"--log-dhcp", "--log-facility=-", "--no-ping",
 		"--dhcp-leasefile="+filepath.Join(dir, "leases"), "--pid-file="+filepath.Join(dir, "pid"))
@@ -81,7 +78,7 @@ func startDnsmasq(t *testing.T, n *node) {
 	// Ready when its socket is bound (on a loaded machine, a fixed pause
 	// was sometimes too short).
 	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {
-		out, _ := n.command(context.Background(), "ss", "-Huln", "sport = :67").Output()
+		out, _ := n.Command(context.Background(), "ss", "-Huln", "sport = :67").Output()
 		if len(bytes.TrimSpace(out)) > 0 {
 			return
 		}
@@ -93,14 +90,14 @@ func startDnsmasq(t *testing.T, n *node) {
 
 func TestProxyBesideDnsmasq(t *testing.T) {
 	l := newLab(t)
-	startDnsmasq(t, l.node("dns", "10.0.0.1/24"))
-	srv := l.node("srv", "10.0.0.2/24")
+	startDnsmasq(t, l.Node("dns", "10.0.0.1/24"))
+	srv := l.Node("srv", "10.0.0.2/24")
 	db, _ := inventory.Open(t.TempDir(), inventory.Options{})
 	t.Cleanup(func() { db.Close() })
 	s := &Server{Mode: ModeProxy, ServerIP: testServerIP, Inventory: db, Logger: testLogger(t),
-		ProbeListen: srv.prober(), ProbeWait: 500 * time.Millisecond}
+		ProbeListen: prober(srv), ProbeWait: 500 * time.Millisecond}
 	serveIn(t, srv, s)
-	cl := l.node("cl")
+	cl := l.Node("cl")
 	c := newTestClient(t, cl, clientPort)
 
 	var addrOffer, bootOffer *dhcpv4.DHCPv4
@@ -131,7 +128,7 @@ func TestProxyBesideDnsmasq(t *testing.T) {
 		t.Fatalf("address ACK from %v for %v", ack.ServerIdentifier(), ack.YourIPAddr)
 	}
 	// With its address, the ROM asks the boot server on port 4011.
-	cl.ip("addr", "add", ack.YourIPAddr.String()+"/24", "dev", "eth0")
+	cl.IP("addr", "add", ack.YourIPAddr.String()+"/24", "dev", "eth0")
 	pc := newTestClient(t, cl, 0)
 	req := newPacket(t, mac(3), dhcpv4.MessageTypeRequest, append(pxe(iana.INTEL_X86PC), dhcpv4.WithClientIP(ack.YourIPAddr))...)
 	boot := pc.one(req, &net.UDPAddr{IP: testServerIP.AsSlice(), Port: pxePort}, dhcpv4.MessageTypeAck)
@@ -145,51 +142,21 @@ func TestProxyBesideDnsmasq(t *testing.T) {
 
 func TestFullModeRefusesBesideAnotherServer(t *testing.T) {
 	l := newLab(t)
-	startDnsmasq(t, l.node("dns", "10.0.0.1/24"))
-	srv := l.node("srv", "10.0.0.2/24")
+	startDnsmasq(t, l.Node("dns", "10.0.0.1/24"))
+	srv := l.Node("srv", "10.0.0.2/24")
 	db, _ := inventory.Open(t.TempDir(), inventory.Options{})
 	t.Cleanup(func() { db.Close() })
 	s := &Server{Mode: ModeFull, ServerIP: testServerIP, Inventory: db, Leases: db, Subnets: []Subnet{testLocal},
-		Logger: testLogger(t), ProbeListen: srv.prober(), ProbeWait: 500 * time.Millisecond}
+		Logger: testLogger(t), ProbeListen: prober(srv), ProbeWait: 500 * time.Millisecond}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	err := s.Serve(ctx, srv.listen(serverPort))
+	err := s.Serve(ctx, listenOn(t, srv, serverPort))
 	if !errors.Is(err, ErrOtherServer) {
 		t.Fatalf("Serve beside dnsmasq: %v, want ErrOtherServer", err)
 	}
 	if s.Stats().OtherServerSeen != 1 {
 		t.Errorf("not counted: %+v", s.Stats())
 	}
-}
-
-// perfdhcp runs Kea's perfdhcp from n against the server at 10.0.0.2 and
-// returns its report.
-func perfdhcp(t *testing.T, n *node, args ...string) string {
-	t.Helper()
-	if _, err := exec.LookPath("perfdhcp"); err != nil {
-		t.Skip("perfdhcp not installed")
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	out, err := n.command(ctx, "perfdhcp", append(append([]string{"-4", "-l", "eth0"}, args...), "10.0.0.2")...).CombinedOutput()
-	if err != nil && ctx.Err() != nil {
-		t.Fatalf("perfdhcp: %v\n%s", err, out)
-	}
-	return string(out)
-}
-
-var ackStats = regexp.MustCompile(`(?s)Statistics for: REQUEST-ACK\*+\s*sent packets: (\d+)\s*received packets: (\d+)`)
-
-// acksOf reads the REQUEST-ACK counts of a perfdhcp report.
-func acksOf(t *testing.T, report string) (sent, received int) {
-	t.Helper()
-	m := ackStats.FindStringSubmatch(report)
-	if m == nil {
-		t.Fatalf("no REQUEST-ACK statistics in perfdhcp output:\n%s", report)
-	}
-	sent, _ = strconv.Atoi(m[1])
-	received, _ = strconv.Atoi(m[2])
-	return sent, received
 }
 
 // bigSubnet has room for the perfdhcp runs.
@@ -201,7 +168,7 @@ func bigSubnet() Subnet {
 
 func TestPerfdhcpThousandClients(t *testing.T) {
 	l, s, db := labServer(t, func(s *Server) { s.Subnets = []Subnet{bigSubnet()} })
-	perf := l.node("perf", "10.0.0.10/16")
+	perf := l.Node("perf", "10.0.0.10/16")
 	out := perfdhcp(t, perf, "-r", "500", "-R", "1000000", "-n", "1000", "-u", "-d", "2", "-W", "1000000")
 	sent, got := acksOf(t, out)
 	if got < 1000 || sent != got {
@@ -237,12 +204,12 @@ func TestDiscoveryFlood(t *testing.T) {
 	var before runtime.MemStats
 	runtime.GC()
 	runtime.ReadMemStats(&before)
-	perf := l.node("perf", "10.0.0.10/16")
+	perf := l.Node("perf", "10.0.0.10/16")
 	start := time.Now()
 	out := perfdhcp(t, perf, "-r", "5000", "-R", "50000", "-n", "50000", "-o", "60,"+hex.EncodeToString([]byte("PXEClient:Arch:00000:UNDI:002001")), "-W", "1000000")
 	flood := time.Since(start)
 	// A known host asks during the aftermath of the flood.
-	c := newTestClient(t, l.node("good"), clientPort)
+	c := newTestClient(t, l.Node("good"), clientPort)
 	hw, _ := net.ParseMAC(known)
 	offer := c.one(newPacket(t, hw, dhcpv4.MessageTypeDiscover), bcast67, dhcpv4.MessageTypeOffer)
 	if !offer.YourIPAddr.Equal(net.ParseIP("10.0.0.77")) {

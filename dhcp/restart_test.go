@@ -3,7 +3,6 @@ package dhcp
 import (
 	"bufio"
 	"context"
-	"encoding/binary"
 	"fmt"
 	"net"
 	"net/netip"
@@ -11,14 +10,13 @@ import (
 	"os/exec"
 	"os/signal"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/insomniacslk/dhcp/dhcpv4"
+	"github.com/rackboot/rackboot/dhcp/dhcplab"
 	"github.com/rackboot/rackboot/inventory"
-	"golang.org/x/sys/unix"
 )
 
 // childEnv makes the test binary a rackboot DHCP server (see TestMain),
@@ -58,7 +56,7 @@ func runChild(dir string) error {
 // startChild starts the child server in n and waits for it to be ready.
 func startChild(t *testing.T, n *node, dir string) *exec.Cmd {
 	t.Helper()
-	cmd := n.command(context.Background(), os.Args[0], "-test.run=^$")
+	cmd := n.Command(context.Background(), os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(), childEnv+"="+dir)
 	cmd.Stderr = testWriter{t}
 	out, err := cmd.StdoutPipe()
@@ -80,92 +78,6 @@ func kill(t *testing.T, cmd *exec.Cmd) {
 	t.Helper()
 	cmd.Process.Signal(syscall.SIGKILL) // ip netns exec execs the child: this is the server itself
 	cmd.Wait()
-}
-
-// ackSniffer records, from the wire, every DHCPACK reaching a node: the
-// client's view of which MAC was given which address.
-type ackSniffer struct {
-	fd    int
-	mu    sync.Mutex
-	byMAC map[string]netip.Addr
-	byIP  map[netip.Addr]string
-	dups  []string
-	done  chan struct{}
-}
-
-func sniffACKs(t *testing.T, n *node) *ackSniffer {
-	t.Helper()
-	s := &ackSniffer{byMAC: map[string]netip.Addr{}, byIP: map[netip.Addr]string{}, done: make(chan struct{})}
-	err := n.do(func() error {
-		ifi, err := net.InterfaceByName("eth0")
-		if err != nil {
-			return err
-		}
-		proto := int(htons(unix.ETH_P_IP))
-		if s.fd, err = unix.Socket(unix.AF_PACKET, unix.SOCK_DGRAM, proto); err != nil {
-			return err
-		}
-		unix.SetsockoptInt(s.fd, unix.SOL_SOCKET, unix.SO_RCVBUFFORCE, 32<<20)
-		unix.SetsockoptTimeval(s.fd, unix.SOL_SOCKET, unix.SO_RCVTIMEO, &unix.Timeval{Usec: 200000})
-		return unix.Bind(s.fd, &unix.SockaddrLinklayer{Protocol: htons(unix.ETH_P_IP), Ifindex: ifi.Index})
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	stop := make(chan struct{})
-	go s.run(stop)
-	t.Cleanup(func() { close(stop); <-s.done; unix.Close(s.fd) })
-	return s
-}
-
-func htons(v uint16) uint16 { return v<<8 | v>>8 }
-
-func (s *ackSniffer) run(stop chan struct{}) {
-	defer close(s.done)
-	buf := make([]byte, 2048)
-	for {
-		select {
-		case <-stop:
-			return
-		default:
-		}
-		n, _, err := unix.Recvfrom(s.fd, buf, 0)
-		if err == nil {
-			s.packet(buf[:n])
-		}
-	}
-}
-
-// packet parses IPv4/UDP to port 67 (replies to a relay: perfdhcp is one).
-func (s *ackSniffer) packet(b []byte) {
-	if len(b) < 20 || b[9] != unix.IPPROTO_UDP {
-		return
-	}
-	ihl := int(b[0]&0x0f) * 4
-	if len(b) < ihl+8 || binary.BigEndian.Uint16(b[ihl+2:]) != serverPort {
-		return
-	}
-	m, err := dhcpv4.FromBytes(b[ihl+8:])
-	if err != nil || m.OpCode != dhcpv4.OpcodeBootReply || m.MessageType() != dhcpv4.MessageTypeAck {
-		return
-	}
-	mac, ip := m.ClientHWAddr.String(), ipOf(m.YourIPAddr)
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if prev, ok := s.byIP[ip]; ok && prev != mac {
-		s.dups = append(s.dups, fmt.Sprintf("%v to %s and %s", ip, prev, mac))
-	}
-	s.byIP[ip], s.byMAC[mac] = mac, ip
-}
-
-func (s *ackSniffer) snapshot() (map[string]netip.Addr, []string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	m := make(map[string]netip.Addr, len(s.byMAC))
-	for k, v := range s.byMAC {
-		m[k] = v
-	}
-	return m, append([]string(nil), s.dups...)
 }
 
 // storedLeases opens the (unlocked) inventory and returns its leases by MAC.
@@ -211,9 +123,9 @@ func TestRestartKeepsAcknowledgedLeases(t *testing.T) {
 		t.Skip("perfdhcp not installed")
 	}
 	l := newLab(t)
-	srv, perf := l.node("srv", "10.0.0.2/16"), l.node("perf", "10.0.0.10/16")
+	srv, perf := l.Node("srv", "10.0.0.2/16"), l.Node("perf", "10.0.0.10/16")
 	dir := t.TempDir()
-	sniff := sniffACKs(t, perf)
+	sniff := dhcplab.SniffACKs(t, perf)
 
 	child := startChild(t, srv, dir)
 	out := perfdhcp(t, perf, "-r", "2000", "-R", "1000000", "-n", "5000", "-d", "2", "-W", "1000000")
@@ -221,7 +133,7 @@ func TestRestartKeepsAcknowledgedLeases(t *testing.T) {
 	t.Logf("first round: %d of %d REQUESTs ACKed", got, sent)
 	time.Sleep(300 * time.Millisecond) // let the last ACKs reach the sniffer
 	kill(t, child)
-	first, _ := sniff.snapshot()
+	first, _ := sniff.Snapshot()
 	// perfdhcp shares two cores with the server; under load it misses some
 	// replies. What matters here is what was acknowledged on the wire.
 	if len(first) < 4000 {
@@ -251,7 +163,7 @@ func TestRestartKeepsAcknowledgedLeases(t *testing.T) {
 		}
 	}
 	kill(t, child)
-	all, dups := sniff.snapshot()
+	all, dups := sniff.Snapshot()
 	for _, d := range dups {
 		t.Errorf("address acknowledged twice: %s", d)
 	}

@@ -17,7 +17,7 @@ type testClient struct {
 }
 
 func newTestClient(t *testing.T, n *node, port int) *testClient {
-	c := &testClient{t: t, conn: n.listen(port)}
+	c := &testClient{t: t, conn: listenOn(t, n, port)}
 	t.Cleanup(func() { c.conn.Close() })
 	return c
 }

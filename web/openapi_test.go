@@ -98,6 +98,14 @@ func TestOpenAPIDescribesEveryRoute(t *testing.T) {
 	if len(routes) < 19 {
 		t.Fatalf("walked %d routes, expected at least 19", len(routes))
 	}
+	// The routes outside /api/v1 are the API listener's too, and in the
+	// document: were one served elsewhere, the comparison below would
+	// not see it missing.
+	for _, p := range []string{"/healthz", "/metrics"} {
+		if routes[p] == nil || !slices.Contains(ops[p], "GET") {
+			t.Errorf("GET %s: routed %v, described %v; want both", p, routes[p], ops[p])
+		}
+	}
 	for p, methods := range routes {
 		described := ops[p]
 		if described == nil {

@@ -19,9 +19,10 @@ var vmRealTests = []string{"TestSvcRealSystemd", "TestSvcRealUnit", "TestPkgReal
 
 // TestSvcPkgInSystemdVM runs this package's real-systemd and real-apt
 // tests (every test named *Real*) in a Debian 12 VM with systemd as PID 1:
-// scripts/systemd-vm builds the image (once, cached in build/), the test
-// binary goes on a second disk, and the VM's rackboot-vmtest.service runs
-// it with its output on the serial console and powers off. No network in
+// scripts/systemd-vm builds the image (once per machine, cached in
+// ~/.cache/rackboot/systemd-vm), the test binary goes on a second disk,
+// and the VM's rackboot-vmtest.service runs it with its output on the
+// serial console and powers off. No network in
 // the VM. Skipped with -short; missing tools fail it.
 func TestSvcPkgInSystemdVM(t *testing.T) {
 	if testing.Short() {
@@ -137,6 +138,7 @@ func TestSvcPkgInSystemdVM(t *testing.T) {
 	werr := qemu.Wait()
 	total := time.Since(start)
 	log := console.String()
+	os.MkdirAll(filepath.Join(root, "build", "systemd-vm"), 0o755) // a fresh clone has no build/
 	if err := os.WriteFile(filepath.Join(root, "build", "systemd-vm", "console.log"), []byte(log), 0o644); err == nil {
 		t.Logf("console saved in build/systemd-vm/console.log")
 	}

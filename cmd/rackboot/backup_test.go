@@ -16,8 +16,10 @@ import (
 // backup` while hosts are added through its API without pause, restores
 // the file with `rackboot restore` into a new data dir (after refusing the
 // running one), serves from it, and finds every host whose add was
-// answered before the backup began. (That the key travels with it, and the
-// leases, inventory's TestBackupWhileWriting checks.)
+// answered before the backup began. (That the key travels with it and
+// the leases real DHCP clients were ACKed, TestBackupWhileDHCPClientsLease
+// checks, in network namespaces; inventory's TestBackupWhileWriting the
+// same of the store alone.)
 func TestBackupRestoreThroughServe(t *testing.T) {
 	dir := t.TempDir()
 	url, stop := startServe(t, dir)

@@ -75,7 +75,9 @@ func TestDebianPackageInSystemdVM(t *testing.T) {
 	for _, want := range []string{"apt install old", "service answers /healthz", "runs as user rackboot",
 		"ambient capabilities are NET_BIND_SERVICE and NET_RAW", "CLI with the admin token: host add", "reload reread the templates",
 		"restore into the stopped data dir", "service came back after the reboot", "apt install new (upgrade)",
-		"hosts kept over the upgrade", "apt purge", "user gone", "data gone (purge)", "conffile gone (purge)"} {
+		"hosts kept over the upgrade", "apt remove", "service stopped (remove)", "unit gone (remove)",
+		"binary gone (remove)", "conffile kept (remove)", "user kept (remove)", "data kept (remove)",
+		"hosts kept over remove and reinstall", "apt purge", "user gone", "data gone (purge)", "conffile gone (purge)"} {
 		if !strings.Contains(console, "CHECK ok "+want) {
 			t.Errorf("in the VM, %q did not pass", want)
 		}

@@ -4,7 +4,8 @@
 # installs the old package, checks the service, restores an inventory
 # with hosts and leases and reboots; the second checks the service came
 # back, upgrades to the new package, writes a backup to /dev/vdc for the
-# test to read, and purges. Every check prints "CHECK ok <what>" or
+# test to read, removes the package (conffile, user and data stay),
+# reinstalls it and finds the hosts again, and purges. Every check prints "CHECK ok <what>" or
 # "CHECK FAIL <what>"; the test reads them from the serial console.
 set -u
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
@@ -94,6 +95,19 @@ else
 	fail "backup after the upgrade"
 fi
 echo "== was: $old"
+# remove (not purge): Debian keeps conffiles and data (see postrm).
+check "apt remove" apt-get remove -y rackboot
+check "service stopped (remove)" sh -c '! systemctl is-active --quiet rackboot'
+check "unit gone (remove)" sh -c '! systemctl cat rackboot >/dev/null 2>&1'
+check "binary gone (remove)" test ! -e /usr/bin/rackboot
+if listening; then fail "nothing answers on 8080 (remove)"; else ok "nothing answers on 8080 (remove)"; fi
+check "conffile kept (remove)" grep -q '^data-dir: /var/lib/rackboot' /etc/rackboot/rackboot.yaml
+check "user kept (remove)" getent passwd rackboot
+check "data kept (remove)" test -s /var/lib/rackboot/rackboot.db -a -s /var/lib/rackboot/secret.key
+check "dpkg knows it removed, not purged" sh -c 'dpkg-query -W -f="\${db:Status-Abbrev}" rackboot | grep -q "^rc"'
+check "apt install after remove" apt-get install -y --no-install-recommends "$T"/new/rackboot_*_amd64.deb
+check "service answers after the reinstall" wait_healthz
+check "hosts kept over remove and reinstall" sh -c 'rackboot host list | grep -q restored-0 && rackboot host list | grep -q vm-two'
 check "apt purge" apt-get purge -y rackboot
 check "service gone" sh -c '! systemctl cat rackboot >/dev/null 2>&1'
 check "binary gone" test ! -e /usr/bin/rackboot
