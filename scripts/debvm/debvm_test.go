@@ -72,7 +72,7 @@ func TestDebianPackageInSystemdVM(t *testing.T) {
 		}
 	}
 	t.Logf("%d checks in the VM, %d failed", len(checks), len(failed))
-	for _, want := range []string{"apt install old", "service answers /healthz", "runs as user rackboot",
+	for _, want := range []string{"apt install old", "recommends the signed chain", "service answers /healthz", "runs as user rackboot",
 		"ambient capabilities are NET_BIND_SERVICE and NET_RAW", "CLI with the admin token: host add", "reload reread the templates",
 		"restore into the stopped data dir", "service came back after the reboot", "apt install new (upgrade)",
 		"hosts kept over the upgrade", "apt remove", "service stopped (remove)", "unit gone (remove)",

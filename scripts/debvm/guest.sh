@@ -42,6 +42,7 @@ if [ ! -e "$phase" ]; then
 	# ipxe (a dependency) from Debian's package: the VM has no network.
 	check "apt install old" apt-get install -y --no-install-recommends "$T"/ipxe_*.deb "$T"/old/rackboot_*_amd64.deb
 	check "unit enabled" systemctl is-enabled --quiet rackboot
+	check "recommends the signed chain" sh -c "dpkg-query -W -f='\${Recommends}' rackboot | grep -q 'shim-signed, grub-efi-amd64-signed'"
 	check "service answers /healthz" wait_healthz
 	check "runs as user rackboot" test "$(main_pid_user)" = rackboot
 	# CAP_NET_BIND_SERVICE (bit 10) and CAP_NET_RAW (bit 13) only.
