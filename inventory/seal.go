@@ -34,6 +34,11 @@ func loadSealer(path string) (*sealer, error) {
 	if len(key) != 32 {
 		return nil, fmt.Errorf("secret key %s: want 32 bytes, found %d", path, len(key))
 	}
+	return newSealer(key)
+}
+
+// newSealer seals with key, 32 bytes.
+func newSealer(key []byte) (*sealer, error) {
 	block, err := aes.NewCipher(key)
 	if err != nil {
 		return nil, fmt.Errorf("secret key: %w", err)
@@ -81,8 +86,10 @@ func (s *sealer) open(sealed []byte, mac string) (string, error) {
 // DeriveKey returns a key for one purpose (boot tokens, say), derived from
 // the data dir's secret key, so every secret of an appliance stems from one
 // file and no two purposes share a key.
-func (db *DB) DeriveKey(purpose string) []byte {
-	m := hmac.New(sha256.New, db.seal.key)
+func (db *DB) DeriveKey(purpose string) []byte { return db.seal.derive(purpose) }
+
+func (s *sealer) derive(purpose string) []byte {
+	m := hmac.New(sha256.New, s.key)
 	m.Write([]byte("rackboot derived key\x00" + purpose))
 	return m.Sum(nil)
 }
