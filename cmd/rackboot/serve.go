@@ -14,7 +14,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/rackboot/rackboot/boot"
 	"github.com/rackboot/rackboot/images"
-	"github.com/rackboot/rackboot/inventory"
 	"github.com/rackboot/rackboot/provision"
 	"github.com/rackboot/rackboot/web"
 	"github.com/rackboot/rackboot/web/dashboard"
@@ -37,6 +36,7 @@ type serveConfig struct {
 	Boot            bootConfig
 	BMC             bmcConfig
 	DHCP            dhcpConfig
+	Etcd            etcdConfig
 }
 
 // service is one long-running part of serve; it returns when ctx ends.
@@ -73,6 +73,7 @@ RACKBOOT_DATA_DIR), then the YAML file given by --config, then defaults.`,
 	addBootFlags(f, &cfg.Boot)
 	addBMCFlags(f, &cfg.BMC)
 	addDHCPFlags(f, &cfg.DHCP)
+	addEtcdFlags(f, &cfg.Etcd)
 	return cmd
 }
 
@@ -98,7 +99,7 @@ func serve(ctx context.Context, cfg serveConfig, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	store, err := inventory.Open(cfg.DataDir, inventory.Options{Logger: log, Init: cfg.Init})
+	store, err := openStore(ctx, cfg, log)
 	if err != nil {
 		return err
 	}

@@ -55,7 +55,7 @@ func addDHCPFlags(f *pflag.FlagSet, c *dhcpConfig) {
 
 // dhcpService opens the DHCP sockets and returns the service that serves
 // them; none when DHCP is off or no interface is given.
-func dhcpService(c dhcpConfig, lc *provision.Lifecycle, store *inventory.DB, reg *prometheus.Registry, log *slog.Logger, hl *health) ([]service, []any, error) {
+func dhcpService(c dhcpConfig, lc *provision.Lifecycle, store inventory.Store, reg *prometheus.Registry, log *slog.Logger, hl *health) ([]service, []any, error) {
 	mode, err := dhcp.ParseMode(c.Mode)
 	if err != nil {
 		return nil, nil, fmt.Errorf("--dhcp-mode: %w", err)
@@ -96,7 +96,7 @@ func (c *dhcpConfig) listen(mode dhcp.Mode) ([]net.PacketConn, error) {
 	return conns, nil
 }
 
-func (c *dhcpConfig) server(mode dhcp.Mode, lc *provision.Lifecycle, store *inventory.DB, log *slog.Logger) (*dhcp.Server, error) {
+func (c *dhcpConfig) server(mode dhcp.Mode, lc *provision.Lifecycle, store inventory.Store, log *slog.Logger) (*dhcp.Server, error) {
 	local, err := interfacePrefix(c.Interface)
 	if err != nil {
 		return nil, err

@@ -1,0 +1,93 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rackboot/rackboot/inventory/etcdtest"
+)
+
+// startEtcd starts a 3-member etcd cluster for one test (not under
+// -short) and returns its endpoints, comma-separated.
+func startEtcd(t *testing.T) *etcdtest.Cluster {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("etcd cluster: not under -short")
+	}
+	c, err := etcdtest.Start(context.Background(), t.TempDir(), 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+	return c
+}
+
+func sealKeyFile(t *testing.T) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "seal.key")
+	key := make([]byte, 32)
+	rand.Read(key)
+	if err := os.WriteFile(p, key, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// TestTwoAppliancesOnEtcd: two serves on one etcd inventory show the
+// same hosts; a third with another sealing key refuses to start and says
+// why; one without a key is told to give one.
+func TestTwoAppliancesOnEtcd(t *testing.T) {
+	c := startEtcd(t)
+	eps := strings.Join(c.Endpoints(), ",")
+	key := sealKeyFile(t)
+	dirA, dirB := t.TempDir(), t.TempDir()
+	urlA, stopA := startServe(t, dirA, "--etcd-endpoints", eps, "--seal-key-file", key, "--appliance-id", "a")
+	defer stopA()
+	urlB, stopB := startServe(t, dirB, "--etcd-endpoints", eps, "--seal-key-file", key, "--appliance-id", "b")
+	defer stopB()
+	if out, code := cli(t, "host", "add", "52:54:00:00:00:01", "--hostname", "node1", "--server", urlA, "--data-dir", dirA); code != 0 {
+		t.Fatalf("host add on a: %d %s", code, out)
+	}
+	// b's index follows etcd's watch: the host shows there a moment later.
+	eventually(t, "host show on b", func() (string, bool) {
+		out, code := cli(t, "host", "show", "52:54:00:00:00:01", "--server", urlB, "--data-dir", dirB)
+		return out, code == 0 && strings.Contains(out, "node1")
+	})
+	if out, code := cli(t, "host", "rm", "52:54:00:00:00:01", "--server", urlB, "--data-dir", dirB); code != 0 {
+		t.Fatalf("host rm on b: %d %s", code, out)
+	}
+	eventually(t, "host show on a after rm on b", func() (string, bool) {
+		out, code := cli(t, "host", "show", "52:54:00:00:00:01", "--server", urlA, "--data-dir", dirA)
+		return out, code == 1 && strings.Contains(out, "not found")
+	})
+	out, code := cli(t, append([]string{"serve", "--data-dir", t.TempDir(), "--etcd-endpoints", eps, "--seal-key-file", sealKeyFile(t)}, loopbackAddrs...)...)
+	if code != 1 || !strings.Contains(out, "sealing key differs") || !strings.Contains(out, "--seal-key-file") {
+		t.Fatalf("serve with another key: %d %s", code, out)
+	}
+	out, code = cli(t, append([]string{"serve", "--data-dir", t.TempDir(), "--etcd-endpoints", eps}, loopbackAddrs...)...)
+	if code != 1 || !strings.Contains(out, "needs --seal-key-file") {
+		t.Fatalf("serve without a key: %d %s", code, out)
+	}
+}
+
+// eventually retries check until it holds, for what another appliance
+// learns through etcd's watch; it gives up after 10 s.
+func eventually(t *testing.T, what string, check func() (string, bool)) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		out, ok := check()
+		if ok {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: %s", what, out)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}

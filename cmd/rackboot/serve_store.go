@@ -1,0 +1,91 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"time"
+
+	"github.com/rackboot/rackboot/inventory"
+	"github.com/spf13/pflag"
+)
+
+// etcdConfig is where several appliances keep their shared inventory.
+// Without endpoints the inventory is the data dir's bbolt file.
+type etcdConfig struct {
+	Endpoints   []string
+	Prefix      string
+	Cert, Key   string
+	CA          string
+	SealKeyFile string
+	ApplianceID string
+	SessionTTL  time.Duration
+}
+
+func addEtcdFlags(f *pflag.FlagSet, c *etcdConfig) {
+	host, _ := os.Hostname()
+	f.StringSliceVar(&c.Endpoints, "etcd-endpoints", nil, "etcd client URLs (comma-separated): keep the inventory in etcd, shared with other appliances, instead of the data dir's bbolt file")
+	f.StringVar(&c.Prefix, "etcd-prefix", "/rackboot/", "key prefix of the inventory in etcd; appliances that act as one share it")
+	f.StringVar(&c.Cert, "etcd-cert", "", "client certificate (PEM) for etcd")
+	f.StringVar(&c.Key, "etcd-key", "", "client certificate's private key (PEM) for etcd")
+	f.StringVar(&c.CA, "etcd-ca", "", "CA bundle (PEM) that signed the etcd members' certificates")
+	f.StringVar(&c.SealKeyFile, "seal-key-file", "", "32-byte key that seals BMC passwords and deploy seeds, the same file on every appliance (required with --etcd-endpoints; make one with: head -c 32 /dev/urandom > FILE)")
+	f.StringVar(&c.ApplianceID, "appliance-id", host, "this appliance's name among those sharing an etcd inventory")
+	f.DurationVar(&c.SessionTTL, "etcd-session-ttl", 5*time.Second, "lifetime of this appliance's etcd session: its registration and DHCP leadership end this long after it stops answering")
+}
+
+// openStore opens the inventory: bbolt in the data dir, or etcd.
+func openStore(ctx context.Context, cfg serveConfig, log *slog.Logger) (inventory.Store, error) {
+	e := cfg.Etcd
+	if len(e.Endpoints) == 0 {
+		return inventory.Open(cfg.DataDir, inventory.Options{Logger: log, Init: cfg.Init})
+	}
+	if e.SealKeyFile == "" {
+		return nil, errors.New("--etcd-endpoints needs --seal-key-file: every appliance sharing the inventory seals its secrets with the same key")
+	}
+	key, err := os.ReadFile(e.SealKeyFile)
+	if err != nil {
+		return nil, fmt.Errorf("--seal-key-file: %w", err)
+	}
+	if len(key) != 32 {
+		return nil, fmt.Errorf("--seal-key-file %s: want 32 bytes, found %d (make one with: head -c 32 /dev/urandom > %s)", e.SealKeyFile, len(key), e.SealKeyFile)
+	}
+	tc, err := e.tls()
+	if err != nil {
+		return nil, err
+	}
+	return inventory.OpenEtcd(ctx, inventory.EtcdOptions{Endpoints: e.Endpoints, Prefix: e.Prefix, TLS: tc, SealKey: key, Logger: log.With("part", "inventory")})
+}
+
+// tls is the client's TLS config, nil when no certificate option is set.
+func (e *etcdConfig) tls() (*tls.Config, error) {
+	if e.Cert == "" && e.Key == "" && e.CA == "" {
+		return nil, nil
+	}
+	tc := &tls.Config{MinVersion: tls.VersionTLS12}
+	if (e.Cert == "") != (e.Key == "") {
+		return nil, errors.New("--etcd-cert and --etcd-key go together")
+	}
+	if e.Cert != "" {
+		pair, err := tls.LoadX509KeyPair(e.Cert, e.Key)
+		if err != nil {
+			return nil, fmt.Errorf("--etcd-cert/--etcd-key: %w", err)
+		}
+		tc.Certificates = []tls.Certificate{pair}
+	}
+	if e.CA != "" {
+		pem, err := os.ReadFile(e.CA)
+		if err != nil {
+			return nil, fmt.Errorf("--etcd-ca: %w", err)
+		}
+		tc.RootCAs = x509.NewCertPool()
+		if !tc.RootCAs.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("--etcd-ca %s: no PEM certificate in it", e.CA)
+		}
+	}
+	return tc, nil
+}
