@@ -3,6 +3,10 @@ package main
 import (
 	"context"
 	"crypto/rand"
+	"encoding/json"
+	"fmt"
+	"github.com/rackboot/rackboot/cluster"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -65,6 +69,13 @@ func TestTwoAppliancesOnEtcd(t *testing.T) {
 		out, code := cli(t, "host", "show", "52:54:00:00:00:01", "--server", urlA, "--data-dir", dirA)
 		return out, code == 1 && strings.Contains(out, "not found")
 	})
+	// Each appliance's API lists both, registered on their sessions.
+	for _, sv := range []struct{ url, dir string }{{urlA, dirA}, {urlB, dirB}} {
+		eventually(t, "appliances listed on "+sv.url, func() (string, bool) {
+			list := appliances(t, sv.url, sv.dir)
+			return fmt.Sprint(list), len(list) == 2 && list[0].ID == "a" && list[1].ID == "b" && list[0].URL != ""
+		})
+	}
 	out, code := cli(t, append([]string{"serve", "--data-dir", t.TempDir(), "--etcd-endpoints", eps, "--seal-key-file", sealKeyFile(t)}, loopbackAddrs...)...)
 	if code != 1 || !strings.Contains(out, "sealing key differs") || !strings.Contains(out, "--seal-key-file") {
 		t.Fatalf("serve with another key: %d %s", code, out)
@@ -90,4 +101,25 @@ func eventually(t *testing.T, what string, check func() (string, bool)) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// appliances is GET /api/v1/appliances on one appliance.
+func appliances(t *testing.T, url, dataDir string) []cluster.Status {
+	t.Helper()
+	tok, err := os.ReadFile(filepath.Join(dataDir, "admin.token"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, _ := http.NewRequest(http.MethodGet, url+"/api/v1/appliances", nil)
+	req.Header.Set("Authorization", "Bearer "+strings.TrimSpace(string(tok)))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var body struct{ Appliances []cluster.Status }
+	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET /api/v1/appliances: %d %v", resp.StatusCode, err)
+	}
+	return body.Appliances
 }

@@ -147,12 +147,19 @@ func serve(ctx context.Context, cfg serveConfig, stderr io.Writer) error {
 	}
 	svcs = append(svcs, bs.svcs...)
 	bootInfo := bs.info
-	dhcpSvcs, dhcpInfo, err := dhcpService(cfg.DHCP, lc, store, reg, log, hl)
+	member := cfg.Etcd.member(store, log)
+	dhcpSvcs, dhcpInfo, err := dhcpService(cfg.DHCP, lc, store, member, reg, log, hl)
 	if err != nil {
 		ln.Close()
 		return err
 	}
 	svcs, bootInfo = append(svcs, dhcpSvcs...), append(bootInfo, dhcpInfo...)
+	if member != nil {
+		api.Appliances = member
+		reg := cfg.registration(bs.url, ln.Addr().String())
+		svcs = append(svcs, func(ctx context.Context) error { return member.Register(ctx, reg) })
+		bootInfo = append(bootInfo, "appliance_id", member.ID)
+	}
 	log.Info("rackboot serving", append([]any{"version", version, "api", ln.Addr().String(), "data_dir", cfg.DataDir, "token_file", tokenPath}, bootInfo...)...)
 
 	g, ctx := errgroup.WithContext(ctx)

@@ -10,6 +10,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/rackboot/rackboot/cluster"
 	"github.com/rackboot/rackboot/inventory"
 	"github.com/spf13/pflag"
 )
@@ -88,4 +89,30 @@ func (e *etcdConfig) tls() (*tls.Config, error) {
 		}
 	}
 	return tc, nil
+}
+
+// member is this appliance in the etcd cluster; nil on bbolt.
+func (e *etcdConfig) member(store inventory.Store, log *slog.Logger) *cluster.Member {
+	es, ok := store.(*inventory.Etcd)
+	if !ok {
+		return nil
+	}
+	return &cluster.Member{Client: es.Client(), Prefix: es.Prefix(), ID: e.ApplianceID, TTL: e.SessionTTL, Logger: log.With("part", "cluster")}
+}
+
+// registration is what this appliance tells the others about itself.
+func (cfg *serveConfig) registration(bootURL, api string) cluster.Appliance {
+	a := cluster.Appliance{URL: bootURL, API: api, Version: version, Started: time.Now().UTC()}
+	d := cfg.DHCP
+	if d.Interface != "" && d.Mode != "off" {
+		n := cluster.Network{Mode: d.Mode, Interface: d.Interface}
+		if p, err := interfacePrefix(d.Interface); err == nil {
+			n.Prefix = p.Masked().String()
+		}
+		a.Networks = append(a.Networks, n)
+		for _, r := range d.Relays {
+			a.Networks = append(a.Networks, cluster.Network{Prefix: r.Prefix.String(), Mode: d.Mode})
+		}
+	}
+	return a
 }
