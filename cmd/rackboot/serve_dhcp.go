@@ -75,6 +75,10 @@ func dhcpService(c dhcpConfig, lc *provision.Lifecycle, store inventory.Store, m
 	info := []any{"dhcp", string(mode), "dhcp_interface", c.Interface, "dhcp_server_ip", srv.ServerIP.String()}
 	if es, ok := store.(*inventory.Etcd); ok && member != nil && mode != dhcp.ModeProxy {
 		network := srv.Subnets[0].Prefix.String()
+		// The probe for other servers warns but does not hold a new
+		// leader back: a takeover must not wait ProbeWait while the
+		// election already keeps the peers quiet.
+		srv.AllowOtherServers = true
 		svc := func(ctx context.Context) error {
 			return member.Lead(ctx, network, func(ctx context.Context, f inventory.Fence) error {
 				return c.serveTerm(ctx, srv, mode, es.FencedLeases(f))

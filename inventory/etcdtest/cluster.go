@@ -17,6 +17,7 @@ import (
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.uber.org/zap"
+	"google.golang.org/grpc"
 )
 
 // ErrNoEtcd says the etcd binary is not installed (scripts/ci-deps
@@ -27,6 +28,24 @@ var ErrNoEtcd = errors.New("etcd not found on PATH: install Debian's etcd-server
 type Cluster struct {
 	Members []*Member
 	dir     string
+	opts    Options
+}
+
+// Options places a cluster somewhere other than the test's loopback: in a
+// network namespace, say, on an address of its own.
+type Options struct {
+	Dir     string // data dirs and logs; the caller removes it
+	Members int    // default 3
+	// Host is the address every member listens on, with ports 2379+100i
+	// (client) and 2380+100i (peer): for a namespace of its own, where
+	// they are free. Default: 127.0.0.1 with ports the kernel hands out.
+	Host string
+	// Wrap goes before the etcd command (ip netns exec NS).
+	Wrap []string
+	// Dial connects the cluster's clients (Client, the readiness check)
+	// when the members are not reachable from the test's namespace.
+	Dial  func(ctx context.Context, addr string) (net.Conn, error)
+	Extra []string // more flags for every member
 }
 
 // Member is one etcd process.
@@ -37,6 +56,7 @@ type Member struct {
 	DataDir   string
 	LogFile   string
 	args      []string
+	wrap      []string
 	cmd       *exec.Cmd
 	done      chan struct{}
 }
@@ -50,12 +70,20 @@ func Available() bool {
 // Start starts n members under dir (which the caller removes) and waits
 // until the cluster answers a write. Extra flags go to every member.
 func Start(ctx context.Context, dir string, n int, extra ...string) (*Cluster, error) {
+	return StartWith(ctx, Options{Dir: dir, Members: n, Extra: extra})
+}
+
+// StartWith starts a cluster as o says and waits until it answers a write.
+func StartWith(ctx context.Context, o Options) (*Cluster, error) {
 	if !Available() {
 		return nil, ErrNoEtcd
 	}
+	if o.Members == 0 {
+		o.Members = 3
+	}
 	var lastErr error
 	for attempt := range 3 { // a random port taken in between: try again
-		c, err := start(ctx, filepath.Join(dir, fmt.Sprintf("try%d", attempt)), n, extra)
+		c, err := start(ctx, filepath.Join(o.Dir, fmt.Sprintf("try%d", attempt)), o)
 		if err == nil {
 			return c, nil
 		}
@@ -64,11 +92,18 @@ func Start(ctx context.Context, dir string, n int, extra ...string) (*Cluster, e
 	return nil, lastErr
 }
 
-func start(ctx context.Context, dir string, n int, extra []string) (*Cluster, error) {
-	c := &Cluster{dir: dir}
+func (o *Options) ports(i int) (client, peer string, err error) {
+	if o.Host == "" {
+		return freePorts()
+	}
+	return net.JoinHostPort(o.Host, fmt.Sprint(2379+100*i)), net.JoinHostPort(o.Host, fmt.Sprint(2380+100*i)), nil
+}
+
+func start(ctx context.Context, dir string, o Options) (*Cluster, error) {
+	c := &Cluster{dir: dir, opts: o}
 	var initial []string
-	for i := range n {
-		client, peer, err := freePorts()
+	for i := range o.Members {
+		client, peer, err := o.ports(i)
 		if err != nil {
 			return nil, err
 		}
@@ -83,7 +118,8 @@ func start(ctx context.Context, dir string, n int, extra []string) (*Cluster, er
 			"--listen-peer-urls", m.PeerURL, "--initial-advertise-peer-urls", m.PeerURL,
 			"--initial-cluster", strings.Join(initial, ","), "--initial-cluster-state", "new",
 			"--initial-cluster-token", filepath.Base(dir), "--logger", "zap", "--log-outputs", m.LogFile,
-		}, extra...)
+		}, o.Extra...)
+		m.wrap = o.Wrap
 		if err := m.start(); err != nil {
 			c.Close()
 			return nil, err
@@ -100,7 +136,8 @@ func (m *Member) start() error {
 	if err := os.MkdirAll(filepath.Dir(m.LogFile), 0o700); err != nil {
 		return err
 	}
-	m.cmd = exec.Command("etcd", m.args...)
+	argv := append(append(append([]string(nil), m.wrap...), "etcd"), m.args...)
+	m.cmd = exec.Command(argv[0], argv[1:]...)
 	m.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := m.cmd.Start(); err != nil {
 		return fmt.Errorf("start etcd %s: %w", m.Name, err)
@@ -145,7 +182,17 @@ func (c *Cluster) Endpoints() []string {
 
 // Client returns a client of the whole cluster; the caller closes it.
 func (c *Cluster) Client() (*clientv3.Client, error) {
-	return clientv3.New(clientv3.Config{Endpoints: c.Endpoints(), DialTimeout: 5 * time.Second, Logger: quietLogger()})
+	return clientv3.New(c.ClientConfig())
+}
+
+// ClientConfig is a client config for the cluster, dialling through
+// Options.Dial when set.
+func (c *Cluster) ClientConfig() clientv3.Config {
+	cfg := clientv3.Config{Endpoints: c.Endpoints(), DialTimeout: 5 * time.Second, Logger: quietLogger()}
+	if c.opts.Dial != nil {
+		cfg.DialOptions = []grpc.DialOption{grpc.WithContextDialer(c.opts.Dial)}
+	}
+	return cfg
 }
 
 // Close kills every member.
