@@ -122,7 +122,9 @@ func (s *swarm) exchange(ctx context.Context, p *dhcpv4.DHCPv4, tries int, want 
 	return nil
 }
 
-func clientMAC(i int) net.HardwareAddr { return net.HardwareAddr{0x02, 0x00, 0x5e, 0x00, byte(i >> 8), byte(i)} }
+func clientMAC(i int) net.HardwareAddr {
+	return net.HardwareAddr{0x02, 0x00, 0x5e, 0x00, byte(i >> 8), byte(i)}
+}
 
 func newXID() dhcpv4.TransactionID {
 	var x dhcpv4.TransactionID
