@@ -6,7 +6,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"github.com/rackboot/rackboot/cluster"
+	"io"
 	"net/http"
+	"net/http/cookiejar"
+	neturl "net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -76,6 +79,11 @@ func TestTwoAppliancesOnEtcd(t *testing.T) {
 			return fmt.Sprint(list), len(list) == 2 && list[0].ID == "a" && list[1].ID == "b" && list[0].URL != ""
 		})
 	}
+	// The dashboard's health strip lists them too.
+	eventually(t, "appliances on b's dashboard", func() (string, bool) {
+		page := dashboardPage(t, urlB, dirB)
+		return page, strings.Contains(page, "appliance a") && strings.Contains(page, "appliance b (this one)")
+	})
 	out, code := cli(t, append([]string{"serve", "--data-dir", t.TempDir(), "--etcd-endpoints", eps, "--seal-key-file", sealKeyFile(t)}, loopbackAddrs...)...)
 	if code != 1 || !strings.Contains(out, "sealing key differs") || !strings.Contains(out, "--seal-key-file") {
 		t.Fatalf("serve with another key: %d %s", code, out)
@@ -122,4 +130,28 @@ func appliances(t *testing.T, url, dataDir string) []cluster.Status {
 		t.Fatalf("GET /api/v1/appliances: %d %v", resp.StatusCode, err)
 	}
 	return body.Appliances
+}
+
+// dashboardPage logs in to an appliance's dashboard and returns its host
+// list page.
+func dashboardPage(t *testing.T, url, dataDir string) string {
+	t.Helper()
+	tok, err := os.ReadFile(filepath.Join(dataDir, "admin.token"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	jar, _ := cookiejar.New(nil)
+	c := &http.Client{Jar: jar, Timeout: 5 * time.Second}
+	resp, err := c.PostForm(url+"/ui/login", neturl.Values{"token": {strings.TrimSpace(string(tok))}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	resp, err = c.Get(url + "/ui/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return string(b)
 }
