@@ -84,8 +84,9 @@ func (m *Member) electionPrefix(network string) string {
 var ErrDuplicateID = errors.New("another appliance is registered under this id")
 
 // Register keeps a registered until ctx ends: put on a session's lease,
-// put again on a new session when one is lost. It refuses (ErrDuplicateID)
-// to start while another live appliance holds the id.
+// put again on a new session when one is lost. It gives up
+// (ErrDuplicateID) when another live appliance holds the id for longer
+// than a session of this one's would last.
 func (m *Member) Register(ctx context.Context, a Appliance) error {
 	a.ID = m.ID
 	v, err := json.Marshal(a)
@@ -93,17 +94,21 @@ func (m *Member) Register(ctx context.Context, a Appliance) error {
 		return err
 	}
 	first := true
+	// A restart finds its own registration of before until that session's
+	// lease runs out; another live appliance keeps it longer.
+	patience := time.Now().Add(2*m.ttl() + time.Second)
 	for ctx.Err() == nil {
 		t, err := m.newTerm(ctx)
 		if err == nil {
 			err = m.putRegistration(ctx, t, string(v), first)
 		}
-		if errors.Is(err, ErrDuplicateID) {
+		if errors.Is(err, ErrDuplicateID) && time.Now().After(patience) {
+			t.close()
 			return fmt.Errorf("register appliance %s: %w", m.ID, err)
 		}
-		if err != nil {
+		if err != nil && !errors.Is(err, ErrDuplicateID) {
 			m.log().Warn("appliance registration failed; retrying", "err", err)
-		} else {
+		} else if err == nil {
 			first = false
 			select {
 			case <-t.Done():

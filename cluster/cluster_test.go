@@ -274,3 +274,28 @@ func openStore(t *testing.T, c *etcdtest.Cluster, prefix string) *inventory.Etcd
 	t.Cleanup(func() { s.Close() })
 	return s
 }
+
+// TestDuplicateIDRefused: a second live appliance under a registered id
+// gives up with ErrDuplicateID; the first stays listed.
+func TestDuplicateIDRefused(t *testing.T) {
+	c := needCluster(t)
+	prefix := "/test/" + rand.Text()[:10] + "/"
+	a := &Member{Client: client(t, c.Endpoints()...), Prefix: prefix, ID: "same", TTL: time.Second}
+	b := &Member{Client: client(t, c.Endpoints()...), Prefix: prefix, ID: "same", TTL: time.Second}
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	go a.Register(ctx, Appliance{URL: "http://first"})
+	for {
+		if list, _ := a.Appliances(ctx); len(list) == 1 {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if err := b.Register(ctx, Appliance{URL: "http://second"}); !errors.Is(err, ErrDuplicateID) {
+		t.Fatalf("second registration under one id: %v, want ErrDuplicateID", err)
+	}
+	list, err := a.Appliances(ctx)
+	if err != nil || len(list) != 1 || list[0].URL != "http://first" {
+		t.Fatalf("appliances: %+v %v", list, err)
+	}
+}

@@ -184,3 +184,19 @@ func (s *swarm) rebind(ctx context.Context, mac net.HardwareAddr, ip netip.Addr)
 	}
 	return netip.Addr{}, netip.Addr{}, fmt.Errorf("rebind %s: %w", mac, ctx.Err())
 }
+
+// probe broadcasts a DISCOVER for mac every interval until ctx ends, not
+// waiting for answers: the replies are recorded, showing who offers when.
+func (s *swarm) probe(ctx context.Context, mac net.HardwareAddr, every time.Duration) {
+	to := &net.UDPAddr{IP: net.IPv4bcast, Port: 67}
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		s.conn.WriteTo(message(mac, dhcpv4.MessageTypeDiscover).ToBytes(), to)
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}

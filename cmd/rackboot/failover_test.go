@@ -282,10 +282,16 @@ func TestDHCPFailoverOnEtcd(t *testing.T) {
 	logFailover(t, "kill -9", s.Replies(), other.lanIP, killedAt)
 
 	// The old leader back as a follower; the new one cut off from etcd.
+	// A prober offers the cut-off leader DISCOVERs every 50 ms, so its
+	// replies show when it stopped.
 	first.start(t)
+	pctx, stopProbe := context.WithCancel(ctx)
+	go s.probe(pctx, clientMAC(1000), 50*time.Millisecond)
 	f.cut(other.ns)
 	cutAt := time.Now()
-	if _, err := doraAll(ctx, s, 200, 220, nil); err != nil {
+	_, err = doraAll(ctx, s, 200, 220, nil)
+	stopProbe()
+	if err != nil {
 		t.Fatal(err)
 	}
 	if l := f.leader(other.id); l != first {
@@ -357,12 +363,14 @@ func checkCutOff(t *testing.T, rs []reply, old, next netip.Addr, cut time.Time) 
 	if firstNext.IsZero() {
 		t.Fatal("the new leader never answered")
 	}
-	if !lastOld.IsZero() && !lastOld.Before(firstNext) {
+	if lastOld.IsZero() {
+		t.Fatal("the cut-off leader never answered the prober after the cut: the test shows nothing")
+	}
+	if !lastOld.Before(firstNext) {
 		t.Fatalf("the cut-off leader answered at %v, after the new one began at %v", lastOld, firstNext)
 	}
-	if !lastOld.IsZero() {
-		t.Logf("cut-off leader's last reply %v after the cut (session TTL %v)", lastOld.Sub(cut).Round(time.Millisecond), sessionTTL)
-	}
+	t.Logf("cut-off leader's last reply %v after the cut, the new leader's first %v after (session TTL %v)",
+		lastOld.Sub(cut).Round(time.Millisecond), firstNext.Sub(cut).Round(time.Millisecond), sessionTTL)
 }
 
 func logFailover(t *testing.T, what string, rs []reply, next netip.Addr, at time.Time) {
