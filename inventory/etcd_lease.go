@@ -6,8 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"slices"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
+	"golang.org/x/sync/errgroup"
 )
 
 // ErrFenced is a lease write refused because the writer no longer holds
@@ -62,8 +64,10 @@ func (l fencedLeases) WriteLeases(ctx context.Context, changes []LeaseChange) er
 
 func (s *Etcd) leaseKey(ip netip.Addr) string { return s.key("leases/" + ip.String()) }
 
-// writeLeases applies the changes in order. A batch larger than one
-// transaction may hold (MaxTxnOps) is split; each part is all or nothing.
+// writeLeases applies the changes. A batch larger than one transaction
+// may hold (MaxTxnOps) is split; each part is all or nothing, and the
+// parts commit side by side: leaseOps leaves one operation per address,
+// so they touch different keys and their order does not matter.
 func (s *Etcd) writeLeases(ctx context.Context, f *Fence, changes []LeaseChange) error {
 	ops, err := s.leaseOps(changes)
 	if err != nil {
@@ -77,18 +81,21 @@ func (s *Etcd) writeLeases(ctx context.Context, f *Fence, changes []LeaseChange)
 	if per <= 0 {
 		per = 128
 	}
-	for len(ops) > 0 {
-		n := min(per, len(ops))
-		resp, err := s.cli.Txn(ctx).If(cmps...).Then(ops[:n]...).Commit()
-		if err != nil {
-			return fmt.Errorf("write leases: %w", err)
-		}
-		if !resp.Succeeded {
-			return fmt.Errorf("write leases: %w (election key %s)", ErrFenced, f.Key)
-		}
-		ops = ops[n:]
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(8)
+	for part := range slices.Chunk(ops, per) {
+		g.Go(func() error {
+			resp, err := s.cli.Txn(gctx).If(cmps...).Then(part...).Commit()
+			if err != nil {
+				return fmt.Errorf("write leases: %w", err)
+			}
+			if !resp.Succeeded {
+				return fmt.Errorf("write leases: %w (election key %s)", ErrFenced, f.Key)
+			}
+			return nil
+		})
 	}
-	return nil
+	return g.Wait()
 }
 
 // leaseOps deletes before it puts within each change, as the bbolt store

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"net/netip"
 	"sync"
 	"testing"
 	"time"
@@ -178,5 +179,22 @@ func TestEtcdWatchCompacted(t *testing.T) {
 		case <-time.After(10 * time.Second):
 			t.Fatal("the feed stayed open: the compacted watch did not reload")
 		}
+	}
+}
+
+// TestEtcdLeaseBatchSplit: a batch of more lease writes than one etcd
+// transaction takes (128 by default) is stored whole.
+func TestEtcdLeaseBatchSplit(t *testing.T) {
+	s, _, _, _ := twoAppliances(t, testCluster(t))
+	var puts []Lease
+	for i := range 1000 {
+		puts = append(puts, Lease{IP: netip.AddrFrom4([4]byte{10, 1, byte(i >> 8), byte(i)}), MAC: mac(i), Expires: time.Now().Add(time.Hour)})
+	}
+	if err := s.WriteLeases(t.Context(), []LeaseChange{{Put: puts}}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.Leases()
+	if err != nil || len(got) != 1000 {
+		t.Fatalf("%d leases stored, %v; want 1000", len(got), err)
 	}
 }
