@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/netip"
@@ -297,5 +298,66 @@ func TestDuplicateIDRefused(t *testing.T) {
 	list, err := a.Appliances(ctx)
 	if err != nil || len(list) != 1 || list[0].URL != "http://first" {
 		t.Fatalf("appliances: %+v %v", list, err)
+	}
+}
+
+// TestShardMovesOnlyTheLeaversHosts: three registered appliances split
+// 300 MACs, each MAC to exactly one; when one goes, its MACs spread over
+// the other two and no other MAC moves.
+func TestShardMovesOnlyTheLeaversHosts(t *testing.T) {
+	c := needCluster(t)
+	prefix := "/test/" + rand.Text()[:10] + "/"
+	cli := client(t, c.Endpoints()...)
+	members := map[string]*Member{}
+	cancels := map[string]context.CancelFunc{}
+	for _, id := range []string{"r1", "r2", "r3"} {
+		members[id] = &Member{Client: cli, Prefix: prefix, ID: id, TTL: time.Second}
+		ctx, cancel := context.WithCancel(t.Context())
+		cancels[id] = cancel
+		defer cancel()
+		go members[id].Register(ctx, Appliance{})
+	}
+	waitListed := func(n int) {
+		for {
+			if list, _ := members["r1"].Appliances(t.Context()); len(list) == n {
+				return
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	owners := func(ids ...string) map[string]string {
+		out := map[string]string{}
+		for i := range 300 {
+			mac := fmt.Sprintf("52:54:00:00:%02x:%02x", i>>8, i&0xff)
+			for _, id := range ids {
+				if members[id].Shard(t.Context())(mac) {
+					if prev, ok := out[mac]; ok {
+						t.Fatalf("%s looked after by %s and %s", mac, prev, id)
+					}
+					out[mac] = id
+				}
+			}
+			if out[mac] == "" {
+				t.Fatalf("%s looked after by none of %v", mac, ids)
+			}
+		}
+		return out
+	}
+	waitListed(3)
+	before := owners("r1", "r2", "r3")
+	cancels["r3"]() // closes its session: the registration goes at once
+	waitListed(2)
+	after := owners("r1", "r2")
+	moved := 0
+	for mac, id := range before {
+		if id != "r3" && after[mac] != id {
+			t.Errorf("%s moved from %s to %s though %s stayed", mac, id, after[mac], id)
+		}
+		if id == "r3" {
+			moved++
+		}
+	}
+	if moved == 0 || moved == 300 {
+		t.Fatalf("r3 looked after %d of 300 hosts: not a share", moved)
 	}
 }

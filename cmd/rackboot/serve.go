@@ -156,6 +156,7 @@ func serve(ctx context.Context, cfg serveConfig, stderr io.Writer) error {
 	svcs, bootInfo = append(svcs, dhcpSvcs...), append(bootInfo, dhcpInfo...)
 	if member != nil {
 		api.Appliances, hl.member = member, member
+		fleet.Shard = member.Shard
 		reg := cfg.registration(bs.url, ln.Addr().String())
 		svcs = append(svcs, func(ctx context.Context) error { return member.Register(ctx, reg) })
 		bootInfo = append(bootInfo, "appliance_id", member.ID)
