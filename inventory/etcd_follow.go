@@ -86,15 +86,13 @@ func (s *Etcd) follow(ctx context.Context) {
 			s.log.Warn("inventory watch: revision compacted, reloading", "err", err)
 			if err := s.reload(ctx); err != nil {
 				s.log.Error("inventory reload failed", "err", err)
+				sleepCtx(ctx, time.Second)
 			}
 			continue
 		}
 		if ctx.Err() == nil {
 			s.log.Warn("inventory watch broke, resuming", "err", err)
-			select {
-			case <-ctx.Done():
-			case <-time.After(200 * time.Millisecond):
-			}
+			sleepCtx(ctx, 200*time.Millisecond)
 		}
 	}
 }
@@ -213,4 +211,11 @@ func (s *Etcd) Sync(ctx context.Context) error {
 		}
 	}
 	return s.waitApplied(ctx, rev)
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) {
+	select {
+	case <-ctx.Done():
+	case <-time.After(d):
+	}
 }

@@ -52,7 +52,8 @@ func TestTwoAppliancesOnEtcd(t *testing.T) {
 	c := startEtcd(t)
 	eps := strings.Join(c.Endpoints(), ",")
 	key := sealKeyFile(t)
-	dirA, dirB := t.TempDir(), t.TempDir()
+	// Data dirs not made yet: serve makes them (the token lives there).
+	dirA, dirB := filepath.Join(t.TempDir(), "a"), filepath.Join(t.TempDir(), "b")
 	urlA, stopA := startServe(t, dirA, "--etcd-endpoints", eps, "--seal-key-file", key, "--appliance-id", "a")
 	defer stopA()
 	urlB, stopB := startServe(t, dirB, "--etcd-endpoints", eps, "--seal-key-file", key, "--appliance-id", "b")

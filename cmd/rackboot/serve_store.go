@@ -45,6 +45,10 @@ func openStore(ctx context.Context, cfg serveConfig, log *slog.Logger) (inventor
 	if len(e.Endpoints) == 0 {
 		return inventory.Open(cfg.DataDir, inventory.Options{Logger: log, Init: cfg.Init})
 	}
+	// The data dir still holds the operator token and the images.
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("--data-dir: %w", err)
+	}
 	if e.SealKeyFile == "" {
 		return nil, errors.New("--etcd-endpoints needs --seal-key-file: every appliance sharing the inventory seals its secrets with the same key")
 	}
