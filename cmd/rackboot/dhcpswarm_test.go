@@ -83,8 +83,10 @@ func (s *swarm) Replies() []reply {
 }
 
 // exchange sends p (broadcast) until a reply of one of the wanted types
-// comes, up to tries times, a second apart.
-func (s *swarm) exchange(ctx context.Context, p *dhcpv4.DHCPv4, tries int, want ...dhcpv4.MessageType) *dhcpv4.DHCPv4 {
+// comes, up to tries times, a second apart. Each send carries the seconds
+// since the client began (since), as a real client's "secs" does: Kea's
+// HA counts clients left waiting by it.
+func (s *swarm) exchange(ctx context.Context, since time.Time, p *dhcpv4.DHCPv4, tries int, want ...dhcpv4.MessageType) *dhcpv4.DHCPv4 {
 	ch := make(chan *dhcpv4.DHCPv4, 8)
 	x := binaryXID(p.TransactionID)
 	s.mu.Lock()
@@ -97,6 +99,7 @@ func (s *swarm) exchange(ctx context.Context, p *dhcpv4.DHCPv4, tries int, want 
 	}()
 	to := &net.UDPAddr{IP: net.IPv4bcast, Port: 67}
 	for range tries {
+		p.NumSeconds = uint16(min(time.Since(since)/time.Second, 65535))
 		if _, err := s.conn.WriteTo(p.ToBytes(), to); err != nil {
 			s.t.Logf("send: %v", err)
 		}
@@ -148,15 +151,16 @@ func message(mac net.HardwareAddr, t dhcpv4.MessageType, mods ...dhcpv4.Modifier
 // over after a NAK or silence, until ctx ends. It returns the address and
 // the server that acknowledged it.
 func (s *swarm) dora(ctx context.Context, mac net.HardwareAddr) (ip, server netip.Addr, err error) {
+	since := time.Now()
 	for ctx.Err() == nil {
-		offer := s.exchange(ctx, message(mac, dhcpv4.MessageTypeDiscover), 1<<20, dhcpv4.MessageTypeOffer)
+		offer := s.exchange(ctx, since, message(mac, dhcpv4.MessageTypeDiscover), 1<<20, dhcpv4.MessageTypeOffer)
 		if offer == nil {
 			break
 		}
 		req := message(mac, dhcpv4.MessageTypeRequest,
 			dhcpv4.WithOption(dhcpv4.OptServerIdentifier(offer.ServerIdentifier())),
 			dhcpv4.WithOption(dhcpv4.OptRequestedIPAddress(offer.YourIPAddr)))
-		ack := s.exchange(ctx, req, 3, dhcpv4.MessageTypeAck, dhcpv4.MessageTypeNak)
+		ack := s.exchange(ctx, since, req, 3, dhcpv4.MessageTypeAck, dhcpv4.MessageTypeNak)
 		if ack != nil && ack.MessageType() == dhcpv4.MessageTypeAck {
 			ip, _ = netip.AddrFromSlice(ack.YourIPAddr.To4())
 			server, _ = netip.AddrFromSlice(ack.ServerIdentifier().To4())
@@ -169,9 +173,10 @@ func (s *swarm) dora(ctx context.Context, mac net.HardwareAddr) (ip, server neti
 // rebind asks any server to extend mac's lease on ip (REQUEST with
 // ciaddr, no server identifier: RFC 2131's REBINDING), until ctx ends.
 func (s *swarm) rebind(ctx context.Context, mac net.HardwareAddr, ip netip.Addr) (netip.Addr, netip.Addr, error) {
+	since := time.Now()
 	for ctx.Err() == nil {
 		req := message(mac, dhcpv4.MessageTypeRequest, dhcpv4.WithClientIP(ip.AsSlice()))
-		r := s.exchange(ctx, req, 1, dhcpv4.MessageTypeAck, dhcpv4.MessageTypeNak)
+		r := s.exchange(ctx, since, req, 1, dhcpv4.MessageTypeAck, dhcpv4.MessageTypeNak)
 		if r == nil {
 			continue
 		}
