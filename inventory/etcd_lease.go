@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/netip"
 	"slices"
+	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"golang.org/x/sync/errgroup"
@@ -24,9 +25,13 @@ type Fence struct {
 	Rev int64
 }
 
-// Leases implements Store.
+// Leases implements Store. The interface has no context, and a new DHCP
+// leader that lost etcd right after winning must not wait for it forever:
+// the read gives up after leaseReadTimeout.
 func (s *Etcd) Leases() ([]Lease, error) {
-	resp, err := s.cli.Get(context.Background(), s.key("leases/"), clientv3.WithPrefix())
+	ctx, cancel := context.WithTimeout(context.Background(), leaseReadTimeout)
+	defer cancel()
+	resp, err := s.cli.Get(ctx, s.key("leases/"), clientv3.WithPrefix())
 	if err != nil {
 		return nil, fmt.Errorf("read leases: %w", err)
 	}
@@ -40,6 +45,8 @@ func (s *Etcd) Leases() ([]Lease, error) {
 	}
 	return out, nil
 }
+
+const leaseReadTimeout = 30 * time.Second
 
 // WriteLeases implements Store, unfenced (a single appliance, or proxy
 // mode, which stores no lease).
