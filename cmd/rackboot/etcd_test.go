@@ -1,8 +1,10 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/json"
 	"fmt"
 	"github.com/rackboot/rackboot/cluster"
@@ -80,6 +82,34 @@ func TestTwoAppliancesOnEtcd(t *testing.T) {
 			return fmt.Sprint(list), len(list) == 2 && list[0].ID == "a" && list[1].ID == "b" && list[0].URL != ""
 		})
 	}
+	// An image imported on a is adopted by b: its blob fetched from a by
+	// sha256 and verified.
+	disk := make([]byte, 1<<20)
+	disk[510], disk[511], disk[9000] = 0x55, 0xaa, 42
+	img := filepath.Join(t.TempDir(), "os.raw")
+	os.WriteFile(img, disk, 0o600)
+	if out, code := cli(t, "image", "import", img, "--name", "testos", "--server", urlA, "--data-dir", dirA); code != 0 {
+		t.Fatalf("image import on a: %d %s", code, out)
+	}
+	eventually(t, "image on b", func() (string, bool) {
+		out, code := cli(t, "image", "show", "testos", "--server", urlB, "--data-dir", dirB, "-o", "json")
+		return out, code == 0 && strings.Contains(out, fmt.Sprintf("%x", sha256.Sum256(disk)))
+	})
+	blobs, _ := filepath.Glob(filepath.Join(dirB, "images", "blobs", "sha256", "*"))
+	if len(blobs) != 1 {
+		t.Fatalf("b's blobs: %v", blobs)
+	}
+	if got, _ := os.ReadFile(blobs[0]); !bytes.Equal(got, disk) {
+		t.Fatal("b's blob differs from the imported image")
+	}
+	if out, code := cli(t, "image", "rm", "testos", "--server", urlA, "--data-dir", dirA); code != 0 {
+		t.Fatalf("image rm on a: %d %s", code, out)
+	}
+	eventually(t, "image gone from b", func() (string, bool) {
+		out, code := cli(t, "image", "show", "testos", "--server", urlB, "--data-dir", dirB)
+		return out, code == 1 && strings.Contains(out, "not found")
+	})
+
 	// The dashboard's health strip lists them too.
 	eventually(t, "appliances on b's dashboard", func() (string, bool) {
 		page := dashboardPage(t, urlB, dirB)

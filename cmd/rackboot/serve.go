@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/rackboot/rackboot/boot"
+	"github.com/rackboot/rackboot/cluster"
 	"github.com/rackboot/rackboot/images"
 	"github.com/rackboot/rackboot/provision"
 	"github.com/rackboot/rackboot/web"
@@ -129,7 +130,12 @@ func serve(ctx context.Context, cfg serveConfig, stderr io.Writer) error {
 		Timeouts:  provision.Timeouts{Inspecting: cfg.InspectTimeout, Deploying: cfg.DeployTimeout}})
 	hl.lifecycle = lc
 	reg.MustRegister(discoveryCollector{lc})
-	if err := bs.serveMachines(cfg.Boot, lc, cfg.DataDir, imgs, log, cfg.ShutdownTimeout, hl); err != nil {
+	member := cfg.Etcd.member(store, log)
+	var peerKey []byte
+	if member != nil {
+		peerKey = store.DeriveKey(peerBlobPurpose)
+	}
+	if err := bs.serveMachines(cfg.Boot, lc, cfg.DataDir, imgs, peerKey, log, cfg.ShutdownTimeout, hl); err != nil {
 		return err
 	}
 	api := &web.Server{Store: store, Lifecycle: lc, Token: token, Logger: log, Registry: reg, Power: fleet, Images: imgs,
@@ -147,7 +153,6 @@ func serve(ctx context.Context, cfg serveConfig, stderr io.Writer) error {
 	}
 	svcs = append(svcs, bs.svcs...)
 	bootInfo := bs.info
-	member := cfg.Etcd.member(store, log)
 	dhcpSvcs, dhcpInfo, err := dhcpService(cfg.DHCP, lc, store, member, reg, log, hl)
 	if err != nil {
 		ln.Close()
@@ -157,6 +162,9 @@ func serve(ctx context.Context, cfg serveConfig, stderr io.Writer) error {
 	if member != nil {
 		api.Appliances, hl.member = member, member
 		fleet.Shard = member.Shard
+		sync := &cluster.ImageSync{Member: member, Store: imgs, Key: peerKey}
+		api.Images = sharedImages{imgs, sync}
+		svcs = append(svcs, sync.Run)
 		reg := cfg.registration(bs.url, ln.Addr().String())
 		svcs = append(svcs, func(ctx context.Context) error { return member.Register(ctx, reg) })
 		bootInfo = append(bootInfo, "appliance_id", member.ID)

@@ -125,13 +125,17 @@ func openBoot(ctx context.Context, c bootConfig, iface string, log *slog.Logger,
 }
 
 // serveMachines adds the machine-facing HTTP side on the listener, for lc.
-func (b *bootSide) serveMachines(c bootConfig, lc *provision.Lifecycle, dataDir string, imgs *images.Store, log *slog.Logger, grace time.Duration, hl *health) error {
+// With a peerKey (several appliances), it also serves image blobs to peers.
+func (b *bootSide) serveMachines(c bootConfig, lc *provision.Lifecycle, dataDir string, imgs *images.Store, peerKey []byte, log *slog.Logger, grace time.Duration, hl *health) error {
 	if b.ln == nil {
 		return nil
 	}
 	ms := &machine.Server{Lifecycle: lc, IPXEFiles: ipxeFiles(c.IPXEDir), Images: imgs, InstallerKernel: c.InstallerKernel,
 		InstallerInitrd: c.InstallerInitrd, TemplatesDir: firstOf(c.TemplatesDir, filepath.Join(dataDir, "templates")),
 		Logger: log.With("part", "machine")}
+	if peerKey != nil {
+		ms.PeerBlobs, ms.PeerKey = imgs, peerKey
+	}
 	h, err := ms.Handler()
 	if err != nil {
 		return err

@@ -6,11 +6,13 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"time"
 
 	"github.com/rackboot/rackboot/cluster"
+	"github.com/rackboot/rackboot/images"
 	"github.com/rackboot/rackboot/inventory"
 	"github.com/spf13/pflag"
 )
@@ -119,4 +121,30 @@ func (cfg *serveConfig) registration(bootURL, api string) cluster.Appliance {
 		}
 	}
 	return a
+}
+
+// peerBlobPurpose names the key, derived from the shared sealing key, of
+// the tokens appliances show each other to fetch image blobs.
+const peerBlobPurpose = "peer image blobs"
+
+// sharedImages is the image store as the API sees it on etcd: an import
+// or a removal here is published to the other appliances.
+type sharedImages struct {
+	*images.Store
+	sync *cluster.ImageSync
+}
+
+func (s sharedImages) Import(ctx context.Context, r io.Reader, opts images.ImportOptions) (images.Image, error) {
+	img, err := s.Store.Import(ctx, r, opts)
+	if err != nil {
+		return img, err
+	}
+	return img, s.sync.Publish(ctx, img)
+}
+
+func (s sharedImages) Remove(ctx context.Context, name string) error {
+	if err := s.Store.Remove(ctx, name); err != nil {
+		return err
+	}
+	return s.sync.Unpublish(ctx, name)
 }
