@@ -103,6 +103,7 @@ func (m *Member) Register(ctx context.Context, a Appliance) error {
 			err = m.putRegistration(ctx, t, string(v), first)
 		}
 		if errors.Is(err, ErrDuplicateID) && time.Now().After(patience) {
+			t.revoke()
 			t.close()
 			return fmt.Errorf("register appliance %s: %w", m.ID, err)
 		}
@@ -115,6 +116,9 @@ func (m *Member) Register(ctx context.Context, a Appliance) error {
 				m.log().Warn("etcd session lost; registering again")
 			case <-ctx.Done():
 			}
+		}
+		if ctx.Err() != nil || err != nil {
+			t.revoke() // stopping, or a term that holds nothing
 		}
 		t.close()
 		sleep(ctx, 200*time.Millisecond)

@@ -31,6 +31,7 @@ func (m *Member) leadOnce(ctx context.Context, network string, serve func(ctx co
 		return err
 	}
 	defer t.close()
+	defer t.revoke() // the key goes at once: another appliance leads without waiting a TTL
 	e := concurrency.NewElection(t.session, m.electionPrefix(network))
 	// Campaign ends when we lead, or when the session is gone.
 	cctx, cancel := context.WithCancel(ctx)

@@ -15,6 +15,7 @@ import (
 // answered for TTL less a margin, so a leader stops serving before etcd can
 // have handed its key to another appliance.
 type term struct {
+	client  *clientv3.Client
 	lease   clientv3.LeaseID
 	session *concurrency.Session
 	done    chan struct{}
@@ -24,12 +25,27 @@ type term struct {
 // Done is closed when the session is lost or in doubt.
 func (t *term) Done() <-chan struct{} { return t.done }
 
+// close stops the keepalives; the lease runs out a TTL later.
 func (t *term) close() {
 	if t == nil {
 		return
 	}
+	t.session.Orphan()
 	t.cancel()
-	t.session.Close() // revokes the lease when etcd is reachable
+}
+
+// revoke ends the lease now, so what it held (a registration, an election
+// key) goes at once rather than a TTL later, when etcd answers within a
+// second. It has its own context: the caller's may have ended (serve
+// stopping). Not for a term merely in doubt: a registration put again on
+// the next term must not leave a gap for another appliance's.
+func (t *term) revoke() {
+	if t == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	t.client.Revoke(ctx, t.lease)
 }
 
 func (m *Member) newTerm(ctx context.Context) (*term, error) {
@@ -51,7 +67,7 @@ func (m *Member) newTerm(ctx context.Context) (*term, error) {
 		cancel()
 		return nil, fmt.Errorf("etcd session: %w", err)
 	}
-	t := &term{lease: grant.ID, session: s, done: make(chan struct{}), cancel: cancel}
+	t := &term{client: m.Client, lease: grant.ID, session: s, done: make(chan struct{}), cancel: cancel}
 	go t.watch(tctx, ka, granted, ttl-ttl/4)
 	return t, nil
 }

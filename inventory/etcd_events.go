@@ -99,11 +99,11 @@ func (s *Etcd) Events(ctx context.Context, mac string, limit int) ([]Event, erro
 		limit = 2 * s.retention()
 	}
 	newest := []clientv3.OpOption{clientv3.WithPrefix(), clientv3.WithSort(clientv3.SortByKey, clientv3.SortDescend), clientv3.WithLimit(int64(limit))}
-	resp, err := s.cli.Txn(ctx).Then(
+	resp, err := readTxn(ctx, s.cli.Txn(ctx).Then(
 		clientv3.OpGet(s.hostKey(mac), clientv3.WithKeysOnly()),
 		clientv3.OpGet(s.eventPrefix(mac, false), newest...),
 		clientv3.OpGet(s.eventPrefix(mac, true), newest...),
-	).Commit()
+	))
 	if err != nil {
 		return nil, fmt.Errorf("events of %s: %w", mac, err)
 	}

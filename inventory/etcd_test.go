@@ -137,6 +137,11 @@ func TestEtcdWatchCompacted(t *testing.T) {
 	}
 	defer others.Close()
 	feed := lone.Subscribe(t.Context())
+	cli, err := clientv3.New(clientv3.Config{Endpoints: c.Endpoints()[1:]})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cli.Close()
 	m0.Kill()
 	restarted := false
 	defer func() {
@@ -144,17 +149,22 @@ func TestEtcdWatchCompacted(t *testing.T) {
 			m0.Restart()
 		}
 	}()
+	// The two left elect a leader if m0 led: wait for a write to pass.
+	for {
+		pctx, cancel := context.WithTimeout(t.Context(), time.Second)
+		_, err := cli.Put(pctx, prefix+"probe", "1")
+		cancel()
+		if err == nil {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 	var last Host
 	for i := range 5 {
 		if last, err = others.CreateHost(t.Context(), Host{MAC: mac(i)}, "other"); err != nil {
 			t.Fatal(err)
 		}
 	}
-	cli, err := clientv3.New(clientv3.Config{Endpoints: c.Endpoints()[1:]})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cli.Close()
 	if _, err := cli.Compact(t.Context(), int64(last.Version), clientv3.WithCompactPhysical()); err != nil {
 		t.Fatal(err)
 	}

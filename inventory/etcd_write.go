@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/rackboot/rackboot/machineapi"
+	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	clientv3 "go.etcd.io/etcd/client/v3"
 )
 
@@ -58,6 +59,29 @@ func retry(ctx context.Context, what string, attempt func() (done bool, err erro
 	return fmt.Errorf("%s: %w: lost the compare-and-swap %d times to other writers", what, ErrConflict, maxAttempts)
 }
 
+// readTxn commits a transaction that only reads, again while etcd
+// answers that its leader changed or is being elected (a member lost):
+// a read changes nothing, so it is safe to repeat, and an election takes
+// a second or two. A write is not repeated: it may have been applied.
+func readTxn(ctx context.Context, txn clientv3.Txn) (*clientv3.TxnResponse, error) {
+	for i := 0; ; i++ {
+		resp, err := txn.Commit()
+		if err == nil || i >= 50 || !transient(err) {
+			return resp, err
+		}
+		select {
+		case <-ctx.Done():
+			return nil, err
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+func transient(err error) bool {
+	return errors.Is(err, rpctypes.ErrLeaderChanged) || errors.Is(err, rpctypes.ErrNoLeader) ||
+		errors.Is(err, rpctypes.ErrTimeout) || errors.Is(err, rpctypes.ErrTimeoutDueToLeaderFail)
+}
+
 // hostRead is what a write of a host read: its record (when found) and
 // its event log's state, each with the mod revision the write's
 // transaction compares.
@@ -72,7 +96,7 @@ type hostRead struct {
 
 func (s *Etcd) readHost(ctx context.Context, mac string) (hostRead, error) {
 	var hr hostRead
-	resp, err := s.cli.Txn(ctx).Then(clientv3.OpGet(s.hostKey(mac)), clientv3.OpGet(s.evseqKey(mac))).Commit()
+	resp, err := readTxn(ctx, s.cli.Txn(ctx).Then(clientv3.OpGet(s.hostKey(mac)), clientv3.OpGet(s.evseqKey(mac))))
 	if err != nil {
 		return hr, fmt.Errorf("read host %s: %w", mac, err)
 	}
