@@ -361,3 +361,40 @@ func TestShardMovesOnlyTheLeaversHosts(t *testing.T) {
 		t.Fatalf("r3 looked after %d of 300 hosts: not a share", moved)
 	}
 }
+
+// TestStoppingLeaderHandsOver: a leader whose appliance stops gives up
+// its leadership on the way out (resigns, and revokes its session): when
+// Lead returns its election key is gone already, not a TTL (30 s here)
+// later, and the other appliance leads.
+func TestStoppingLeaderHandsOver(t *testing.T) {
+	c := needCluster(t)
+	prefix := "/test/" + rand.Text()[:10] + "/"
+	cli := client(t, c.Endpoints()...)
+	a := &Member{Client: cli, Prefix: prefix, ID: "a", TTL: 30 * time.Second}
+	b := &Member{Client: client(t, c.Endpoints()...), Prefix: prefix, ID: "b", TTL: 30 * time.Second}
+	actx, stopA := context.WithCancel(t.Context())
+	started := make(chan string, 2)
+	var sp spans
+	returned := make(chan struct{})
+	go func() { a.Lead(actx, "10.7.0.0/24", sp.serve("a", started)); close(returned) }()
+	if who := <-started; who != "a" {
+		t.Fatalf("%s leads first", who)
+	}
+	bctx, stopB := context.WithCancel(t.Context())
+	defer stopB()
+	go b.Lead(bctx, "10.7.0.0/24", sp.serve("b", started))
+	stopA()
+	<-returned
+	resp, err := cli.Get(t.Context(), a.electionPrefix("10.7.0.0/24"), clientv3.WithPrefix())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, kv := range resp.Kvs {
+		if string(kv.Value) == "a" {
+			t.Fatalf("a's election key %s outlived a", kv.Key)
+		}
+	}
+	if who := <-started; who != "b" {
+		t.Fatalf("%s leads after a stopped", who)
+	}
+}
