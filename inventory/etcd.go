@@ -36,6 +36,10 @@ type EtcdOptions struct {
 	// writes is split.
 	MaxTxnOps   int
 	DialTimeout time.Duration // default 5s
+	// StartTimeout bounds the first reads (the key check, the hosts):
+	// etcd out of reach, or refusing this client, stops OpenEtcd with an
+	// error rather than waiting; default 15s.
+	StartTimeout time.Duration
 }
 
 // ErrSealKey is a sealing key other than the one the shared inventory
@@ -93,12 +97,18 @@ func OpenEtcd(ctx context.Context, opts EtcdOptions) (*Etcd, error) {
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
-	if err := s.checkSealKey(ctx); err != nil {
-		cli.Close()
-		return nil, err
+	sctx, cancel := context.WithTimeout(ctx, cmpDuration(opts.StartTimeout, 15*time.Second))
+	defer cancel()
+	err = s.checkSealKey(sctx)
+	if err == nil {
+		err = s.reload(sctx)
 	}
-	if err := s.reload(ctx); err != nil {
+	if err != nil {
 		cli.Close()
+		if sctx.Err() != nil && ctx.Err() == nil {
+			return nil, fmt.Errorf("open etcd inventory: etcd at %s did not answer within %v (unreachable, or refusing this client: check --etcd-cert, --etcd-key, --etcd-ca): %w",
+				strings.Join(opts.Endpoints, ","), cmpDuration(opts.StartTimeout, 15*time.Second), err)
+		}
 		return nil, fmt.Errorf("open etcd inventory: %w", err)
 	}
 	fctx, cancel := context.WithCancel(context.WithoutCancel(ctx))

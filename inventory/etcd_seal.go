@@ -22,7 +22,7 @@ func (s *Etcd) checkSealKey(ctx context.Context) error {
 		Then(clientv3.OpPut(k, want)).
 		Else(clientv3.OpGet(k)).Commit()
 	if err != nil {
-		return fmt.Errorf("open etcd inventory: check sealing key: %w", err)
+		return fmt.Errorf("check sealing key: %w", err)
 	}
 	if resp.Succeeded {
 		return nil
@@ -31,6 +31,6 @@ func (s *Etcd) checkSealKey(ctx context.Context) error {
 	if len(kvs) == 1 && hmac.Equal(kvs[0].Value, []byte(want)) {
 		return nil
 	}
-	return fmt.Errorf("open etcd inventory %s: %w: the appliances that share this inventory sealed it with another key; "+
+	return fmt.Errorf("prefix %s: %w: the appliances that share this inventory sealed it with another key; "+
 		"give this one the same --seal-key-file", s.prefix, ErrSealKey)
 }

@@ -5,6 +5,7 @@ package etcdtest
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -46,6 +47,31 @@ type Options struct {
 	// when the members are not reachable from the test's namespace.
 	Dial  func(ctx context.Context, addr string) (net.Conn, error)
 	Extra []string // more flags for every member
+	// TLS, when set, makes the members speak TLS to clients and peers
+	// with this certificate (valid for the members' address) and ask
+	// clients for a certificate signed by CAFile; ClientTLS is what the
+	// cluster's own clients (readiness, Client) present.
+	TLS       *TLSFiles
+	ClientTLS *tls.Config
+}
+
+// TLSFiles are PEM files of a member's certificate and of the CA.
+type TLSFiles struct{ CertFile, KeyFile, CAFile string }
+
+func (o *Options) scheme() string {
+	if o.TLS != nil {
+		return "https://"
+	}
+	return "http://"
+}
+
+func (o *Options) tlsFlags() []string {
+	if o.TLS == nil {
+		return nil
+	}
+	f := o.TLS
+	return []string{"--cert-file", f.CertFile, "--key-file", f.KeyFile, "--trusted-ca-file", f.CAFile, "--client-cert-auth",
+		"--peer-cert-file", f.CertFile, "--peer-key-file", f.KeyFile, "--peer-trusted-ca-file", f.CAFile, "--peer-client-cert-auth"}
 }
 
 // Member is one etcd process.
@@ -107,7 +133,7 @@ func start(ctx context.Context, dir string, o Options) (*Cluster, error) {
 		if err != nil {
 			return nil, err
 		}
-		m := &Member{Name: fmt.Sprintf("m%d", i), ClientURL: "http://" + client, PeerURL: "http://" + peer,
+		m := &Member{Name: fmt.Sprintf("m%d", i), ClientURL: o.scheme() + client, PeerURL: o.scheme() + peer,
 			DataDir: filepath.Join(dir, fmt.Sprintf("m%d", i)), LogFile: filepath.Join(dir, fmt.Sprintf("m%d.log", i))}
 		c.Members = append(c.Members, m)
 		initial = append(initial, m.Name+"="+m.PeerURL)
@@ -118,7 +144,7 @@ func start(ctx context.Context, dir string, o Options) (*Cluster, error) {
 			"--listen-peer-urls", m.PeerURL, "--initial-advertise-peer-urls", m.PeerURL,
 			"--initial-cluster", strings.Join(initial, ","), "--initial-cluster-state", "new",
 			"--initial-cluster-token", filepath.Base(dir), "--logger", "zap", "--log-outputs", m.LogFile,
-		}, o.Extra...)
+		}, append(o.tlsFlags(), o.Extra...)...)
 		m.wrap = o.Wrap
 		if err := m.start(); err != nil {
 			c.Close()
@@ -188,7 +214,7 @@ func (c *Cluster) Client() (*clientv3.Client, error) {
 // ClientConfig is a client config for the cluster, dialling through
 // Options.Dial when set.
 func (c *Cluster) ClientConfig() clientv3.Config {
-	cfg := clientv3.Config{Endpoints: c.Endpoints(), DialTimeout: 5 * time.Second, Logger: quietLogger()}
+	cfg := clientv3.Config{Endpoints: c.Endpoints(), DialTimeout: 5 * time.Second, Logger: quietLogger(), TLS: c.opts.ClientTLS}
 	if c.opts.Dial != nil {
 		cfg.DialOptions = []grpc.DialOption{grpc.WithContextDialer(c.opts.Dial)}
 	}
