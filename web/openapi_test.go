@@ -147,7 +147,7 @@ func TestOpenAPIValidatesAnswers(t *testing.T) {
 	lc := lifecycle(store, imgs)
 	macs := populate(t, store, lc)
 	ready := macs[2]
-	s := &Server{Store: store, Lifecycle: lc, Token: testToken, Images: imgs, Backup: store}
+	s := &Server{Store: store, Lifecycle: lc, Token: testToken, Images: imgs, Backup: store, Appliances: oneAppliance{}}
 	hs := httptest.NewServer(s.Handler())
 	t.Cleanup(hs.Close)
 	v, _ := openAPIValidator(t, openAPI)
@@ -190,6 +190,7 @@ func TestOpenAPIValidatesAnswers(t *testing.T) {
 		{"POST", "/api/v1/hosts", `{"mac":"52:54:00:aa:00:02","network":{"address":"10.0.0.5/24","gateway":"10.0.0.1","dns":["10.0.0.1"]}}`, 201},
 		{"PATCH", "/api/v1/hosts/52:54:00:aa:00:02", `{"network":null}`, 200},
 		{"GET", "/api/v1/backup", "", 200},
+		{"GET", "/api/v1/appliances", "", 200},
 		{"DELETE", "/api/v1/hosts/52:54:00:aa:00:01", "", 204},
 	}
 	for _, c := range calls {
