@@ -5,8 +5,10 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net/http"
 	"net/http/cookiejar"
 	neturl "net/url"
@@ -74,6 +76,31 @@ func TestTwoAppliancesOnEtcd(t *testing.T) {
 		out, code := cli(t, "host", "show", "52:54:00:00:00:01", "--server", urlA, "--data-dir", dirA)
 		return out, code == 1 && strings.Contains(out, "not found")
 	})
+	// User-data applied through a is what b shows (and its deploys read).
+	ud := filepath.Join(t.TempDir(), "web.yaml")
+	os.WriteFile(ud, []byte("#cloud-config\npackages: [nginx]\n"), 0o600)
+	if out, code := cli(t, "user-data", "apply", ud, "--selector", "role=web", "--server", urlA, "--data-dir", dirA); code != 0 {
+		t.Fatalf("user-data apply on a: %d %s", code, out)
+	}
+	eventually(t, "user-data on b", func() (string, bool) {
+		out, code := cli(t, "user-data", "show", "web", "--server", urlB, "--data-dir", dirB)
+		return out, code == 0 && strings.Contains(out, "packages: [nginx]") && strings.Contains(out, "role=web")
+	})
+	if out, code := cli(t, "user-data", "rm", "web", "--server", urlB, "--data-dir", dirB); code != 0 {
+		t.Fatalf("user-data rm on b: %d %s", code, out)
+	}
+	if out, code := cli(t, "user-data", "show", "web", "--server", urlA, "--data-dir", dirA); code != 1 || !strings.Contains(out, "not found") {
+		t.Fatalf("user-data show on a after rm on b: %d %s", code, out)
+	}
+	// A backup of an etcd inventory is etcd's snapshot: the API says so,
+	// and the CLI leaves no file.
+	bk := filepath.Join(t.TempDir(), "backup.tar")
+	if out, code := cli(t, "backup", bk, "--server", urlA, "--data-dir", dirA); code == 0 || !strings.Contains(out, "etcdctl snapshot save") || !strings.Contains(out, "501") {
+		t.Fatalf("backup on etcd: %d %s", code, out)
+	}
+	if _, err := os.Stat(bk); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("backup on etcd left %s: %v", bk, err)
+	}
 	// Each appliance's API lists both, registered on their sessions.
 	for _, sv := range []struct{ url, dir string }{{urlA, dirA}, {urlB, dirB}} {
 		eventually(t, "appliances listed on "+sv.url, func() (string, bool) {
