@@ -6,12 +6,11 @@ import (
 	"net"
 	"os"
 	"os/exec"
-	"runtime"
 	"strings"
 	"sync/atomic"
 	"testing"
 
-	"golang.org/x/sys/unix"
+	"github.com/rackboot/rackboot/inventory/etcdtest"
 )
 
 // netLab is a hub namespace holding bridges, and namespaces plugged into
@@ -78,36 +77,10 @@ func (l *netLab) run(name string, args ...string) {
 	}
 }
 
-// inNS runs fn on an OS thread switched into namespace ns, so sockets fn
-// opens live there (a socket keeps the namespace it was made in). The
-// thread stays locked and dies with its goroutine.
-func inNS(ns string, fn func() error) error {
-	errc := make(chan error, 1)
-	go func() {
-		runtime.LockOSThread()
-		target, err := os.Open("/var/run/netns/" + ns)
-		if err != nil {
-			errc <- err
-			return
-		}
-		defer target.Close()
-		if err := unix.Setns(int(target.Fd()), unix.CLONE_NEWNET); err != nil {
-			errc <- fmt.Errorf("setns %s: %w", ns, err)
-			return
-		}
-		errc <- fn()
-	}()
-	return <-errc
-}
+// inNS runs fn with its sockets in namespace ns (etcdtest.InNamespace).
+func inNS(ns string, fn func() error) error { return etcdtest.InNamespace(ns, fn) }
 
 // dialIn dials TCP from inside ns, for clients of what runs there.
 func dialIn(ns string) func(ctx context.Context, addr string) (net.Conn, error) {
-	return func(ctx context.Context, addr string) (c net.Conn, err error) {
-		err = inNS(ns, func() error {
-			var d net.Dialer
-			c, err = d.DialContext(ctx, "tcp", addr)
-			return err
-		})
-		return c, err
-	}
+	return etcdtest.DialIn(ns)
 }
