@@ -10,7 +10,7 @@ import (
 // the prefix consistent at one revision, which a copy through the API
 // could not promise across appliances). The sealing key is the operator's
 // --seal-key-file, kept beside it.
-var ErrBackupEtcd = errors.New("backup: the etcd store is backed up with etcdctl snapshot save (on an etcd member), with the --seal-key-file kept beside it")
+var ErrBackupEtcd = errors.New("the etcd store is backed up with etcdctl snapshot save (on an etcd member), with the --seal-key-file kept beside it")
 
 // Backup writes nothing and returns ErrBackupEtcd.
 func (s *Etcd) Backup(io.Writer) (BackupInfo, error) { return BackupInfo{}, ErrBackupEtcd }
