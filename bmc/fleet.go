@@ -47,6 +47,11 @@ type Fleet struct {
 	// (default 3); a success clears it.
 	FaultAfter int
 	Logger     *slog.Logger // silent when nil
+	// Shard, when set, is asked at the start of each poll round which
+	// hosts this appliance polls (several appliances sharing an inventory
+	// poll each BMC once between them); nil polls every host. Power
+	// actions asked through the API run wherever they are asked.
+	Shard func(ctx context.Context) func(mac string) bool
 
 	mu       sync.Mutex
 	failures map[string]int

@@ -2,6 +2,7 @@ package bmc
 
 import (
 	"context"
+	"slices"
 	"sync"
 	"time"
 
@@ -31,6 +32,10 @@ func (f *Fleet) Run(ctx context.Context) error {
 
 func (f *Fleet) pollOnce(ctx context.Context) {
 	hosts := f.hostsWithBMC(ctx)
+	if f.Shard != nil {
+		mine := f.Shard(ctx)
+		hosts = slices.DeleteFunc(hosts, func(h inventory.Host) bool { return !mine(h.MAC) })
+	}
 	targets := make([]Target, 0, len(hosts))
 	polled := make([]inventory.Host, 0, len(hosts))
 	for i := range hosts {

@@ -114,3 +114,25 @@ func TestSplitAddress(t *testing.T) {
 		}
 	}
 }
+
+// TestFleetPollsOnlyItsShard: a host another appliance looks after is not
+// polled here; once it is this appliance's, it is.
+func TestFleetPollsOnlyItsShard(t *testing.T) {
+	m := &virtual.Simulated{}
+	tgt, _ := virtualBMC(t, m)
+	f, store := fleetWithHost(t, &inventory.BMC{Address: fmt.Sprintf("%s:%d", tgt.Address, tgt.Port), Protocol: "redfish", Username: "admin", Password: "secret"})
+	ctx := ctxT(t, 10*time.Second)
+	const mac = "52:54:00:00:00:01"
+	m.PowerOn(ctx, virtual.Boot{})
+	mine := false
+	f.Shard = func(context.Context) func(string) bool { return func(string) bool { return mine } }
+	f.pollOnce(ctx)
+	if h, _ := store.Host(ctx, mac); h.BMC.PowerState != "" {
+		t.Fatalf("polled a host of another appliance: %+v", h.BMC)
+	}
+	mine = true
+	f.pollOnce(ctx)
+	if h, _ := store.Host(ctx, mac); h.BMC.PowerState != "on" {
+		t.Fatalf("did not poll its own host: %+v", h.BMC)
+	}
+}

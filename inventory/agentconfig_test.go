@@ -7,8 +7,10 @@ import (
 	"time"
 )
 
-func TestAgentConfigCRUD(t *testing.T) {
-	db := openTest(t, t.TempDir(), Options{})
+func TestAgentConfigCRUD(t *testing.T) { eachStore(t, testAgentConfigCRUD) }
+
+func testAgentConfigCRUD(t *testing.T, f fixture) {
+	db := f.Open(t, Options{})
 	ctx := context.Background()
 	c := AgentConfig{Name: "web", Selector: map[string]string{"role": "web"}, Body: "- kind: file\n  name: /x\n"}
 	v1, created, err := db.PutAgentConfig(ctx, c, 0, "test")
@@ -44,8 +46,10 @@ func TestAgentConfigCRUD(t *testing.T) {
 	}
 }
 
-func TestAgentConfigValidation(t *testing.T) {
-	db := openTest(t, t.TempDir(), Options{})
+func TestAgentConfigValidation(t *testing.T) { eachStore(t, testAgentConfigValidation) }
+
+func testAgentConfigValidation(t *testing.T, f fixture) {
+	db := f.Open(t, Options{})
 	for name, c := range map[string]AgentConfig{
 		"bad name":         {Name: "Web Server"},
 		"empty name":       {},
@@ -82,7 +86,11 @@ func TestSelectorSemantics(t *testing.T) {
 // published for, exactly the hosts it selects before or after the change,
 // which is what wakes their agents' long-polls.
 func TestAgentConfigNotifiesSelectedHosts(t *testing.T) {
-	db := openTest(t, t.TempDir(), Options{})
+	eachStore(t, testAgentConfigNotifiesSelectedHosts)
+}
+
+func testAgentConfigNotifiesSelectedHosts(t *testing.T, f fixture) {
+	db := f.Open(t, Options{})
 	ctx := context.Background()
 	db.CreateHost(ctx, Host{MAC: mac(1), Labels: map[string]string{"role": "web"}}, "test")
 	db.CreateHost(ctx, Host{MAC: mac(2), Labels: map[string]string{"role": "db"}}, "test")

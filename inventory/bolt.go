@@ -8,8 +8,6 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"slices"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -41,8 +39,7 @@ type DB struct {
 	feed    feed
 	writers atomic.Int32 // writes in flight, to choose Update or Batch
 	mu      sync.RWMutex
-	hosts   map[string]*Host
-	sorted  []*Host // the same hosts, ordered by MAC
+	hostIndex
 }
 
 var _ Store = (*DB)(nil)
@@ -85,7 +82,7 @@ func Open(dir string, opts Options) (*DB, error) {
 		return nil, fmt.Errorf("open inventory %s: %w", path, err)
 	}
 	bdb.MaxBatchDelay = 2 * time.Millisecond
-	db := &DB{bolt: bdb, seal: seal, opts: opts, log: opts.Logger, hosts: map[string]*Host{}}
+	db := &DB{bolt: bdb, seal: seal, opts: opts, log: opts.Logger, hostIndex: hostIndex{hosts: map[string]*Host{}}}
 	if db.log == nil {
 		db.log = slog.New(slog.DiscardHandler)
 	}
@@ -125,39 +122,6 @@ func (db *DB) now() time.Time {
 		return db.opts.Now().UTC()
 	}
 	return time.Now().UTC()
-}
-
-// index puts h into the in-memory index unless a newer version is there.
-// Caller holds mu, or is load.
-func (db *DB) index(h *Host) {
-	cur, ok := db.hosts[h.MAC]
-	if ok && cur.Version > h.Version {
-		return
-	}
-	c := h.Clone()
-	db.hosts[h.MAC] = &c
-	i := db.position(h.MAC)
-	if ok {
-		db.sorted[i] = &c
-		return
-	}
-	db.sorted = slices.Insert(db.sorted, i, &c)
-}
-
-// position is where mac is, or would be, in db.sorted.
-func (db *DB) position(mac string) int {
-	i, _ := slices.BinarySearchFunc(db.sorted, mac, func(h *Host, m string) int { return strings.Compare(h.MAC, m) })
-	return i
-}
-
-func (db *DB) unindex(mac string, rev uint64) {
-	cur, ok := db.hosts[mac]
-	if !ok || cur.Version > rev {
-		return
-	}
-	delete(db.hosts, mac)
-	i := db.position(mac)
-	db.sorted = slices.Delete(db.sorted, i, i+1)
 }
 
 // committed applies a stored change to the index and publishes it.

@@ -21,8 +21,10 @@ func openTest(t *testing.T, dir string, opts Options) *DB {
 
 func mac(i int) string { return fmt.Sprintf("52:54:00:%02x:%02x:%02x", i>>16&0xff, i>>8&0xff, i&0xff) }
 
-func TestCreateAndGet(t *testing.T) {
-	db := openTest(t, t.TempDir(), Options{})
+func TestCreateAndGet(t *testing.T) { eachStore(t, testCreateAndGet) }
+
+func testCreateAndGet(t *testing.T, f fixture) {
+	db := f.Open(t, Options{})
 	ctx := context.Background()
 	h, err := db.CreateHost(ctx, Host{MAC: "52-54-00-AA-BB-CC", Hostname: "node1", Labels: map[string]string{"rack": "r1"}}, "test")
 	if err != nil {
@@ -44,8 +46,10 @@ func TestCreateAndGet(t *testing.T) {
 	}
 }
 
-func TestValidation(t *testing.T) {
-	db := openTest(t, t.TempDir(), Options{})
+func TestValidation(t *testing.T) { eachStore(t, testValidation) }
+
+func testValidation(t *testing.T, f fixture) {
+	db := f.Open(t, Options{})
 	ctx := context.Background()
 	for name, tc := range map[string]struct {
 		h     Host
@@ -90,8 +94,10 @@ func TestValidation(t *testing.T) {
 	}
 }
 
-func TestUpdateVersionConflict(t *testing.T) {
-	db := openTest(t, t.TempDir(), Options{})
+func TestUpdateVersionConflict(t *testing.T) { eachStore(t, testUpdateVersionConflict) }
+
+func testUpdateVersionConflict(t *testing.T, f fixture) {
+	db := f.Open(t, Options{})
 	ctx := context.Background()
 	h, _ := db.CreateHost(ctx, Host{MAC: mac(1)}, "test")
 	h2, err := db.UpdateHost(ctx, h.MAC, h.Version, func(x *Host) error { x.Hostname = "a"; return nil }, Event{Actor: "test"})
@@ -112,8 +118,10 @@ func TestUpdateVersionConflict(t *testing.T) {
 	}
 }
 
-func TestQueryPaging(t *testing.T) {
-	db := openTest(t, t.TempDir(), Options{})
+func TestQueryPaging(t *testing.T) { eachStore(t, testQueryPaging) }
+
+func testQueryPaging(t *testing.T, f fixture) {
+	db := f.Open(t, Options{})
 	ctx := context.Background()
 	for i := 0; i < 250; i++ {
 		h := Host{MAC: mac(i), Hostname: fmt.Sprintf("node%03d", i), Labels: map[string]string{"rack": fmt.Sprint("r", i%3)}}
@@ -166,8 +174,10 @@ func TestQueryPaging(t *testing.T) {
 	}
 }
 
-func TestFeed(t *testing.T) {
-	db := openTest(t, t.TempDir(), Options{})
+func TestFeed(t *testing.T) { eachStore(t, testFeed) }
+
+func testFeed(t *testing.T, f fixture) {
+	db := f.Open(t, Options{})
 	ctx, cancel := context.WithCancel(context.Background())
 	ch := db.Subscribe(ctx)
 	h, _ := db.CreateHost(ctx, Host{MAC: mac(7)}, "test")
@@ -188,8 +198,10 @@ func TestFeed(t *testing.T) {
 	}
 }
 
-func TestEventRetention(t *testing.T) {
-	db := openTest(t, t.TempDir(), Options{EventRetention: 5})
+func TestEventRetention(t *testing.T) { eachStore(t, testEventRetention) }
+
+func testEventRetention(t *testing.T, f fixture) {
+	db := f.Open(t, Options{EventRetention: 5})
 	ctx := context.Background()
 	h, _ := db.CreateHost(ctx, Host{MAC: mac(1)}, "test")
 	for i := 0; i < 20; i++ {
@@ -218,8 +230,10 @@ func BenchmarkHostsFiltered(b *testing.B) {
 	}
 }
 
-func TestDeleteKeepsIndexOrdered(t *testing.T) {
-	db := openTest(t, t.TempDir(), Options{})
+func TestDeleteKeepsIndexOrdered(t *testing.T) { eachStore(t, testDeleteKeepsIndexOrdered) }
+
+func testDeleteKeepsIndexOrdered(t *testing.T, f fixture) {
+	db := f.Open(t, Options{})
 	ctx := context.Background()
 	for _, i := range []int{5, 1, 9, 3, 7} {
 		db.CreateHost(ctx, Host{MAC: mac(i)}, "test")
@@ -244,8 +258,10 @@ func TestDeleteKeepsIndexOrdered(t *testing.T) {
 	}
 }
 
-func TestUpdateUnchangedIsNotStored(t *testing.T) {
-	db := openTest(t, t.TempDir(), Options{})
+func TestUpdateUnchangedIsNotStored(t *testing.T) { eachStore(t, testUpdateUnchangedIsNotStored) }
+
+func testUpdateUnchangedIsNotStored(t *testing.T, f fixture) {
+	db := f.Open(t, Options{})
 	ctx := context.Background()
 	h, _ := db.CreateHost(ctx, Host{MAC: mac(1), Hostname: "a"}, "test")
 	got, err := db.UpdateHost(ctx, h.MAC, 0, func(x *Host) error { x.Hostname = "a"; return nil }, Event{Actor: "test"})
@@ -262,8 +278,10 @@ func TestUpdateUnchangedIsNotStored(t *testing.T) {
 // TestChatterKeepsTransitions: however many frequent events a host logs,
 // its transitions and the operator's events stay; each class keeps its
 // last EventRetention, and reading merges them newest first.
-func TestChatterKeepsTransitions(t *testing.T) {
-	db := openTest(t, t.TempDir(), Options{EventRetention: 5})
+func TestChatterKeepsTransitions(t *testing.T) { eachStore(t, testChatterKeepsTransitions) }
+
+func testChatterKeepsTransitions(t *testing.T, f fixture) {
+	db := f.Open(t, Options{EventRetention: 5})
 	ctx := context.Background()
 	db.CreateHost(ctx, Host{MAC: mac(1)}, "test")
 	db.Transition(ctx, mac(1), StateInspecting, "booted", "installer")

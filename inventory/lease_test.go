@@ -7,16 +7,14 @@ import (
 	"time"
 )
 
-func TestLeasesSurviveReopen(t *testing.T) {
-	dir := t.TempDir()
-	db, err := Open(dir, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+func TestLeasesSurviveReopen(t *testing.T) { eachStore(t, testLeasesSurviveReopen) }
+
+func testLeasesSurviveReopen(t *testing.T, f fixture) {
+	db := f.Open(t, Options{})
 	a, b := netip.MustParseAddr("10.0.0.100"), netip.MustParseAddr("10.0.0.101")
 	exp := time.Now().Add(time.Hour).UTC().Truncate(time.Second)
 	ctx := context.Background()
-	err = db.WriteLeases(ctx, []LeaseChange{
+	err := db.WriteLeases(ctx, []LeaseChange{
 		{Put: []Lease{{IP: a, MAC: "52:54:00:00:00:01", Hostname: "n1", Expires: exp}}},
 		{Put: []Lease{{IP: b, MAC: "52:54:00:00:00:02", Expires: exp}}},
 		// Later changes in one batch win: b is released, a moves on.
@@ -27,10 +25,7 @@ func TestLeasesSurviveReopen(t *testing.T) {
 		t.Fatal(err)
 	}
 	db.Close()
-	if db, err = Open(dir, Options{}); err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db = f.Open(t, Options{})
 	got, err := db.Leases()
 	if err != nil || len(got) != 1 || got[0].IP != a || !got[0].Declined || got[0].MAC != "" || !got[0].Expires.Equal(exp) {
 		t.Fatalf("after reopen: %+v, %v", got, err)

@@ -34,8 +34,10 @@ var lifecycle = map[[2]State]bool{
 // TestEveryTransition drives every (from, to) pair through a real store and
 // checks that exactly the transitions of the diagram succeed, and that a
 // refused one changes nothing stored.
-func TestEveryTransition(t *testing.T) {
-	db := openTest(t, t.TempDir(), Options{})
+func TestEveryTransition(t *testing.T) { eachStore(t, testEveryTransition) }
+
+func testEveryTransition(t *testing.T, f fixture) {
+	db := f.Open(t, Options{})
 	ctx := context.Background()
 	i := 0
 	for _, from := range States {
@@ -68,8 +70,10 @@ func TestEveryTransition(t *testing.T) {
 	}
 }
 
-func TestFailedReturnsOnlyToStateLeft(t *testing.T) {
-	db := openTest(t, t.TempDir(), Options{})
+func TestFailedReturnsOnlyToStateLeft(t *testing.T) { eachStore(t, testFailedReturnsOnlyToStateLeft) }
+
+func testFailedReturnsOnlyToStateLeft(t *testing.T, f fixture) {
+	db := f.Open(t, Options{})
 	ctx := context.Background()
 	db.CreateHost(ctx, Host{MAC: mac(1), State: StateDeploying}, "test")
 	h, err := db.Transition(ctx, mac(1), StateFailed, "checksum mismatch", "installer")
@@ -89,8 +93,10 @@ func TestFailedReturnsOnlyToStateLeft(t *testing.T) {
 	}
 }
 
-func TestTransitionUnknownState(t *testing.T) {
-	db := openTest(t, t.TempDir(), Options{})
+func TestTransitionUnknownState(t *testing.T) { eachStore(t, testTransitionUnknownState) }
+
+func testTransitionUnknownState(t *testing.T, f fixture) {
+	db := f.Open(t, Options{})
 	ctx := context.Background()
 	db.CreateHost(ctx, Host{MAC: mac(1)}, "test")
 	if _, err := db.Transition(ctx, mac(1), "bogus", "", "test"); !errors.Is(err, ErrInvalid) {

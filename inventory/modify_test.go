@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -16,8 +14,10 @@ import (
 // change is checked against the lifecycle; an edit may not set the state,
 // the version or the UID itself; a quiet edit logs nothing; an edit that
 // changes nothing stores nothing.
-func TestModifyHost(t *testing.T) {
-	db := openTest(t, t.TempDir(), Options{})
+func TestModifyHost(t *testing.T) { eachStore(t, testModifyHost) }
+
+func testModifyHost(t *testing.T, f fixture) {
+	db := f.Open(t, Options{})
 	ctx := context.Background()
 	h, _ := db.CreateHost(ctx, Host{MAC: mac(1), State: StateReady}, "test")
 	if h.Credentials.UID == "" {
@@ -83,9 +83,10 @@ func TestModifyHost(t *testing.T) {
 
 // TestDeploySeedSealed: a deploy's seed is stored sealed (not in the
 // file as text, not in the Host), comes back whole, and goes with the plan.
-func TestDeploySeedSealed(t *testing.T) {
-	dir := t.TempDir()
-	db := openTest(t, dir, Options{})
+func TestDeploySeedSealed(t *testing.T) { eachStore(t, testDeploySeedSealed) }
+
+func testDeploySeedSealed(t *testing.T, f fixture) {
+	db := f.Open(t, Options{})
 	ctx := context.Background()
 	db.CreateHost(ctx, Host{MAC: mac(1), State: StateReady}, "test")
 	sd := machineapi.Seed{MetaData: "instance-id: i-1\n", UserData: "#cloud-config\nsecret-agent-token-xyzzy\n"}
@@ -106,11 +107,10 @@ func TestDeploySeedSealed(t *testing.T) {
 		t.Fatal("an unrelated edit lost the seed")
 	}
 	db.Close()
-	raw, _ := os.ReadFile(filepath.Join(dir, DatabaseFile))
-	if bytes.Contains(raw, []byte("secret-agent-token-xyzzy")) {
-		t.Fatal("the seed is in the database file as text")
+	if bytes.Contains(f.Raw(t), []byte("secret-agent-token-xyzzy")) {
+		t.Fatal("the seed is in the store as text")
 	}
-	db = openTest(t, dir, Options{})
+	db = f.Open(t, Options{})
 	if got, _ := db.DeploySeed(ctx, mac(1)); got != sd {
 		t.Fatal("the seed did not survive a reopen")
 	}

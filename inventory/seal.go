@@ -86,8 +86,10 @@ func (s *sealer) open(sealed []byte, mac string) (string, error) {
 // DeriveKey returns a key for one purpose (boot tokens, say), derived from
 // the data dir's secret key, so every secret of an appliance stems from one
 // file and no two purposes share a key.
-func (db *DB) DeriveKey(purpose string) []byte {
-	m := hmac.New(sha256.New, db.seal.key)
+func (db *DB) DeriveKey(purpose string) []byte { return db.seal.derive(purpose) }
+
+func (s *sealer) derive(purpose string) []byte {
+	m := hmac.New(sha256.New, s.key)
 	m.Write([]byte("rackboot derived key\x00" + purpose))
 	return m.Sum(nil)
 }

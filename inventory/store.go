@@ -10,8 +10,9 @@ import (
 // event logs, the secrets sealed with the appliance's key, DHCP leases and
 // agent configs. Reads of hosts come from memory; every write is one
 // transaction, acknowledged only after it committed, and shows on the
-// change feed. DB (bbolt) implements it; a second implementation (several
-// appliances on etcd) implements the same contract.
+// change feed. DB (bbolt, one appliance) and Etcd (several appliances
+// sharing one inventory) implement it; the conformance tests run against
+// both.
 type Store interface {
 	HostStore
 	LeaseStore

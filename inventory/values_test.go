@@ -11,8 +11,10 @@ import (
 	"github.com/rackboot/rackboot/machineapi"
 )
 
-func TestPublishValue(t *testing.T) {
-	db := openTest(t, t.TempDir(), Options{})
+func TestPublishValue(t *testing.T) { eachStore(t, testPublishValue) }
+
+func testPublishValue(t *testing.T, f fixture) {
+	db := f.Open(t, Options{})
 	ctx := context.Background()
 	const mac = "52:54:00:00:00:01"
 	if _, err := db.CreateHost(ctx, Host{MAC: mac}, "test"); err != nil {
@@ -21,7 +23,6 @@ func TestPublishValue(t *testing.T) {
 	sub, cancel := context.WithCancel(ctx)
 	defer cancel()
 	feed := db.Subscribe(sub)
-	rev := db.Revision()
 
 	v, changed, err := db.PublishValue(ctx, PublishedValue{MAC: mac, Key: "wg-pubkey", Value: "9QXU0J4E7UiUkTYIK4nZ5dFr+mcbCUlcynR9g5UmYRk="}, "agent")
 	if err != nil || !changed || v.UpdatedAt.IsZero() {
@@ -35,16 +36,33 @@ func TestPublishValue(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("no change on the feed")
 	}
-	if _, changed, err := db.PublishValue(ctx, PublishedValue{MAC: mac, Key: "wg-pubkey", Value: v.Value}, "agent"); err != nil || changed {
-		t.Fatalf("publishing the same value again: changed %v, %v", changed, err)
+	rev := db.Revision()
+	again, changed, err := db.PublishValue(ctx, PublishedValue{MAC: mac, Key: "wg-pubkey", Value: v.Value}, "agent")
+	if err != nil || changed || !again.UpdatedAt.Equal(v.UpdatedAt) {
+		t.Fatalf("publishing the same value again = %+v, changed %v, %v; want the stored one", again, changed, err)
 	}
-	if db.Revision() != rev+1 {
-		t.Fatalf("revision %d → %d: want one write for two publications of one value", rev, db.Revision())
+	if db.Revision() != rev {
+		t.Fatalf("revision %d → %d: publishing the stored value wrote", rev, db.Revision())
 	}
 	db.PublishValue(ctx, PublishedValue{MAC: mac, Key: "a", Value: "x"}, "agent")
 	all, err := db.PublishedValues(ctx, mac)
 	if err != nil || len(all) != 2 || all[0].Key != "a" || all[1].Key != "wg-pubkey" {
 		t.Fatalf("values = %+v, %v", all, err)
+	}
+	// Another host's values: every host's come ordered by MAC, then key.
+	const other = "52:54:00:00:00:00"
+	if _, err := db.CreateHost(ctx, Host{MAC: other}, "test"); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := db.PublishValue(ctx, PublishedValue{MAC: other, Key: "z", Value: "first"}, "agent"); err != nil {
+		t.Fatal(err)
+	}
+	if r, changed, err := db.PublishValue(ctx, PublishedValue{MAC: other, Key: "z", Value: "second"}, "agent"); err != nil || !changed || r.Value != "second" {
+		t.Fatalf("replacing a value = %+v, %v, %v", r, changed, err)
+	}
+	all, err = db.PublishedValues(ctx, "")
+	if err != nil || len(all) != 3 || all[0].MAC != other || all[0].Value != "second" || all[1].Key != "a" || all[2].Key != "wg-pubkey" {
+		t.Fatalf("every host's values = %+v, %v", all, err)
 	}
 	ev, _ := db.Events(ctx, mac, 1)
 	if ev[0].Type != EventPublished || ev[0].Cause != "a = x" || ev[0].Actor != "agent" {
@@ -54,8 +72,11 @@ func TestPublishValue(t *testing.T) {
 	if err := db.DeleteHost(ctx, mac, "test"); err != nil {
 		t.Fatal(err)
 	}
-	if all, _ := db.PublishedValues(ctx, ""); len(all) != 0 {
+	if all, _ := db.PublishedValues(ctx, mac); len(all) != 0 {
 		t.Fatalf("values after the host was deleted: %+v", all)
+	}
+	if all, _ := db.PublishedValues(ctx, ""); len(all) != 1 || all[0].MAC != other {
+		t.Fatalf("values after one host was deleted: %+v, want the other host's", all)
 	}
 	// A host created again under the MAC starts with none.
 	db.CreateHost(ctx, Host{MAC: mac}, "test")
@@ -64,8 +85,10 @@ func TestPublishValue(t *testing.T) {
 	}
 }
 
-func TestPublishValueRefusals(t *testing.T) {
-	db := openTest(t, t.TempDir(), Options{})
+func TestPublishValueRefusals(t *testing.T) { eachStore(t, testPublishValueRefusals) }
+
+func testPublishValueRefusals(t *testing.T, f fixture) {
+	db := f.Open(t, Options{})
 	ctx := context.Background()
 	const mac = "52:54:00:00:00:01"
 	db.CreateHost(ctx, Host{MAC: mac}, "test")

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"time"
 
 	"github.com/rackboot/rackboot/machineapi"
 	bolt "go.etcd.io/bbolt"
@@ -73,7 +74,7 @@ func (db *DB) CreateHost(ctx context.Context, h Host, actor string) (Host, error
 		r := record{Host: h.Clone()}
 		r.CreatedAt, r.UpdatedAt, r.StateChangedAt = now, now, now
 		r.Credentials.UID = uid
-		if err := db.sealSecrets(&r, nil); err != nil {
+		if err := db.seal.sealSecrets(&r, nil); err != nil {
 			return Change{}, err
 		}
 		if err := putRecord(tx, &r); err != nil {
@@ -88,12 +89,12 @@ func (db *DB) CreateHost(ctx context.Context, h Host, actor string) (Host, error
 // sealSecrets moves new plaintext secrets (a BMC password, a deploy seed)
 // into their sealed fields; a secret not given keeps the one sealed before
 // (old), unless its holder (the BMC, the deploy plan) is gone.
-func (db *DB) sealSecrets(r *record, old *record) error {
+func (s *sealer) sealSecrets(r *record, old *record) error {
 	switch {
 	case r.BMC == nil:
 		r.BMCPasswordSealed = nil
 	case r.BMC.Password != "":
-		r.BMCPasswordSealed = db.seal.seal(r.BMC.Password, r.MAC)
+		r.BMCPasswordSealed = s.seal(r.BMC.Password, r.MAC)
 	case old != nil:
 		r.BMCPasswordSealed = old.BMCPasswordSealed
 	}
@@ -109,7 +110,7 @@ func (db *DB) sealSecrets(r *record, old *record) error {
 		if err != nil {
 			return fmt.Errorf("host %s: encode seed: %w", r.MAC, err)
 		}
-		r.SeedSealed = db.seal.seal(string(b), seedAAD(r.MAC))
+		r.SeedSealed = s.seal(string(b), seedAAD(r.MAC))
 	case old != nil:
 		r.SeedSealed = old.SeedSealed
 	}
@@ -133,42 +134,18 @@ func (db *DB) ModifyHost(ctx context.Context, mac string, version uint64, fn fun
 		if version != 0 && version != r.Version {
 			return Change{}, fmt.Errorf("host %s: %w: stored version is %d, request was made against %d", mac, ErrConflict, r.Version, version)
 		}
-		h := r.Host.Clone()
-		ed, err := fn(&h)
+		nr, e, quiet, err := applyEdit(r, fn, db.now())
 		if err != nil {
-			return Change{}, err
+			return Change{Host: r.Host}, err
 		}
-		if h.MAC != r.MAC || h.State != r.State || h.Version != r.Version || h.Credentials.UID != r.Credentials.UID {
-			return Change{}, fmt.Errorf("host %s: an edit may not set mac, state, version or uid (states move through Edit.To)", mac)
-		}
-		if err := h.Validate(); err != nil {
-			return Change{}, err
-		}
-		now := db.now()
-		e := Event{Time: now, Type: cmp.Or(ed.Type, EventUpdated), Cause: ed.Cause, Actor: ed.Actor}
-		if ed.To != "" {
-			if err := CheckTransition(&r.Host, ed.To); err != nil {
-				return Change{}, err
-			}
-			h.Failure = nil
-			if ed.To == StateFailed {
-				h.Failure = &Failure{Cause: ed.Cause, From: r.State}
-			}
-			h.State, h.StateChangedAt = ed.To, now
-			e.Type, e.From, e.To = EventTransition, r.State, ed.To
-		} else if reflect.DeepEqual(h, r.Host) {
-			return Change{Host: r.Host}, errUnchanged
-		}
-		nr := record{Host: h}
-		nr.UpdatedAt = now
-		if err := db.sealSecrets(&nr, &r); err != nil {
+		if err := db.seal.sealSecrets(&nr, &r); err != nil {
 			return Change{}, err
 		}
 		if err := putRecord(tx, &nr); err != nil {
 			return Change{}, err
 		}
-		if ed.Quiet && ed.To == "" {
-			return Change{Host: nr.Host, Event: e, Revision: nr.Version}, nil
+		if quiet {
+			return Change{Host: nr.Host, Revision: nr.Version}, nil
 		}
 		return Change{Host: nr.Host, Event: e, Revision: nr.Version}, appendEvent(tx, mac, &e, db.retention())
 	})
@@ -176,6 +153,43 @@ func (db *DB) ModifyHost(ctx context.Context, mac string, version uint64, fn fun
 		return db.Host(ctx, mac)
 	}
 	return c.Host, err
+}
+
+// applyEdit runs fn on a copy of the stored record r and checks the
+// result: what no edit may touch, Validate, the lifecycle's allow-list for
+// a state change. It returns the new record (secrets not yet sealed) and
+// the event to log, unless quiet says the change is not worth one. An edit that
+// changes nothing returns errUnchanged.
+func applyEdit(r record, fn func(*Host) (Edit, error), now time.Time) (nr record, e Event, quiet bool, err error) {
+	mac := r.MAC
+	h := r.Host.Clone()
+	ed, err := fn(&h)
+	if err != nil {
+		return record{}, Event{}, false, err
+	}
+	if h.MAC != r.MAC || h.State != r.State || h.Version != r.Version || h.Credentials.UID != r.Credentials.UID {
+		return record{}, Event{}, false, fmt.Errorf("host %s: an edit may not set mac, state, version or uid (states move through Edit.To)", mac)
+	}
+	if err := h.Validate(); err != nil {
+		return record{}, Event{}, false, err
+	}
+	e = Event{Time: now, Type: cmp.Or(ed.Type, EventUpdated), Cause: ed.Cause, Actor: ed.Actor}
+	if ed.To != "" {
+		if err := CheckTransition(&r.Host, ed.To); err != nil {
+			return record{}, Event{}, false, err
+		}
+		h.Failure = nil
+		if ed.To == StateFailed {
+			h.Failure = &Failure{Cause: ed.Cause, From: r.State}
+		}
+		h.State, h.StateChangedAt = ed.To, now
+		e.Type, e.From, e.To = EventTransition, r.State, ed.To
+	} else if reflect.DeepEqual(h, r.Host) {
+		return record{}, Event{}, false, errUnchanged
+	}
+	nr = record{Host: h}
+	nr.UpdatedAt = now
+	return nr, e, ed.Quiet && ed.To == "", nil
 }
 
 // errUnchanged rolls back an edit that changed nothing, so it costs no
@@ -303,20 +317,25 @@ func (db *DB) BMCPassword(_ context.Context, mac string) (string, error) {
 
 // DeploySeed implements Store.
 func (db *DB) DeploySeed(_ context.Context, mac string) (machineapi.Seed, error) {
-	var sd machineapi.Seed
 	r, err := db.record(mac)
 	if err != nil {
-		return sd, err
+		return machineapi.Seed{}, err
 	}
+	return db.seal.openSeed(&r)
+}
+
+// openSeed unseals the seed stored with a host's deploy request.
+func (s *sealer) openSeed(r *record) (machineapi.Seed, error) {
+	var sd machineapi.Seed
 	if r.SeedSealed == nil {
-		return sd, fmt.Errorf("host %s: %w: no deploy seed", mac, ErrNotFound)
+		return sd, fmt.Errorf("host %s: %w: no deploy seed", r.MAC, ErrNotFound)
 	}
-	plain, err := db.seal.open(r.SeedSealed, seedAAD(mac))
+	plain, err := s.open(r.SeedSealed, seedAAD(r.MAC))
 	if err != nil {
-		return sd, fmt.Errorf("host %s: seed: %w", mac, err)
+		return sd, fmt.Errorf("host %s: seed: %w", r.MAC, err)
 	}
 	if err := json.Unmarshal([]byte(plain), &sd); err != nil {
-		return sd, fmt.Errorf("host %s: decode seed: %w", mac, err)
+		return sd, fmt.Errorf("host %s: decode seed: %w", r.MAC, err)
 	}
 	return sd, nil
 }

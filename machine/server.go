@@ -57,6 +57,11 @@ type Server struct {
 	// MaxBodyBytes bounds an agent's report; default 1 MiB. An inspect
 	// report is bounded by maxFactsBytes.
 	MaxBodyBytes int64
+	// PeerBlobs, with PeerKey, serves image blobs by sha256 to the other
+	// appliances of a shared inventory (machineapi.PathPeerBlob); unset,
+	// the route is not there.
+	PeerBlobs PeerBlobSource
+	PeerKey   []byte
 
 	store     inventory.Store
 	boot      boot.Config
@@ -97,6 +102,9 @@ func (s *Server) Handler() (http.Handler, error) {
 	r.Get("/"+boot.GRUBHostConfig+"{mac}", s.handle(s.grubHTTP))
 	s.installerRoutes(r)
 	s.agentRoutes(r)
+	if s.PeerBlobs != nil && len(s.PeerKey) > 0 {
+		r.Get(machineapi.PathPeerBlob+"{digest}", s.handle(s.peerBlob))
+	}
 	r.NotFound(s.handle(func(w http.ResponseWriter, r *http.Request) error {
 		return httperr.Errorf(http.StatusNotFound, "no such boot resource: %s", r.URL.Path)
 	}))

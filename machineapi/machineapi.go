@@ -13,6 +13,9 @@
 package machineapi
 
 import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
 	"net/url"
 	"strings"
 )
@@ -35,7 +38,20 @@ const (
 	PathAgentStatus = "/machine/v1/agent/status" // POST AgentReport → AgentState
 	PathAgentBinary = "/machine/v1/agent/binary" // GET: the appliance's rackboot executable
 	PathAgentExport = "/machine/v1/agent/export" // POST Export → Status
+
+	// PathPeerBlob + sha256 hex: an image blob, to another appliance of
+	// the same inventory (Authorization: Bearer PeerBlobToken).
+	PathPeerBlob = "/peer/v1/blobs/sha256/"
 )
+
+// PeerBlobToken is what an appliance shows to fetch a blob from a peer:
+// an HMAC of the digest under a key both derive from their shared sealing
+// key, so only appliances holding it fetch, and a token names one blob.
+func PeerBlobToken(key []byte, digest string) string {
+	m := hmac.New(sha256.New, key)
+	m.Write([]byte(digest))
+	return hex.EncodeToString(m.Sum(nil))
+}
 
 // Query parameters.
 const (

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"errors"
 	"io"
 	"net/http"
 	"time"
@@ -27,6 +28,13 @@ func (s *Server) backup(w http.ResponseWriter, r *http.Request) error {
 	w.Header().Set("Content-Disposition", `attachment; filename="`+name+`"`)
 	w.Header().Set("Cache-Control", "no-store")
 	info, err := s.Backup.Backup(w)
+	if errors.Is(err, inventory.ErrBackupEtcd) {
+		// Nothing was written: the status is still ours to choose.
+		for _, h := range []string{"Content-Type", "Content-Disposition"} {
+			w.Header().Del(h)
+		}
+		return httperr.Wrap(http.StatusNotImplemented, err)
+	}
 	if err != nil {
 		// The status is sent: the client sees a backup cut short, which
 		// inventory.ReadBackup refuses.

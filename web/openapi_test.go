@@ -159,7 +159,7 @@ func TestOpenAPIValidatesAnswers(t *testing.T) {
 	trace := &boottrace.Trace{}
 	trace.Record(ready, boottrace.StepLoader, "bootx64.efi", "tftp")
 	trace.Record(ready, boottrace.StepConfig, "grub/grub.cfg", "tftp")
-	s := &Server{Store: store, Lifecycle: lc, Token: testToken, Images: imgs, Backup: store, BootTrace: trace}
+	s := &Server{Store: store, Lifecycle: lc, Token: testToken, Images: imgs, Backup: store, BootTrace: trace, Appliances: oneAppliance{}}
 	hs := httptest.NewServer(s.Handler())
 	t.Cleanup(hs.Close)
 	v, _ := openAPIValidator(t, openAPI)
@@ -205,6 +205,7 @@ func TestOpenAPIValidatesAnswers(t *testing.T) {
 		{"POST", "/api/v1/hosts", `{"mac":"52:54:00:aa:00:02","uefi_loader":"ipxe","network":{"address":"10.0.0.5/24","gateway":"10.0.0.1","dns":["10.0.0.1"]}}`, 201},
 		{"PATCH", "/api/v1/hosts/52:54:00:aa:00:02", `{"network":null}`, 200},
 		{"GET", "/api/v1/backup", "", 200},
+		{"GET", "/api/v1/appliances", "", 200},
 		{"DELETE", "/api/v1/hosts/52:54:00:aa:00:01", "", 204},
 	}
 	for _, c := range calls {

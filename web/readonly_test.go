@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/go-chi/chi/v5"
+	"github.com/rackboot/rackboot/cluster"
 	"github.com/rackboot/rackboot/images"
 	"github.com/rackboot/rackboot/inventory"
 	"github.com/rackboot/rackboot/provision"
@@ -39,7 +40,7 @@ func TestGetsWriteNothing(t *testing.T) {
 	}
 	lc := lifecycle(store, imgs)
 	hosts := populate(t, store, lc)
-	s := &Server{Store: store, Lifecycle: lc, Token: testToken, Images: imgs, Backup: store}
+	s := &Server{Store: store, Lifecycle: lc, Token: testToken, Images: imgs, Backup: store, Appliances: oneAppliance{}}
 	api := s.Handler()
 	hs := httptest.NewServer(api)
 	t.Cleanup(func() { hs.CloseClientConnections(); hs.Close() })
@@ -137,4 +138,12 @@ func get(t *testing.T, c *http.Client, method, u string) {
 	if resp.StatusCode >= 500 {
 		t.Errorf("%s %s: %d", method, u, resp.StatusCode)
 	}
+}
+
+// oneAppliance lists a fixed appliance, so the route answers 200 here;
+// cmd/rackboot tests the real list on etcd.
+type oneAppliance struct{}
+
+func (oneAppliance) Appliances(context.Context) ([]cluster.Status, error) {
+	return []cluster.Status{{Appliance: cluster.Appliance{ID: "a"}, Leads: []string{}}}, nil
 }

@@ -44,6 +44,9 @@ type Server struct {
 	// Dashboard configures the web UI at / and /ui/ (images, health); its
 	// Store, Token, Logger and Actions default to the API's own.
 	Dashboard dashboard.Config
+	// Appliances lists the appliances that share an etcd inventory; nil
+	// (bbolt) answers /api/v1/appliances with 501.
+	Appliances ApplianceLister
 }
 
 // Handler builds the router. Call it once.
@@ -93,6 +96,7 @@ func (s *Server) apiRoutes(r chi.Router) {
 	r.Get("/hosts/{mac}/events", s.handle(s.hostEvents))
 	r.Get("/hosts/{mac}/boot-steps", s.handle(s.bootSteps))
 	r.Post("/hosts/{mac}/actions/{action}", s.handle(s.hostAction))
+	r.Get("/appliances", s.handle(s.listAppliances))
 	s.agentRoutes(r)
 	s.userDataRoutes(r)
 	s.imageRoutes(r)

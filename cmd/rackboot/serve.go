@@ -13,9 +13,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/rackboot/rackboot/boot"
+	"github.com/rackboot/rackboot/cluster"
 	"github.com/rackboot/rackboot/fleetconfig"
 	"github.com/rackboot/rackboot/images"
-	"github.com/rackboot/rackboot/inventory"
 	"github.com/rackboot/rackboot/provision"
 	"github.com/rackboot/rackboot/web"
 	"github.com/rackboot/rackboot/web/dashboard"
@@ -40,6 +40,7 @@ type serveConfig struct {
 	Boot            bootConfig
 	BMC             bmcConfig
 	DHCP            dhcpConfig
+	Etcd            etcdConfig
 }
 
 // service is one long-running part of serve; it returns when ctx ends.
@@ -83,6 +84,7 @@ func addServeFlags(f *pflag.FlagSet, cfg *serveConfig, configPath *string) {
 	addBootFlags(f, &cfg.Boot)
 	addBMCFlags(f, &cfg.BMC)
 	addDHCPFlags(f, &cfg.DHCP)
+	addEtcdFlags(f, &cfg.Etcd)
 }
 
 func newLogger(w io.Writer, format string, level slog.Level) (*slog.Logger, error) {
@@ -107,7 +109,7 @@ func serve(ctx context.Context, cfg serveConfig, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	store, err := inventory.Open(cfg.DataDir, inventory.Options{Logger: log, Init: cfg.Init})
+	store, err := openStore(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
@@ -138,11 +140,17 @@ func serve(ctx context.Context, cfg serveConfig, stderr io.Writer) error {
 	hl.lifecycle = lc
 	reg.MustRegister(discoveryCollector{lc})
 	graphs := &fleetconfig.Graphs{Store: store, Logger: log.With("part", "fleetconfig")}
-	if err := bs.serveMachines(cfg.Boot, lc, graphs, cfg.DataDir, imgs, log, cfg.ShutdownTimeout, hl); err != nil {
+	member := cfg.Etcd.member(store, log)
+	var peerKey []byte
+	if member != nil {
+		peerKey = store.DeriveKey(peerBlobPurpose)
+	}
+	if err := bs.serveMachines(cfg.Boot, lc, graphs, cfg.DataDir, imgs, peerKey, log, cfg.ShutdownTimeout, hl); err != nil {
 		return err
 	}
+	backup, _ := store.(web.Backuper) // nil, not a typed nil, if it is none
 	api := &web.Server{Store: store, Lifecycle: lc, BootTrace: bs.trace, Token: token, Logger: log, Registry: reg, Power: fleet, Images: imgs,
-		Backup: store, Dashboard: dashboard.Config{Health: hl, TokenPath: tokenPath}}
+		Backup: backup, Dashboard: dashboard.Config{Health: hl, TokenPath: tokenPath}}
 	tlsCfg, tlsInfo, err := operatorTLS(cfg.TLS, cfg.DataDir, cfg.APIAddr, log)
 	if err != nil {
 		return err
@@ -167,12 +175,22 @@ func serve(ctx context.Context, cfg serveConfig, stderr io.Writer) error {
 	}
 	svcs = append(svcs, bs.svcs...)
 	bootInfo := bs.info
-	dhcpSvcs, dhcpInfo, err := dhcpService(cfg.DHCP, lc, store, bs.trace, reg, log, hl)
+	dhcpSvcs, dhcpInfo, err := dhcpService(cfg.DHCP, lc, store, bs.trace, member, reg, log, hl)
 	if err != nil {
 		ln.Close()
 		return err
 	}
 	svcs, bootInfo = append(svcs, dhcpSvcs...), append(bootInfo, dhcpInfo...)
+	if member != nil {
+		api.Appliances, hl.member = member, member
+		fleet.Shard = member.Shard
+		sync := &cluster.ImageSync{Member: member, Store: imgs, Key: peerKey}
+		api.Images = sharedImages{imgs, sync}
+		svcs = append(svcs, sync.Run)
+		reg := cfg.registration(bs.url, apiURL(tlsCfg, ln.Addr()))
+		svcs = append(svcs, func(ctx context.Context) error { return member.Register(ctx, reg) })
+		bootInfo = append(bootInfo, "appliance_id", member.ID)
+	}
 	log.Info("rackboot serving", append([]any{"version", version, "api", ln.Addr().String(), "api_url", apiURL(tlsCfg, ln.Addr()), "data_dir", cfg.DataDir, "token_file", tokenPath}, append(tlsInfo, bootInfo...)...)...)
 
 	g, ctx := errgroup.WithContext(ctx)

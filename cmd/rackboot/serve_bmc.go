@@ -26,7 +26,7 @@ func addBMCFlags(f *pflag.FlagSet, c *bmcConfig) {
 
 // newFleet builds the power control that the API's actions and the poller
 // share, so the session cap and pacing hold across both.
-func newFleet(c bmcConfig, store *inventory.DB, log *slog.Logger) *bmc.Fleet {
+func newFleet(c bmcConfig, store inventory.Store, log *slog.Logger) *bmc.Fleet {
 	ctl := bmc.New(bmc.Config{MaxSessions: c.MaxSessions, MinGap: c.MinGap, Timeout: c.Timeout, Logger: log.With("part", "bmc")})
 	return &bmc.Fleet{Store: store, Controller: ctl, PollInterval: c.PollInterval, Logger: log.With("part", "bmc")}
 }

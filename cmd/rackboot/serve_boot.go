@@ -144,14 +144,18 @@ func openBoot(ctx context.Context, c bootConfig, iface string, log *slog.Logger,
 }
 
 // serveMachines adds the machine-facing HTTP side on the listener, for lc;
-// graphs renders the agents' configs (serve runs it).
-func (b *bootSide) serveMachines(c bootConfig, lc *provision.Lifecycle, graphs *fleetconfig.Graphs, dataDir string, imgs *images.Store, log *slog.Logger, grace time.Duration, hl *health) error {
+// graphs renders the agents' configs (serve runs it). With a peerKey
+// (several appliances), it also serves image blobs to peers.
+func (b *bootSide) serveMachines(c bootConfig, lc *provision.Lifecycle, graphs *fleetconfig.Graphs, dataDir string, imgs *images.Store, peerKey []byte, log *slog.Logger, grace time.Duration, hl *health) error {
 	if b.ln == nil {
 		return nil
 	}
 	ms := &machine.Server{Lifecycle: lc, Graphs: graphs, IPXEFiles: ipxeFiles(c.IPXEDir), Images: imgs, InstallerKernel: c.InstallerKernel,
 		InstallerInitrd: c.InstallerInitrd, TemplatesDir: firstOf(c.TemplatesDir, filepath.Join(dataDir, "templates")),
 		ShimFile: c.ShimFile, GRUBFile: c.GRUBFile, Trace: b.trace, Logger: log.With("part", "machine")}
+	if peerKey != nil {
+		ms.PeerBlobs, ms.PeerKey = imgs, peerKey
+	}
 	h, err := ms.Handler()
 	if err != nil {
 		return err

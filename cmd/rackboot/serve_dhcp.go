@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/rackboot/rackboot/cluster"
 	"github.com/rackboot/rackboot/dhcp"
 	"github.com/rackboot/rackboot/inventory"
 	"github.com/rackboot/rackboot/provision"
@@ -56,7 +57,9 @@ func addDHCPFlags(f *pflag.FlagSet, c *dhcpConfig) {
 
 // dhcpService opens the DHCP sockets and returns the service that serves
 // them; none when DHCP is off or no interface is given.
-func dhcpService(c dhcpConfig, lc *provision.Lifecycle, store *inventory.DB, trace *boottrace.Trace, reg *prometheus.Registry, log *slog.Logger, hl *health) ([]service, []any, error) {
+// With a member (an etcd inventory) in full or reservation mode, the
+// server answers only while this appliance leads its network.
+func dhcpService(c dhcpConfig, lc *provision.Lifecycle, store inventory.Store, trace *boottrace.Trace, member *cluster.Member, reg *prometheus.Registry, log *slog.Logger, hl *health) ([]service, []any, error) {
 	mode, err := dhcp.ParseMode(c.Mode)
 	if err != nil {
 		return nil, nil, fmt.Errorf("--dhcp-mode: %w", err)
@@ -69,14 +72,41 @@ func dhcpService(c dhcpConfig, lc *provision.Lifecycle, store *inventory.DB, tra
 		return nil, nil, err
 	}
 	srv.Trace = trace
+	reg.MustRegister(dhcpCollector{srv})
+	hl.dhcp = srv
+	info := []any{"dhcp", string(mode), "dhcp_interface", c.Interface, "dhcp_server_ip", srv.ServerIP.String()}
+	if es, ok := store.(*inventory.Etcd); ok && member != nil && mode != dhcp.ModeProxy {
+		network := srv.Subnets[0].Prefix.String()
+		// The probe for other servers warns but does not hold a new
+		// leader back: a takeover must not wait ProbeWait while the
+		// election already keeps the peers quiet.
+		srv.AllowOtherServers = true
+		svc := func(ctx context.Context) error {
+			return member.Lead(ctx, network, func(ctx context.Context, f inventory.Fence) error {
+				return c.serveTerm(ctx, srv, mode, es.FencedLeases(f))
+			})
+		}
+		return []service{svc}, append(info, "dhcp_authority", "etcd election on "+network), nil
+	}
 	conns, err := c.listen(mode)
 	if err != nil {
 		return nil, nil, err
 	}
-	reg.MustRegister(dhcpCollector{srv})
-	hl.dhcp = srv
 	svc := func(ctx context.Context) error { return srv.Serve(ctx, conns...) }
-	return []service{svc}, []any{"dhcp", string(mode), "dhcp_interface", c.Interface, "dhcp_server_ip", srv.ServerIP.String()}, nil
+	return []service{svc}, info, nil
+}
+
+// serveTerm serves DHCP for one term of leadership, with lease writes
+// fenced on it. Serve loads the leases afresh, as the last leader left
+// them; sockets are opened for the term and closed with it, so a
+// follower does not even read DHCP.
+func (c *dhcpConfig) serveTerm(ctx context.Context, srv *dhcp.Server, mode dhcp.Mode, leases inventory.LeaseStore) error {
+	conns, err := c.listen(mode)
+	if err != nil {
+		return err
+	}
+	srv.Leases = leases
+	return srv.Serve(ctx, conns...)
 }
 
 func (c *dhcpConfig) listen(mode dhcp.Mode) ([]net.PacketConn, error) {
@@ -98,7 +128,7 @@ func (c *dhcpConfig) listen(mode dhcp.Mode) ([]net.PacketConn, error) {
 	return conns, nil
 }
 
-func (c *dhcpConfig) server(mode dhcp.Mode, lc *provision.Lifecycle, store *inventory.DB, log *slog.Logger) (*dhcp.Server, error) {
+func (c *dhcpConfig) server(mode dhcp.Mode, lc *provision.Lifecycle, store inventory.Store, log *slog.Logger) (*dhcp.Server, error) {
 	local, err := interfacePrefix(c.Interface)
 	if err != nil {
 		return nil, err

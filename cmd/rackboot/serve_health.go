@@ -1,9 +1,12 @@
 package main
 
 import (
+	"context"
 	"fmt"
+	"github.com/rackboot/rackboot/cluster"
 	"io"
 	"net/http"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -23,6 +26,8 @@ type health struct {
 	lifecycle *provision.Lifecycle
 	tftp      *tftp.Server
 	httpBytes atomic.Uint64
+	// member lists the appliances sharing an etcd inventory; nil on bbolt.
+	member *cluster.Member
 
 	mu                  sync.Mutex
 	at                  time.Time
@@ -48,6 +53,7 @@ func (h *health) Health() []dashboard.HealthItem {
 			items = append(items, dashboard.HealthItem{Name: "discovery", Value: v, Warn: true})
 		}
 	}
+	items = append(items, h.appliances()...)
 	tftpRate, httpRate := h.rates()
 	if h.tftp != nil {
 		items = append(items, dashboard.HealthItem{Name: "TFTP", Value: mbps(tftpRate)})
@@ -127,4 +133,31 @@ func (c discoveryCollector) Collect(ch chan<- prometheus.Metric) {
 	st := c.lc.DiscoveryStats()
 	ch <- prometheus.MustNewConstMetric(discoveryRefusedDesc, prometheus.CounterValue, float64(st.AtCap), "cap")
 	ch <- prometheus.MustNewConstMetric(discoveryRefusedDesc, prometheus.CounterValue, float64(st.AtRate), "rate")
+}
+
+// appliances is one item per live appliance sharing the inventory: the
+// networks whose DHCP it leads, or that it stands by.
+func (h *health) appliances() []dashboard.HealthItem {
+	if h.member == nil {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	list, err := h.member.Appliances(ctx)
+	if err != nil {
+		return []dashboard.HealthItem{{Name: "appliances", Value: "etcd unreachable: " + err.Error(), Warn: true}}
+	}
+	items := make([]dashboard.HealthItem, 0, len(list))
+	for _, a := range list {
+		v := "standing by"
+		if len(a.Leads) > 0 {
+			v = "DHCP leader of " + strings.Join(a.Leads, ", ")
+		}
+		name := "appliance " + a.ID
+		if a.ID == h.member.ID {
+			name += " (this one)"
+		}
+		items = append(items, dashboard.HealthItem{Name: name, Value: v})
+	}
+	return items
 }

@@ -238,6 +238,20 @@ type vmSpec struct {
 
 func (l *lab) addVMWith(s vmSpec) vm {
 	l.t.Helper()
+	v, bmc, env := l.newVM(s, "127.0.0.1")
+	if out, err := l.cli(env, "host", "add", v.mac, "--bmc-address", "http://"+bmc, "--bmc-protocol", "redfish", "--bmc-username", "admin", "--label", "lab=e2e",
+		"--hostname", v.hostname, "--ip", v.ip); err != nil {
+		l.t.Fatalf("host add %s: %v\n%s", v.mac, err, out)
+	}
+	return v
+}
+
+// newVM makes a lab VM's disk and tap and starts its virtual BMC on
+// bmcHost (port 9000+i), inside the lab's namespace; it returns the VM,
+// the BMC's address and the environment that gives its password to
+// `host add`. Nothing is enrolled yet.
+func (l *lab) newVM(s vmSpec, bmcHost string) (vm, string, []string) {
+	l.t.Helper()
 	i, firmware := s.i, s.firmware
 	v := vm{mac: fmt.Sprintf("52:54:00:e2:e0:%02x", i), uuid: fmt.Sprintf("a1b2c3d4-0000-4000-8000-0000000000%02x", i),
 		firmware: firmware, dir: filepath.Join(l.dir, fmt.Sprintf("vm%d", i)), memMB: cmp.Or(s.memMB, 512), diskBytes: cmp.Or(s.diskBytes, 1<<30),
@@ -250,16 +264,12 @@ func (l *lab) addVMWith(s vmSpec) vm {
 	tap := fmt.Sprintf("tap%d", i)
 	l.script("tap", l.name, tap)
 	argv := strings.Fields(l.script("qemu-argv", firmware, v.mac, v.uuid, disk, tap, fmt.Sprint(v.memMB), v.dir))
-	bmc := fmt.Sprintf("127.0.0.1:%d", 9000+i)
+	bmc := fmt.Sprintf("%s:%d", bmcHost, 9000+i)
 	env := []string{"RACKBOOT_BMC_PASSWORD=lab-" + v.mac}
 	l.start(fmt.Sprintf("bmc%d.log", i), env, append([]string{l.bin, "bmc", "virtual", "--listen", bmc,
 		"--qmp-socket", filepath.Join(v.dir, "qmp.sock"), "--log-format", "json", "--"}, argv...)...)
 	time.Sleep(300 * time.Millisecond)
-	if out, err := l.cli(env, "host", "add", v.mac, "--bmc-address", "http://"+bmc, "--bmc-protocol", "redfish", "--bmc-username", "admin", "--label", "lab=e2e",
-		"--hostname", v.hostname, "--ip", v.ip); err != nil {
-		l.t.Fatalf("host add %s: %v\n%s", v.mac, err, out)
-	}
-	return v
+	return v, bmc, env
 }
 
 func createEmpty(t *testing.T, path string) string {
