@@ -45,6 +45,6 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 	}
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	root.AddCommand(newServeCmd(), newHostCmd(), newBMCCmd(), newVersionCmd(), withImageStoreCmds(newImageCmd()), newInstallerCmd(), newAgentCmd(), newConfigCmd(), newUserDataCmd())
+	root.AddCommand(newServeCmd(), newHostCmd(), newBMCCmd(), newVersionCmd(), withImageStoreCmds(newImageCmd()), newInstallerCmd(), newAgentCmd(), newConfigCmd(), newUserDataCmd(), newLabCmd())
 	return root
 }

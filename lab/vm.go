@@ -1,0 +1,112 @@
+package lab
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+)
+
+// VMSpec is the shape of one VM; zero fields are the defaults: the next
+// index, bios, 512 MiB, a 1 GiB disk, hostname vmN, a DHCP reservation
+// of NET.(10+N), the label lab=yes.
+type VMSpec struct {
+	Index     int // 1 to 99: names the VM (vmN), its MAC, tap and BMC port
+	Firmware  string
+	MemoryMB  int
+	DiskBytes int64
+	Hostname  string
+	IP        string
+	Labels    map[string]string
+	// IgnoreBootOverride makes the BMC accept boot overrides and keep its
+	// old one, like a faulty vendor BMC (for tests).
+	IgnoreBootOverride bool
+}
+
+// AddVM creates a VM with a blank disk behind its own virtual Redfish
+// BMC and enrols it with the appliance; it is left powered off.
+func (l *Lab) AddVM(ctx context.Context, s VMSpec) (VM, error) {
+	i := cmp.Or(s.Index, len(l.VMs)+1)
+	if i < 1 || i > 99 {
+		return VM{}, fmt.Errorf("%w: VM index %d: want 1 to 99", ErrConfig, i)
+	}
+	v := VM{Name: fmt.Sprintf("vm%d", i), MAC: fmt.Sprintf("52:54:00:1a:b0:%02x", i),
+		UUID:     fmt.Sprintf("a1b2c3d4-0000-4000-8000-0000000000%02d", i),
+		Firmware: cmp.Or(s.Firmware, "bios"), Dir: filepath.Join(l.Dir, fmt.Sprintf("vm%d", i)), Tap: fmt.Sprintf("tap%d", i),
+		BMC:      fmt.Sprintf("http://127.0.0.1:%d", 9000+i), MemoryMB: cmp.Or(s.MemoryMB, 512), DiskBytes: cmp.Or(s.DiskBytes, 1<<30)}
+	v.Hostname = cmp.Or(s.Hostname, v.Name)
+	v.IP = cmp.Or(s.IP, fmt.Sprintf("%s.%d", l.Net, 10+i))
+	if _, dup := l.State.VM(v.Name); dup {
+		return VM{}, fmt.Errorf("%w: %s exists", ErrConfig, v.Name)
+	}
+	l.say("%s: %s, %d MiB, %d MiB disk, MAC %s, BMC %s (redfish)", v.Name, v.Firmware, v.MemoryMB, v.DiskBytes>>20, v.MAC, v.BMC)
+	if err := os.MkdirAll(v.Dir, 0o755); err != nil {
+		return VM{}, err
+	}
+	if err := os.Remove(v.Console()); err != nil && !os.IsNotExist(err) { // an earlier lab's
+		return VM{}, err
+	}
+	if err := newSparse(v.Disk(), v.DiskBytes); err != nil {
+		return VM{}, err
+	}
+	if err := addTap(ctx, l.Namespace, v.Tap); err != nil {
+		return VM{}, err
+	}
+	argv, err := qemuArgv(v, l.KVM)
+	if err != nil {
+		return VM{}, err
+	}
+	l.VMs = append(l.VMs, v)
+	if err := l.save(); err != nil {
+		return VM{}, err
+	}
+	listen := strings.TrimPrefix(v.BMC, "http://")
+	bmc := []string{l.Binary, "bmc", "virtual", "--listen", listen, "--qmp-socket", filepath.Join(v.Dir, "qmp.sock"), "--log-format", "json"}
+	if s.IgnoreBootOverride {
+		bmc = append(bmc, "--ignore-boot-override")
+	}
+	env := []string{"RACKBOOT_BMC_PASSWORD=" + bmcPassword(v)}
+	if _, err := startIn(l.Namespace, filepath.Join(v.Dir, "bmc.log"), env, append(append(bmc, "--"), argv...)...); err != nil {
+		return VM{}, err
+	}
+	if err := waitListening(ctx, l.Namespace, listen, 30e9); err != nil {
+		return VM{}, fmt.Errorf("%s's BMC: %w (see %s)", v.Name, err, filepath.Join(v.Dir, "bmc.log"))
+	}
+	labels := s.Labels
+	if labels == nil {
+		labels = map[string]string{"lab": "yes"}
+	}
+	args := []string{"host", "add", v.MAC, "--hostname", v.Hostname, "--ip", v.IP,
+		"--bmc-address", v.BMC, "--bmc-protocol", "redfish", "--bmc-username", "admin"}
+	keys := make([]string, 0, len(labels))
+	for k := range labels {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		args = append(args, "--label", k+"="+labels[k])
+	}
+	if out, err := l.CLI(ctx, env, args...); err != nil {
+		return VM{}, fmt.Errorf("enrol %s: %w: %s", v.Name, err, out)
+	}
+	return v, nil
+}
+
+// bmcPassword is the VM's BMC password: the lab is private to root on
+// this machine, and a password per VM shows each host keeps its own.
+func bmcPassword(v VM) string { return "lab-" + v.MAC }
+
+func newSparse(path string, size int64) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := f.Truncate(size); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
