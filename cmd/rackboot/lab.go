@@ -229,7 +229,7 @@ func newLabConsoleCmd(dir *string) *cobra.Command {
 			if !ok {
 				return fmt.Errorf("no VM %q in the lab (rackboot lab status)", args[0])
 			}
-			fmt.Fprintf(cmd.ErrOrStderr(), "console of %s (%s); Ctrl-] detaches\r\n", v.Name, v.MAC)
+			fmt.Fprintf(cmd.ErrOrStderr(), "console of %s (%s); Ctrl-] detaches\n", v.Name, v.MAC)
 			// The console is the VM's terminal: its bytes go to this one as
 			// they are, which is what attaching to a console means.
 			return lab.Console(cmd.Context(), v, os.Stdin, os.Stdout)
