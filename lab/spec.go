@@ -18,9 +18,9 @@ import (
 // in the appliance, which VMs to create and deploy, and what to expect of
 // them. Paths are relative to the spec's file.
 type Spec struct {
-	Name     string       `yaml:"name"`     // the JUnit suite; default the file's base name
-	Images   []SpecImage  `yaml:"images"`   // imported before any VM starts
-	Configs  []SpecConfig `yaml:"configs"`  // agent configs, applied
+	Name     string       `yaml:"name"`      // the JUnit suite; default the file's base name
+	Images   []SpecImage  `yaml:"images"`    // imported before any VM starts
+	Configs  []SpecConfig `yaml:"configs"`   // agent configs, applied
 	UserData []SpecConfig `yaml:"user-data"` // user-data parts, applied
 	VMs      []SpecVM     `yaml:"vms"`
 	Expect   []Expect     `yaml:"expect"` // checked in order per VM, VMs in parallel
