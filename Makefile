@@ -17,8 +17,8 @@ LDFLAGS := -s -w -X main.version=$(VERSION)
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BUILD)/rackboot ./cmd/rackboot
 
-# The demo: a lab namespace, rackboot serve in it, two VMs (SeaBIOS and
-# OVMF) powered on through virtual BMCs, netbooted and inspected.
+# The demo: `rackboot lab up` with two VMs (SeaBIOS and OVMF) netbooted,
+# inspected, deployed with the test image and active, shown live.
 demo:
 	scripts/demo
 

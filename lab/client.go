@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"os"
 	"os/exec"
+	"slices"
 	"strings"
 	"time"
 
@@ -75,7 +76,11 @@ func (l *Lab) Host(ctx context.Context, mac string) (inventory.Host, error) {
 func (l *Lab) Events(ctx context.Context, mac string) ([]inventory.Event, error) {
 	var v struct{ Events []inventory.Event }
 	err := l.get(ctx, "/hosts/"+url.PathEscape(mac)+"/events?limit=10000", &v)
-	return v.Events, err
+	ev := v.Events
+	if len(ev) > 1 && ev[0].Seq > ev[len(ev)-1].Seq { // the API gives the newest first
+		slices.Reverse(ev)
+	}
+	return ev, err
 }
 
 // ConsoleTail is the last n lines of the VM's serial console.

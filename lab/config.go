@@ -31,6 +31,9 @@ type Config struct {
 	DiskBytes int64
 	// ServeArgs are extra flags for `rackboot serve`.
 	ServeArgs []string
+	// Image is an OS image file Up imports (as ImageName); AgentConfig an
+	// agent config it applies to the VMs (selector lab=yes).
+	Image, AgentConfig string
 	// NoPowerOn leaves the VMs off after enrolling them.
 	NoPowerOn bool
 }

@@ -67,6 +67,9 @@ func Up(ctx context.Context, cfg Config, progress io.Writer) (l *Lab, err error)
 	if err := l.start(ctx, cfg); err != nil {
 		return l, err
 	}
+	if err := l.provide(ctx, cfg); err != nil {
+		return l, err
+	}
 	for i := 0; i < cfg.VMs; i++ {
 		if _, err := l.AddVM(ctx, VMSpec{Firmware: cfg.firmware(i), MemoryMB: cfg.MemoryMB, DiskBytes: cfg.DiskBytes}); err != nil {
 			return l, err

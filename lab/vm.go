@@ -34,7 +34,7 @@ func (l *Lab) AddVM(ctx context.Context, s VMSpec) (VM, error) {
 		return VM{}, fmt.Errorf("%w: VM index %d: want 1 to 99", ErrConfig, i)
 	}
 	v := VM{Name: fmt.Sprintf("vm%d", i), MAC: fmt.Sprintf("52:54:00:1a:b0:%02x", i),
-		UUID:     fmt.Sprintf("a1b2c3d4-0000-4000-8000-0000000000%02d", i),
+		UUID:     fmt.Sprintf("a1b2c3d4-0000-4000-8000-0000000000%02x", i),
 		Firmware: cmp.Or(s.Firmware, "bios"), Dir: filepath.Join(l.Dir, fmt.Sprintf("vm%d", i)), Tap: fmt.Sprintf("tap%d", i),
 		BMC: fmt.Sprintf("http://127.0.0.1:%d", 9000+i), MemoryMB: cmp.Or(s.MemoryMB, 512), DiskBytes: cmp.Or(s.DiskBytes, 1<<30)}
 	v.Hostname = cmp.Or(s.Hostname, v.Name)

@@ -81,6 +81,9 @@ func newLabUpCmd(dir *string) *cobra.Command {
 				return nil
 			}
 			fmt.Fprintln(out, "\nCtrl-C removes the lab.")
+			if cfg.Image != "" {
+				go l.DeployWhenReady(cmd.Context(), lab.ImageName, func(err error) { fmt.Fprintf(cmd.ErrOrStderr(), "lab: %v\n", err) })
+			}
 			watchLab(cmd.Context(), l, out)
 			fmt.Fprintln(out, "\nremoving the lab…")
 			if err := l.Down(); err != nil {
@@ -99,6 +102,8 @@ func newLabUpCmd(dir *string) *cobra.Command {
 	f.StringVar(&cfg.InstallerKernel, "installer-kernel", "", "installer kernel (default Debian's, fetched once)")
 	f.StringVar(&cfg.InstallerInitrd, "installer-initrd", "", "installer ramdisk (default built from this rackboot)")
 	f.StringSliceVar(&cfg.ServeArgs, "serve-arg", nil, "extra flag for rackboot serve (repeatable)")
+	f.StringVar(&cfg.Image, "image", "", "an OS image file to import and deploy to each VM once it is ready (in the foreground)")
+	f.StringVar(&cfg.AgentConfig, "config", "", "an agent config for the VMs (selector lab=yes)")
 	f.BoolVar(&cfg.NoPowerOn, "no-power-on", false, "enrol the VMs and leave them off")
 	f.BoolVarP(&detach, "detach", "d", false, "leave the lab running and return")
 	return c
