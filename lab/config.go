@@ -24,7 +24,8 @@ type Config struct {
 	// Firmware is each VM's firmware in turn, "bios" or "uefi", repeated
 	// when shorter than VMs; empty is bios.
 	Firmware []string
-	// BMC is the VMs' BMC protocol: "redfish" (the default).
+	// BMC is the VMs' BMC: "redfish" (the default, rackboot bmc virtual)
+	// or "ipmi" (OpenIPMI's ipmi_sim).
 	BMC string
 	// MemoryMB and DiskBytes size every VM; 0 is 512 MiB and 1 GiB.
 	MemoryMB  int
@@ -60,8 +61,8 @@ func (c Config) check() error {
 			return fmt.Errorf("%w: firmware %q: want bios or uefi", ErrConfig, f)
 		}
 	}
-	if b := cmp.Or(c.BMC, "redfish"); b != "redfish" {
-		return fmt.Errorf("%w: bmc %q: the lab's VMs have Redfish BMCs (ipmi is not built yet)", ErrConfig, b)
+	if b := cmp.Or(c.BMC, "redfish"); b != "redfish" && b != "ipmi" {
+		return fmt.Errorf("%w: bmc %q: want redfish or ipmi", ErrConfig, b)
 	}
 	return nil
 }

@@ -71,7 +71,7 @@ func Up(ctx context.Context, cfg Config, progress io.Writer) (l *Lab, err error)
 		return l, err
 	}
 	for i := 0; i < cfg.VMs; i++ {
-		if _, err := l.AddVM(ctx, VMSpec{Firmware: cfg.firmware(i), MemoryMB: cfg.MemoryMB, DiskBytes: cfg.DiskBytes}); err != nil {
+		if _, err := l.AddVM(ctx, VMSpec{Firmware: cfg.firmware(i), MemoryMB: cfg.MemoryMB, DiskBytes: cfg.DiskBytes, BMC: cfg.BMC}); err != nil {
 			return l, err
 		}
 	}

@@ -35,17 +35,18 @@ type State struct {
 
 // VM is one lab machine.
 type VM struct {
-	Name      string `json:"name"` // vm1, vm2, …
-	MAC       string `json:"mac"`
-	UUID      string `json:"uuid"`
-	Firmware  string `json:"firmware"`
-	Dir       string `json:"dir"`
-	Tap       string `json:"tap"`
-	BMC       string `json:"bmc"` // the BMC's URL, inside the namespace
-	Hostname  string `json:"hostname"`
-	IP        string `json:"ip"` // its DHCP reservation
-	MemoryMB  int    `json:"memory_mb"`
-	DiskBytes int64  `json:"disk_bytes"`
+	Name        string `json:"name"` // vm1, vm2, …
+	MAC         string `json:"mac"`
+	UUID        string `json:"uuid"`
+	Firmware    string `json:"firmware"`
+	Dir         string `json:"dir"`
+	Tap         string `json:"tap"`
+	BMC         string `json:"bmc"` // the BMC's address, inside the namespace
+	BMCProtocol string `json:"bmc_protocol"`
+	Hostname    string `json:"hostname"`
+	IP          string `json:"ip"` // its DHCP reservation
+	MemoryMB    int    `json:"memory_mb"`
+	DiskBytes   int64  `json:"disk_bytes"`
 }
 
 // Console is the VM's serial console log; ConsoleSocket takes a client

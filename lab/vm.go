@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"time"
 )
 
 // VMSpec is the shape of one VM; zero fields are the defaults: the next
@@ -21,6 +22,9 @@ type VMSpec struct {
 	Hostname  string
 	IP        string
 	Labels    map[string]string
+	// BMC is "redfish" (default: rackboot bmc virtual) or "ipmi"
+	// (OpenIPMI's ipmi_sim with Chassis as its chassis control).
+	BMC string
 	// IgnoreBootOverride makes the BMC accept boot overrides and keep its
 	// old one, like a faulty vendor BMC (for tests).
 	IgnoreBootOverride bool
@@ -37,12 +41,18 @@ func (l *Lab) AddVM(ctx context.Context, s VMSpec) (VM, error) {
 		UUID:     fmt.Sprintf("a1b2c3d4-0000-4000-8000-0000000000%02x", i),
 		Firmware: cmp.Or(s.Firmware, "bios"), Dir: filepath.Join(l.Dir, fmt.Sprintf("vm%d", i)), Tap: fmt.Sprintf("tap%d", i),
 		BMC: fmt.Sprintf("http://127.0.0.1:%d", 9000+i), MemoryMB: cmp.Or(s.MemoryMB, 512), DiskBytes: cmp.Or(s.DiskBytes, 1<<30)}
+	v.BMCProtocol = cmp.Or(s.BMC, "redfish")
+	if v.BMCProtocol == "ipmi" {
+		v.BMC = fmt.Sprintf("127.0.0.1:%d", 9000+i)
+	} else if v.BMCProtocol != "redfish" {
+		return VM{}, fmt.Errorf("%w: bmc %q: want redfish or ipmi", ErrConfig, v.BMCProtocol)
+	}
 	v.Hostname = cmp.Or(s.Hostname, v.Name)
 	v.IP = cmp.Or(s.IP, fmt.Sprintf("%s.%d", l.Net, 10+i))
 	if _, dup := l.State.VM(v.Name); dup {
 		return VM{}, fmt.Errorf("%w: %s exists", ErrConfig, v.Name)
 	}
-	l.say("%s: %s, %d MiB, %d MiB disk, MAC %s, BMC %s (redfish)", v.Name, v.Firmware, v.MemoryMB, v.DiskBytes>>20, v.MAC, v.BMC)
+	l.say("%s: %s, %d MiB, %d MiB disk, MAC %s, BMC %s (%s)", v.Name, v.Firmware, v.MemoryMB, v.DiskBytes>>20, v.MAC, v.BMC, v.BMCProtocol)
 	if err := os.MkdirAll(v.Dir, 0o755); err != nil {
 		return VM{}, err
 	}
@@ -63,24 +73,16 @@ func (l *Lab) AddVM(ctx context.Context, s VMSpec) (VM, error) {
 	if err := l.save(); err != nil {
 		return VM{}, err
 	}
-	listen := strings.TrimPrefix(v.BMC, "http://")
-	bmc := []string{l.Binary, "bmc", "virtual", "--listen", listen, "--qmp-socket", filepath.Join(v.Dir, "qmp.sock"), "--log-format", "json"}
-	if s.IgnoreBootOverride {
-		bmc = append(bmc, "--ignore-boot-override")
-	}
 	env := []string{"RACKBOOT_BMC_PASSWORD=" + bmcPassword(v)}
-	if _, err := startIn(l.Namespace, filepath.Join(v.Dir, "bmc.log"), env, append(append(bmc, "--"), argv...)...); err != nil {
+	if err := l.startBMC(ctx, v, s, 9000+i, argv); err != nil {
 		return VM{}, err
-	}
-	if err := waitListening(ctx, l.Namespace, listen, 30e9); err != nil {
-		return VM{}, fmt.Errorf("%s's BMC: %w (see %s)", v.Name, err, filepath.Join(v.Dir, "bmc.log"))
 	}
 	labels := s.Labels
 	if labels == nil {
 		labels = map[string]string{"lab": "yes"}
 	}
 	args := []string{"host", "add", v.MAC, "--hostname", v.Hostname, "--ip", v.IP,
-		"--bmc-address", v.BMC, "--bmc-protocol", "redfish", "--bmc-username", "admin"}
+		"--bmc-address", v.BMC, "--bmc-protocol", v.BMCProtocol, "--bmc-username", "admin"}
 	keys := make([]string, 0, len(labels))
 	for k := range labels {
 		keys = append(keys, k)
@@ -109,4 +111,51 @@ func newSparse(path string, size int64) error {
 		return err
 	}
 	return f.Close()
+}
+
+// startBMC runs the VM's BMC in the namespace and waits until it answers.
+func (l *Lab) startBMC(ctx context.Context, v VM, s VMSpec, port int, qemu []string) error {
+	log := filepath.Join(v.Dir, "bmc.log")
+	listen := strings.TrimPrefix(v.BMC, "http://")
+	if v.BMCProtocol == "ipmi" {
+		argv, err := ipmiSimArgv(l.Binary, filepath.Join(v.Dir, "ipmi"), port, "admin", bmcPassword(v), qemu)
+		if err != nil {
+			return err
+		}
+		if _, err := startIn(l.Namespace, log, nil, argv...); err != nil {
+			return err
+		}
+		return l.waitIPMI(ctx, v)
+	}
+	bmc := []string{l.Binary, "bmc", "virtual", "--listen", listen, "--qmp-socket", filepath.Join(v.Dir, "qmp.sock"), "--log-format", "json"}
+	if s.IgnoreBootOverride {
+		bmc = append(bmc, "--ignore-boot-override")
+	}
+	env := []string{"RACKBOOT_BMC_PASSWORD=" + bmcPassword(v)}
+	if _, err := startIn(l.Namespace, log, env, append(append(bmc, "--"), qemu...)...); err != nil {
+		return err
+	}
+	if err := waitListening(ctx, l.Namespace, listen, 30*time.Second); err != nil {
+		return fmt.Errorf("%s's BMC: %w (see %s)", v.Name, err, log)
+	}
+	return nil
+}
+
+// waitIPMI asks ipmi_sim for the chassis power until it answers.
+func (l *Lab) waitIPMI(ctx context.Context, v VM) error {
+	host, port, _ := strings.Cut(v.BMC, ":")
+	var out string
+	var err error
+	for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); {
+		if out, err = l.Exec(ctx, "ipmitool", "-I", "lanplus", "-H", host, "-p", port, "-U", "admin", "-P", bmcPassword(v),
+			"-N", "2", "-R", "1", "chassis", "power", "status"); err == nil {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(500 * time.Millisecond):
+		}
+	}
+	return fmt.Errorf("%s's IPMI BMC does not answer: %v: %s (see %s)", v.Name, err, strings.TrimSpace(out), filepath.Join(v.Dir, "bmc.log"))
 }

@@ -30,7 +30,7 @@ the VMs reach nothing but the appliance. Needs root, iproute2 and QEMU
 --dir, so status, console and down work from any shell.`,
 	}
 	c.PersistentFlags().StringVar(&dir, "dir", defaultLabDir(), "the lab's directory (default $RACKBOOT_LAB_DIR or ~/.local/state/rackboot/lab)")
-	c.AddCommand(newLabUpCmd(&dir), newLabStatusCmd(&dir), newLabConsoleCmd(&dir), newLabDownCmd(&dir), newLabTestCmd(&dir))
+	c.AddCommand(newLabUpCmd(&dir), newLabStatusCmd(&dir), newLabConsoleCmd(&dir), newLabDownCmd(&dir), newLabTestCmd(&dir), newLabChassisCmd())
 	return c
 }
 
@@ -96,7 +96,7 @@ func newLabUpCmd(dir *string) *cobra.Command {
 	f := c.Flags()
 	f.IntVar(&cfg.VMs, "vms", 1, "how many VMs")
 	f.StringSliceVar(&cfg.Firmware, "firmware", []string{"bios"}, "each VM's firmware in turn: bios (SeaBIOS) or uefi (OVMF)")
-	f.StringVar(&bmc, "bmc", "redfish", "the VMs' BMC protocol (redfish)")
+	f.StringVar(&bmc, "bmc", "redfish", "the VMs' BMCs: redfish (rackboot bmc virtual) or ipmi (OpenIPMI's ipmi_sim)")
 	f.StringVar(&disk, "disk", "1G", "each VM's blank disk")
 	f.StringVar(&mem, "memory", "512M", "each VM's memory")
 	f.StringVar(&cfg.InstallerKernel, "installer-kernel", "", "installer kernel (default Debian's, fetched once)")
@@ -253,6 +253,19 @@ func newLabDownCmd(dir *string) *cobra.Command {
 			}
 			fmt.Fprintln(cmd.OutOrStdout(), "lab removed")
 			return nil
+		},
+	}
+}
+
+// newLabChassisCmd is the chassis control program of the lab's IPMI BMCs:
+// ipmi_sim runs it for every chassis command.
+func newLabChassisCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:    "ipmi-chassis DIR get|set ARGS...",
+		Hidden: true,
+		Args:   cobra.MinimumNArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return lab.Chassis(args[0], args[1], args[2:], cmd.OutOrStdout())
 		},
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -264,4 +265,68 @@ expect:
 	if strings.Count(strings.TrimSpace(f.Body[strings.Index(f.Body, "serial console"):strings.Index(f.Body, "--- events")]), "\n") < 10 {
 		t.Errorf("the failure carries fewer than 10 console lines:\n%s", f.Body)
 	}
+}
+
+// TestLabUpInterrupt is Ctrl-C on a foreground `rackboot lab up` with a
+// VM running: it must remove the lab, exit 0 and write nothing to stderr.
+func TestLabUpInterrupt(t *testing.T) {
+	needLab(t)
+	bin, vmlinuz, initrd := build(t)
+	dir := t.TempDir()
+	var stdout, stderr syncWriter
+	up := exec.Command(bin, "lab", "up", "--vms", "1", "--dir", dir, "--installer-kernel", vmlinuz, "--installer-initrd", initrd)
+	up.Stdout, up.Stderr = &stdout, &stderr
+	if err := up.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- up.Wait() }()
+	t.Cleanup(func() {
+		up.Process.Kill()
+		exec.Command(bin, "lab", "down", "--dir", dir).Run()
+	})
+	for deadline := time.Now().Add(5 * time.Minute); !strings.Contains(stdout.String(), "Ctrl-C removes the lab"); time.Sleep(time.Second) {
+		if time.Now().After(deadline) {
+			t.Fatalf("lab up did not come up:\n%s\n%s", stdout.String(), stderr.String())
+		}
+	}
+	l, err := lablib.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(time.Minute); !l.Status(context.Background())[0].Power; time.Sleep(time.Second) {
+		if time.Now().After(deadline) {
+			t.Fatal("vm1's QEMU is not running")
+		}
+	}
+	up.Process.Signal(os.Interrupt)
+	if err := <-exited; err != nil {
+		t.Errorf("lab up after Ctrl-C: %v", err)
+	}
+	if stderr.String() != "" {
+		t.Errorf("lab up wrote to stderr:\n%s", stderr.String())
+	}
+	if !strings.Contains(stdout.String(), "lab removed") {
+		t.Errorf("lab up's output lacks \"lab removed\":\n%s", stdout.String())
+	}
+	checkNothingLeft(t, l)
+}
+
+// syncWriter is a strings.Builder that a process writes while the test
+// reads it.
+type syncWriter struct {
+	mu sync.Mutex
+	w  strings.Builder
+}
+
+func (s *syncWriter) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.w.String()
+}
+
+func (s *syncWriter) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.w.Write(p)
 }
