@@ -165,8 +165,9 @@ func vmStart(dir string) error {
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("qemu: %w", err)
 	}
-	cmd.Process.Release()
-	return os.WriteFile(filepath.Join(dir, "qemu.pid"), []byte(strconv.Itoa(cmd.Process.Pid)+"\n"), 0o600)
+	pid := cmd.Process.Pid
+	cmd.Process.Release() // its parent is ipmi_sim's short-lived hook: init reaps it
+	return os.WriteFile(filepath.Join(dir, "qemu.pid"), []byte(strconv.Itoa(pid)+"\n"), 0o600)
 }
 
 // vmStop stops QEMU: TERM, KILL after 5 s.
