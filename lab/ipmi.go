@@ -20,9 +20,18 @@ import (
 // startcmd only does power: ipmi_sim 2.0.33 answers "Invalid data field"
 // to every boot device write unless a chassis control program is set.)
 
-// ipmiSimArgv writes the BMC's configuration into dir and returns the
-// ipmi_sim command line, listening on UDP 127.0.0.1:port.
-func ipmiSimArgv(binary, dir string, port int, user, pass string, qemu []string) ([]string, error) {
+// IgnoreBoot is a file that, present in an IPMI BMC's dir, makes it take
+// boot device writes and keep the device it had, like a faulty vendor
+// BMC, so a test sees rackboot read the override back and report it as
+// not applied.
+const IgnoreBoot = "ignore-boot"
+
+// IPMISim writes an IPMI BMC's configuration into dir and returns the
+// ipmi_sim command line, listening on UDP 127.0.0.1:port with one admin
+// account; chassis is the chassis control program's command (a rackboot
+// binary: "BINARY lab ipmi-chassis DIR" is run). qemu is the VM's command
+// line, power-on starts it.
+func IPMISim(binary, dir string, port int, user, pass string, qemu []string) ([]string, error) {
 	if strings.ContainsAny(dir+binary, " \"'") {
 		return nil, fmt.Errorf("%w: ipmi: %s: no spaces or quotes (ipmi_sim runs the hook through a shell)", ErrConfig, dir)
 	}
@@ -68,6 +77,10 @@ func Chassis(dir, op string, args []string, out io.Writer) error {
 	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX); err != nil {
 		return err
 	}
+	if f, err := os.OpenFile(filepath.Join(dir, "chassis.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600); err == nil {
+		fmt.Fprintf(f, "%s %s %s\n", time.Now().Format("15:04:05.000000"), op, strings.Join(args, " "))
+		f.Close()
+	}
 	switch op {
 	case "get":
 		for _, name := range args {
@@ -107,6 +120,9 @@ func chassisSet(dir, name, value string) error {
 	case "shutdown": // no guest agent: a soft off is a TERM
 		vmStop(dir)
 	case "boot":
+		if _, err := os.Stat(filepath.Join(dir, IgnoreBoot)); err == nil {
+			return nil
+		}
 		return os.WriteFile(filepath.Join(dir, "boot"), []byte(value+"\n"), 0o600)
 	}
 	return nil
@@ -168,6 +184,16 @@ func vmStart(dir string) error {
 	pid := cmd.Process.Pid
 	cmd.Process.Release() // its parent is ipmi_sim's short-lived hook: init reaps it
 	return os.WriteFile(filepath.Join(dir, "qemu.pid"), []byte(strconv.Itoa(pid)+"\n"), 0o600)
+}
+
+// StopVM stops the QEMU of the IPMI BMC in dir, if it runs.
+func StopVM(dir string) {
+	lock, err := os.OpenFile(filepath.Join(dir, "chassis.lock"), os.O_CREATE|os.O_RDWR, 0o600)
+	if err == nil {
+		defer lock.Close()
+		syscall.Flock(int(lock.Fd()), syscall.LOCK_EX)
+	}
+	vmStop(dir)
 }
 
 // vmStop stops QEMU: TERM, KILL after 5 s.

@@ -25,7 +25,7 @@ func TestChassis(t *testing.T) {
 	dir := t.TempDir()
 	args := filepath.Join(dir, "args")
 	fake := []string{"sh", "-c", `echo "start $@" >> ` + args + `; exec sleep 600`, "sh"}
-	if _, err := ipmiSimArgv("/bin/rackboot", dir, 9001, "admin", "pw", fake); err != nil {
+	if _, err := IPMISim("/bin/rackboot", dir, 9001, "admin", "pw", fake); err != nil {
 		t.Fatal(err)
 	}
 	if lan, _ := os.ReadFile(filepath.Join(dir, "lan.conf")); !strings.Contains(string(lan), `chassis_control "/bin/rackboot lab ipmi-chassis `+dir+`"`) {

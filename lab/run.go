@@ -108,7 +108,7 @@ func (t *run) setup(ctx context.Context) bool {
 	}
 	for i, sv := range t.s.VMs {
 		ok = t.step("setup", "create "+sv.Name, nil, func() error {
-			_, err := t.l.AddVM(ctx, VMSpec{Index: i + 1, Firmware: sv.Firmware, MemoryMB: sv.memoryMB, DiskBytes: sv.diskBytes,
+			_, err := t.l.AddVM(ctx, VMSpec{Index: i + 1, Name: sv.Name, Firmware: sv.Firmware, MemoryMB: sv.memoryMB, DiskBytes: sv.diskBytes,
 				Hostname: sv.Name, Labels: sv.Labels})
 			return err
 		}) && ok

@@ -12,10 +12,11 @@ import (
 )
 
 // VMSpec is the shape of one VM; zero fields are the defaults: the next
-// index, bios, 512 MiB, a 1 GiB disk, hostname vmN, a DHCP reservation
+// index, name vmN, bios, 512 MiB, a 1 GiB disk, hostname vmN, a DHCP reservation
 // of NET.(10+N), the label lab=yes.
 type VMSpec struct {
-	Index     int // 1 to 99: names the VM (vmN), its MAC, tap and BMC port
+	Index     int    // 1 to 99: numbers the VM's MAC, tap, BMC port and directory (vmN)
+	Name      string // default vmN
 	Firmware  string
 	MemoryMB  int
 	DiskBytes int64
@@ -37,7 +38,7 @@ func (l *Lab) AddVM(ctx context.Context, s VMSpec) (VM, error) {
 	if i < 1 || i > 99 {
 		return VM{}, fmt.Errorf("%w: VM index %d: want 1 to 99", ErrConfig, i)
 	}
-	v := VM{Name: fmt.Sprintf("vm%d", i), MAC: fmt.Sprintf("52:54:00:1a:b0:%02x", i),
+	v := VM{Name: cmp.Or(s.Name, fmt.Sprintf("vm%d", i)), MAC: fmt.Sprintf("52:54:00:1a:b0:%02x", i),
 		UUID:     fmt.Sprintf("a1b2c3d4-0000-4000-8000-0000000000%02x", i),
 		Firmware: cmp.Or(s.Firmware, "bios"), Dir: filepath.Join(l.Dir, fmt.Sprintf("vm%d", i)), Tap: fmt.Sprintf("tap%d", i),
 		BMC: fmt.Sprintf("http://127.0.0.1:%d", 9000+i), MemoryMB: cmp.Or(s.MemoryMB, 512), DiskBytes: cmp.Or(s.DiskBytes, 1<<30)}
@@ -118,7 +119,7 @@ func (l *Lab) startBMC(ctx context.Context, v VM, s VMSpec, port int, qemu []str
 	log := filepath.Join(v.Dir, "bmc.log")
 	listen := strings.TrimPrefix(v.BMC, "http://")
 	if v.BMCProtocol == "ipmi" {
-		argv, err := ipmiSimArgv(l.Binary, filepath.Join(v.Dir, "ipmi"), port, "admin", bmcPassword(v), qemu)
+		argv, err := IPMISim(l.Binary, filepath.Join(v.Dir, "ipmi"), port, "admin", bmcPassword(v), qemu)
 		if err != nil {
 			return err
 		}
