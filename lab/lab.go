@@ -44,6 +44,12 @@ func Up(ctx context.Context, cfg Config, progress io.Writer) (l *Lab, err error)
 	if err := removeNetwork(ns, veth); err != nil {
 		return nil, err
 	}
+	// Two labs coming up at once must not pick the same veth addresses.
+	unlock, err := lockNetworks()
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
 	hostAddr, labAddr, err := pickVethNet()
 	if err != nil {
 		return nil, err
@@ -64,6 +70,12 @@ func Up(ctx context.Context, cfg Config, progress io.Writer) (l *Lab, err error)
 			l = nil
 		}
 	}()
+	l.say("network: namespace %s, bridge %s.1/24, API at %s (veth %s)", l.Namespace, l.Net, l.LabAddr, l.Veth)
+	err = makeNetwork(ctx, &l.State)
+	unlock()
+	if err != nil {
+		return l, err
+	}
 	if err := l.start(ctx, cfg); err != nil {
 		return l, err
 	}
@@ -91,12 +103,8 @@ func (l *Lab) say(format string, args ...any) {
 	}
 }
 
-// start makes the network and runs the appliance in it.
+// start runs the appliance in the lab's network.
 func (l *Lab) start(ctx context.Context, cfg Config) error {
-	l.say("network: namespace %s, bridge %s.1/24, API at %s (veth %s)", l.Namespace, l.Net, l.LabAddr, l.Veth)
-	if err := makeNetwork(ctx, &l.State); err != nil {
-		return err
-	}
 	kernel, initrd := cfg.InstallerKernel, cfg.InstallerInitrd
 	if kernel == "" || initrd == "" {
 		l.say("installer: Debian's kernel (cached in %s) and a ramdisk with this rackboot as /init", CacheDir())

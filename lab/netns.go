@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 )
@@ -129,4 +130,19 @@ func signalAll(pids []int, sig syscall.Signal) {
 	for _, p := range pids {
 		syscall.Kill(p, sig)
 	}
+}
+
+// lockNetworks holds a machine-wide lock while a lab picks its veth
+// addresses and creates them; unlock may be called more than once.
+func lockNetworks() (unlock func(), err error) {
+	f, err := os.OpenFile("/run/rackboot-lab.lock", os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("lab lock: %w", err)
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("lab lock: %w", err)
+	}
+	var once sync.Once
+	return func() { once.Do(func() { f.Close() }) }, nil
 }
