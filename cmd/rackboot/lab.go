@@ -77,6 +77,9 @@ func newLabUpCmd(dir *string) *cobra.Command {
 			}
 			printLabInfo(out, l)
 			if detach {
+				if cfg.Image != "" {
+					fmt.Fprintf(out, "\nthe image is imported as %s; deploy it yourself (rackboot host deploy MAC --image %s): --image deploys only in the foreground\n", lab.ImageName, lab.ImageName)
+				}
 				fmt.Fprintf(out, "\nrackboot lab status / console VM / down  (--dir %s)\n", l.Dir)
 				return nil
 			}
