@@ -120,8 +120,11 @@ func removeNetwork(ns, veth string) error {
 			return fmt.Errorf("lab down: %w", err)
 		}
 	}
-	if _, err := os.Stat("/sys/class/net/" + veth); err == nil {
-		return ip(context.Background(), "link", "del", veth)
+	// Deleting the namespace deletes the veth pair, not always at once.
+	if err := ip(context.Background(), "link", "del", veth); err != nil {
+		if _, statErr := os.Stat("/sys/class/net/" + veth); statErr == nil {
+			return err
+		}
 	}
 	return nil
 }

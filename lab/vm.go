@@ -99,8 +99,9 @@ func (l *Lab) AddVM(ctx context.Context, s VMSpec) (VM, error) {
 }
 
 // bmcPassword is the VM's BMC password: the lab is private to root on
-// this machine, and a password per VM shows each host keeps its own.
-func bmcPassword(v VM) string { return "lab-" + v.MAC }
+// this machine, and a password per VM shows each host keeps its own. IPMI
+// takes at most 20 bytes.
+func bmcPassword(v VM) string { return "lab-" + strings.ReplaceAll(v.MAC, ":", "") }
 
 func newSparse(path string, size int64) error {
 	f, err := os.Create(path)
