@@ -1,6 +1,8 @@
 // Package lab is rackboot's virtual rack: a network namespace with a
 // bridge, `rackboot serve` inside it in full DHCP mode, and QEMU VMs that
-// netboot from it, each behind a virtual Redfish BMC and enrolled with it.
+// netboot from it, each behind a BMC of its own (the virtual Redfish BMC
+// of package bmc/virtual, or OpenIPMI's ipmi_sim with Chassis as its
+// chassis control) and enrolled with it.
 // The appliance's API is reachable from the machine running the lab over
 // a veth pair whose two addresses are the lab's own; the VMs have no
 // route anywhere else.
