@@ -37,10 +37,21 @@ type Kernel struct {
 // FetchKernel gives the kernel that Debian's linux-image-amd64 points at,
 // downloaded with apt-get and extracted with dpkg-deb (never installed)
 // into CacheDir once; later calls reuse it.
-func FetchKernel(ctx context.Context) (Kernel, error) {
-	pkg, err := kernelPackage(ctx)
-	if err != nil {
-		return Kernel{}, err
+func FetchKernel(ctx context.Context) (Kernel, error) { return FetchKernelPackage(ctx, "") }
+
+// FetchKernelPackage is FetchKernel for one package, such as
+// linux-image-6.1.0-57-amd64; empty is the one linux-image-amd64 points
+// at. It is the one kernel fetch: scripts/fetch-kernel runs it too
+// (rackboot lab kernel).
+func FetchKernelPackage(ctx context.Context, pkg string) (Kernel, error) {
+	if pkg == "" {
+		var err error
+		if pkg, err = kernelPackage(ctx); err != nil {
+			return Kernel{}, err
+		}
+	}
+	if !strings.HasPrefix(pkg, "linux-image-") || strings.ContainsAny(pkg, "/ ") {
+		return Kernel{}, fmt.Errorf("kernel: package %q: want linux-image-VERSION", pkg)
 	}
 	ver := strings.TrimPrefix(pkg, "linux-image-")
 	dir := filepath.Join(CacheDir(), "kernel", pkg)

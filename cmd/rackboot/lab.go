@@ -30,7 +30,7 @@ the VMs reach nothing but the appliance. Needs root, iproute2 and QEMU
 --dir, so status, console and down work from any shell.`,
 	}
 	c.PersistentFlags().StringVar(&dir, "dir", defaultLabDir(), "the lab's directory (default $RACKBOOT_LAB_DIR or ~/.local/state/rackboot/lab)")
-	c.AddCommand(newLabUpCmd(&dir), newLabStatusCmd(&dir), newLabConsoleCmd(&dir), newLabDownCmd(&dir), newLabTestCmd(&dir), newLabChassisCmd())
+	c.AddCommand(newLabUpCmd(&dir), newLabStatusCmd(&dir), newLabConsoleCmd(&dir), newLabDownCmd(&dir), newLabTestCmd(&dir), newLabChassisCmd(), newLabKernelCmd())
 	return c
 }
 
@@ -273,4 +273,25 @@ func newLabChassisCmd() *cobra.Command {
 			return lab.Chassis(args[0], args[1], args[2:], cmd.OutOrStdout())
 		},
 	}
+}
+
+// newLabKernelCmd fetches the installer's kernel into the cache and says
+// where it is, in a form a shell can eval (scripts/fetch-kernel).
+func newLabKernelCmd() *cobra.Command {
+	var pkg string
+	c := &cobra.Command{
+		Use:   "kernel [--package linux-image-VERSION]",
+		Short: "Fetch Debian's kernel for the installer into ~/.cache/rackboot (once) and print VMLINUZ=… and MODULES=…",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			k, err := lab.FetchKernelPackage(cmd.Context(), pkg)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "VMLINUZ=%s\nMODULES=%s\n", k.Vmlinuz, k.Modules)
+			return nil
+		},
+	}
+	c.Flags().StringVar(&pkg, "package", "", "the kernel package (default the one linux-image-amd64 depends on)")
+	return c
 }
