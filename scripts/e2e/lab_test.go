@@ -154,6 +154,7 @@ func newLab(t *testing.T, extra ...string) *lab {
 // of its QEMU. It is enrolled with its BMC; nothing is started yet.
 type vm struct {
 	mac, uuid, firmware, dir string
+	console                  string // the serial console's socket (lablib.VM.ConsoleSocket)
 	hostname, ip             string // in the inventory; ip is its DHCP reservation
 	memMB                    int
 	diskBytes                int64
@@ -181,7 +182,7 @@ func (l *lab) addVMWith(s vmSpec) vm {
 	if err != nil {
 		l.t.Fatal(err)
 	}
-	return vm{mac: v.MAC, uuid: v.UUID, firmware: v.Firmware, dir: v.Dir, hostname: v.Hostname, ip: v.IP, memMB: v.MemoryMB, diskBytes: v.DiskBytes}
+	return vm{mac: v.MAC, uuid: v.UUID, firmware: v.Firmware, dir: v.Dir, console: v.ConsoleSocket(), hostname: v.Hostname, ip: v.IP, memMB: v.MemoryMB, diskBytes: v.DiskBytes}
 }
 
 func (l *lab) power(mac, op string) {

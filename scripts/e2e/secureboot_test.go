@@ -166,7 +166,7 @@ func (l *lab) unknownVM(i int, firmware string) vm {
 	if err != nil {
 		l.t.Fatal(err)
 	}
-	return vm{mac: v.MAC, uuid: v.UUID, firmware: v.Firmware, dir: v.Dir, memMB: v.MemoryMB, diskBytes: v.DiskBytes}
+	return vm{mac: v.MAC, uuid: v.UUID, firmware: v.Firmware, dir: v.Dir, console: v.ConsoleSocket(), memMB: v.MemoryMB, diskBytes: v.DiskBytes}
 }
 
 // bootSteps is the appliance's boot trace of mac, through the API.
