@@ -17,7 +17,9 @@ const ImageName = "lab-image"
 func (l *Lab) provide(ctx context.Context, cfg Config) error {
 	if cfg.Image != "" {
 		l.say("image: importing %s as %s", cfg.Image, ImageName)
-		if out, err := l.CLI(ctx, nil, "image", "import", cfg.Image, "--name", ImageName); err != nil {
+		// --replace: a lab brought up again in the same directory keeps the
+		// data dir, and with it the image an earlier up imported.
+		if out, err := l.CLI(ctx, nil, "image", "import", cfg.Image, "--name", ImageName, "--replace"); err != nil {
 			return fmt.Errorf("image import %s: %w: %s", cfg.Image, err, strings.TrimSpace(out))
 		}
 	}
