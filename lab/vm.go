@@ -113,6 +113,13 @@ func (l *Lab) AddVM(ctx context.Context, s VMSpec) (VM, error) {
 	for _, k := range keys {
 		args = append(args, "--label", k+"="+labels[k])
 	}
+	// The VM is new (blank disk): so is its host record, even when an
+	// earlier lab in this directory left one in the data dir it keeps.
+	if _, err := l.Host(ctx, v.MAC); err == nil {
+		if out, err := l.CLI(ctx, nil, "host", "rm", v.MAC); err != nil {
+			return VM{}, fmt.Errorf("%s: remove an earlier lab's host record: %w: %s", v.Name, err, out)
+		}
+	}
 	if out, err := l.CLI(ctx, env, args...); err != nil {
 		return VM{}, fmt.Errorf("enrol %s: %w: %s", v.Name, err, out)
 	}

@@ -349,3 +349,28 @@ func (s *syncWriter) Write(p []byte) (int, error) {
 	defer s.mu.Unlock()
 	return s.w.Write(p)
 }
+
+// TestLabUpAgainWithImage brings a lab up with an image and a VM (left
+// off: no VM runs), down, and up again in the same directory: the data
+// dir is kept, and with it the image and host record the first up made,
+// which the second replaces.
+func TestLabUpAgainWithImage(t *testing.T) {
+	needLab(t)
+	bin, vmlinuz, initrd := build(t)
+	raw, _ := buildTestImage(t)
+	cfg := lablib.Config{Dir: t.TempDir(), Binary: bin, InstallerKernel: vmlinuz, InstallerInitrd: initrd, Image: raw, VMs: 1, NoPowerOn: true}
+	for i := range 2 {
+		l, err := lablib.Up(context.Background(), cfg, nil)
+		if err != nil {
+			t.Fatalf("up #%d: %v", i+1, err)
+		}
+		var imgs struct{ Images []struct{ Name string } }
+		err = l.Get(context.Background(), "/images", &imgs)
+		if derr := l.Down(); derr != nil {
+			t.Fatalf("down #%d: %v", i+1, derr)
+		}
+		if err != nil || len(imgs.Images) != 1 || imgs.Images[0].Name != lablib.ImageName {
+			t.Fatalf("up #%d: images %+v (%v), want %s alone", i+1, imgs.Images, err, lablib.ImageName)
+		}
+	}
+}
