@@ -26,8 +26,8 @@ deb: build
 	cd scripts/debpkg && $(GO) run . -binary ../../$(BUILD)/rackboot -version $(DEB_VERSION) \
 		-out ../../$(BUILD) -src ../../packaging/deb
 
-# The demo: a lab namespace, rackboot serve in it, two VMs (SeaBIOS and
-# OVMF) powered on through virtual BMCs, netbooted and inspected.
+# The demo: `rackboot lab up` with two VMs (SeaBIOS and OVMF) netbooted,
+# inspected, deployed with the test image and active, shown live.
 demo:
 	scripts/demo
 

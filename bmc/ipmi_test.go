@@ -7,10 +7,11 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/rackboot/rackboot/lab"
 )
 
 // freeUDPPort returns a loopback UDP port that was free a moment ago.
@@ -23,26 +24,45 @@ func freeUDPPort(t *testing.T) int {
 	return c.LocalAddr().(*net.UDPAddr).Port
 }
 
-// ipmiSim runs scripts/lab-bmc: ipmi_sim on 127.0.0.1 whose chassis
+// TestMain lets this test binary be the chassis control program of the
+// lab's IPMI BMC (package lab; `rackboot lab ipmi-chassis` in the
+// product), which ipmi_sim runs for every chassis command.
+func TestMain(m *testing.M) {
+	if len(os.Args) > 4 && os.Args[1] == "lab" && os.Args[2] == "ipmi-chassis" {
+		if err := lab.Chassis(os.Args[3], os.Args[4], os.Args[5:], os.Stdout); err != nil {
+			os.Stderr.WriteString(err.Error() + "\n")
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+// ipmiSim runs the lab's IPMI BMC: ipmi_sim on 127.0.0.1 whose chassis
 // control starts and stops a QEMU VM. It returns the target and the dir
-// that appears in the VM's command line.
-func ipmiSim(t *testing.T, env ...string) (Target, string) {
+// that appears in the VM's command line. ignoreBoot makes it a BMC that
+// takes boot devices and keeps its old one.
+func ipmiSim(t *testing.T, ignoreBoot bool) (Target, string) {
 	t.Helper()
-	script, err := filepath.Abs("../scripts/lab-bmc")
+	self, err := os.Executable()
 	if err != nil {
 		t.Fatal(err)
 	}
 	dir, port := t.TempDir(), freeUDPPort(t)
-	args := append([]string{"ipmi", dir, strconv.Itoa(port), "admin", "secret", "--"}, labVM...)
-	args = append(args, "-name", dir) // so the test can find this VM's process
-	cmd := exec.Command(script, args...)
-	cmd.Env = append(os.Environ(), env...)
+	argv, err := lab.IPMISim(self, dir, port, "admin", "secret", append(labVM, "-name", dir)) // -name: so the test can find this VM's process
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ignoreBoot {
+		os.WriteFile(filepath.Join(dir, lab.IgnoreBoot), nil, 0o600)
+	}
+	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Stdout, cmd.Stderr = tWriter{t}, tWriter{t}
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		exec.Command(script, "stop", dir).Run()
+		lab.StopVM(dir)
 		cmd.Process.Kill()
 		cmd.Wait()
 	})
@@ -67,7 +87,7 @@ func ipmiSim(t *testing.T, env ...string) (Target, string) {
 
 func TestIPMIDrivesRealQEMU(t *testing.T) {
 	needBinary(t, labVM[0], "ipmi_sim", "ipmitool")
-	target, dir := ipmiSim(t)
+	target, dir := ipmiSim(t, false)
 	cfg := fastConfig(t)
 	// Bounds for a loaded machine: every command runs ipmitool, and every
 	// chassis command a shell script, each slow when the CPUs are busy.
@@ -110,7 +130,7 @@ func TestIPMIDrivesRealQEMU(t *testing.T) {
 func TestIPMIFaults(t *testing.T) {
 	needBinary(t, "ipmi_sim", "ipmitool")
 	noLeaks(t)
-	target, _ := ipmiSim(t)
+	target, _ := ipmiSim(t, false)
 	ctl := New(fastConfig(t))
 	ctx := ctxT(t, time.Minute)
 
@@ -131,11 +151,11 @@ func TestIPMIFaults(t *testing.T) {
 }
 
 // TestIPMIIgnoredBootOverride: an IPMI BMC that takes the boot device and
-// keeps its old one (lab-bmc with LAB_BMC_IGNORE_BOOT=1) is caught by the
+// keeps its old one (lab.IgnoreBoot) is caught by the
 // read-back of boot parameter 5.
 func TestIPMIIgnoredBootOverride(t *testing.T) {
 	needBinary(t, "ipmi_sim", "ipmitool")
-	target, _ := ipmiSim(t, "LAB_BMC_IGNORE_BOOT=1")
+	target, _ := ipmiSim(t, true)
 	cfg := fastConfig(t)
 	cfg.Timeout = time.Minute
 	ctl := New(cfg)

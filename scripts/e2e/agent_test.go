@@ -58,7 +58,7 @@ func (l *lab) applyE2EConfig() {
 // the test image runs a shell after its init.
 func typeConsole(t *testing.T, v vm, line string) {
 	t.Helper()
-	c, err := net.Dial("unix", filepath.Join(v.dir, "console.sock"))
+	c, err := net.Dial("unix", v.console)
 	if err != nil {
 		t.Fatalf("%s: console socket: %v", v.mac, err)
 	}

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"bufio"
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -78,25 +79,9 @@ func (l *lab) blob(file string) string {
 // events returns the host's events, oldest first, through the API.
 func (l *lab) events(mac string) []inventory.Event {
 	l.t.Helper()
-	tok, err := os.ReadFile(filepath.Join(l.dataDir, "admin.token"))
-	if err != nil {
-		l.t.Fatal(err)
-	}
-	out, err := exec.Command("ip", "netns", "exec", "rb-"+l.name, "curl", "-sSf",
-		"--cacert", filepath.Join(l.dataDir, "tls.crt"), "-H", "Authorization: Bearer "+strings.TrimSpace(string(tok)),
-		l.server+"/api/v1/hosts/"+mac+"/events?limit=10000").Output()
+	ev, err := l.Events(context.Background(), mac)
 	if err != nil {
 		l.t.Fatalf("events of %s: %v", mac, err)
-	}
-	var v struct{ Events []inventory.Event }
-	if err := json.Unmarshal(out, &v); err != nil {
-		l.t.Fatalf("events of %s: %v: %s", mac, err, out)
-	}
-	ev := v.Events
-	if len(ev) > 1 && ev[0].Seq > ev[len(ev)-1].Seq {
-		for i, j := 0, len(ev)-1; i < j; i, j = i+1, j-1 {
-			ev[i], ev[j] = ev[j], ev[i]
-		}
 	}
 	return ev
 }

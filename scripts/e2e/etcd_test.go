@@ -12,6 +12,7 @@ import (
 
 	"github.com/rackboot/rackboot/inventory"
 	"github.com/rackboot/rackboot/inventory/etcdtest"
+	lablib "github.com/rackboot/rackboot/lab"
 )
 
 // The lab of several appliances: the lab namespace holds the bridge the
@@ -122,12 +123,18 @@ func TestNetbootThroughSurvivorOnEtcd(t *testing.T) {
 		t.Fatal(etcdtest.ErrNoEtcd)
 	}
 	bin, vmlinuz, initrd := build(t)
-	n := os.Getpid()%200 + 20
-	l := &lab{t: t, name: fmt.Sprintf("ha%d", os.Getpid()), net: fmt.Sprintf("10.214.%d", n), dir: t.TempDir(), bin: bin}
-	labNS := "rb-" + l.name
-	l.script("down", l.name)
-	l.script("up", l.name, l.net+".1/24")
-	t.Cleanup(func() { l.script("down", l.name) })
+	// The lab's network alone: the appliances are a and b, below.
+	L, err := lablib.Up(t.Context(), lablib.Config{Dir: t.TempDir(), Binary: bin, NoAppliance: true}, nil)
+	if err != nil {
+		t.Fatalf("lab: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := L.Down(); err != nil {
+			t.Errorf("lab down: %v", err)
+		}
+	})
+	l := &lab{Lab: L, t: t, net: L.Net, dir: L.Dir, bin: bin}
+	labNS := L.Namespace
 
 	etcd, err := etcdtest.StartWith(t.Context(), etcdtest.Options{Dir: t.TempDir(), Host: l.net + ".1",
 		Wrap: []string{"ip", "netns", "exec", labNS}, Dial: etcdtest.DialIn(labNS)})
@@ -141,10 +148,8 @@ func TestNetbootThroughSurvivorOnEtcd(t *testing.T) {
 	}
 	apps := map[string]*haAppliance{}
 	for i, id := range []string{"a", "b"} {
-		a := &haAppliance{id: id, ns: "rb-" + l.name + id, ip: fmt.Sprintf("%s.%d", l.net, 2+i),
+		a := &haAppliance{id: id, ns: fmt.Sprintf("rbha%d%s", os.Getpid(), id), ip: fmt.Sprintf("%s.%d", l.net, 2+i),
 			dataDir: filepath.Join(l.dir, "data-"+id), logPath: filepath.Join(l.dir, "serve-"+id+".log")}
-		l.script("down", l.name+id)
-		t.Cleanup(func() { l.script("down", l.name+id) })
 		plugInto(t, labNS, a.ns, fmt.Sprintf("ha%dv%d", os.Getpid()%10000, i), a.ip+"/24")
 		a.args = []string{bin, "serve", "--data-dir", a.dataDir, "--log-format", "json", "--log-level", "debug",
 			"--api-addr", "127.0.0.1:8080", "--http-addr", a.ip + ":8081", "--tftp-addr", a.ip + ":69",
@@ -161,8 +166,14 @@ func TestNetbootThroughSurvivorOnEtcd(t *testing.T) {
 	b.start(t)
 
 	// Enrolled through the leader, with a BMC both appliances reach.
-	v, bmc, env := l.newVM(vmSpec{i: 1, firmware: "bios"}, l.net+".1")
-	if out, err := a.cli(bin, env, "host", "add", v.mac, "--bmc-address", "http://"+bmc, "--bmc-protocol", "redfish",
+	lv, err := L.AddVM(t.Context(), lablib.VMSpec{Index: 1, Firmware: "bios", NoEnrol: true, BMCHost: l.net + ".1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := vm{mac: lv.MAC, uuid: lv.UUID, firmware: lv.Firmware, dir: lv.Dir, console: lv.ConsoleSocket(), hostname: lv.Hostname, ip: lv.IP,
+		memMB: lv.MemoryMB, diskBytes: lv.DiskBytes}
+	env := []string{"RACKBOOT_BMC_PASSWORD=" + lablib.BMCPassword(lv)}
+	if out, err := a.cli(bin, env, "host", "add", v.mac, "--bmc-address", lv.BMC, "--bmc-protocol", "redfish",
 		"--bmc-username", "admin", "--label", "lab=e2e", "--hostname", v.hostname, "--ip", v.ip); err != nil {
 		t.Fatalf("host add on a: %v\n%s", err, out)
 	}
@@ -273,6 +284,14 @@ func eventuallyCLI(t *testing.T, what string, d time.Duration, check func() (str
 // veth pair whose end in ns is eth0 holding addr.
 func plugInto(t *testing.T, labNS, ns, peer, addr string) {
 	t.Helper()
+	exec.Command("ip", "netns", "del", ns).Run() // an earlier run's
+	t.Cleanup(func() {
+		// The appliance in it is killed by its own cleanup, which runs
+		// first (registered later).
+		if out, err := exec.Command("ip", "netns", "del", ns).CombinedOutput(); err != nil {
+			t.Errorf("ip netns del %s: %v: %s", ns, err, out)
+		}
+	})
 	for _, args := range [][]string{
 		{"netns", "add", ns},
 		{"-n", ns, "link", "set", "lo", "up"},

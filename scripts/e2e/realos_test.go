@@ -234,7 +234,7 @@ func checkUnseedableRefused(t *testing.T, l *lab, v vm) {
 // ssh runs a command on the VM as the image's default user, with the key
 // given at deploy, from inside the lab namespace.
 func (l *lab) ssh(key, ip, command string) (string, error) {
-	cmd := exec.Command("ip", "netns", "exec", "rb-"+l.name, "ssh", "-i", key, "-o", "BatchMode=yes",
+	cmd := exec.Command("ip", "netns", "exec", l.Namespace, "ssh", "-i", key, "-o", "BatchMode=yes",
 		"-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "ConnectTimeout=10",
 		"-o", "LogLevel=ERROR", "debian@"+ip, command)
 	out, err := cmd.CombinedOutput()

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/rackboot/rackboot/inventory"
+	lablib "github.com/rackboot/rackboot/lab"
 )
 
 // TestDeployDebianSecureBoot deploys the Debian cloud image (built with
@@ -32,9 +33,8 @@ func TestDeployDebianSecureBoot(t *testing.T) {
 	keepOnFailure(t, l)
 	key := sshKeyPair(t, l.dir)
 	l.importImage(img["ZSTD"], "debian-zst")
-	sb := l.addVMWith(vmSpec{i: 5, firmware: "secureboot", memMB: 1024, diskBytes: 4 << 30, hostname: "deb-sb", ip: l.net + ".205"})
-	plain := l.addVMWith(vmSpec{i: 6, firmware: "uefi", memMB: 1024, diskBytes: 4 << 30, hostname: "deb-plain", ip: l.net + ".206"})
-	l.setLoader(sb.mac, "shim")
+	sb := l.addVMWith(vmSpec{i: 5, firmware: lablib.FirmwareSecureBoot, memMB: 1024, diskBytes: 4 << 30, hostname: "deb-sb", ip: l.net + ".205"})
+	plain := l.addVMWith(vmSpec{i: 6, firmware: lablib.FirmwareUEFI, memMB: 1024, diskBytes: 4 << 30, hostname: "deb-plain", ip: l.net + ".206"})
 	start := time.Now()
 	for _, v := range []vm{sb, plain} {
 		l.power(v.mac, "on")

@@ -1,8 +1,7 @@
 package e2e
 
 import (
-	"encoding/json"
-	"fmt"
+	"context"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,6 +12,7 @@ import (
 
 	"github.com/rackboot/rackboot/boottrace"
 	"github.com/rackboot/rackboot/inventory"
+	lablib "github.com/rackboot/rackboot/lab"
 )
 
 // TestNetbootSecureBoot boots VMs under OVMF's Secure Boot firmware with
@@ -32,10 +32,10 @@ import (
 func TestNetbootSecureBoot(t *testing.T) {
 	needLab(t)
 	needSignedChain(t)
-	ipxeDir, templates := brokenChain(t, "52:54:00:e2:e0:03")
+	ipxeDir, templates := brokenChain(t, lablib.MAC(3))
 	l := newLab(t, "--ipxe-dir", ipxeDir, "--templates-dir", templates)
-	sb, plain := l.addVM(1, "secureboot"), l.addVM(4, "uefi")
-	l.setLoader(sb.mac, "shim")
+	// A Secure Boot VM is enrolled with --uefi-loader shim by the lab.
+	sb, plain := l.addVM(1, lablib.FirmwareSecureBoot), l.addVM(4, lablib.FirmwareUEFI)
 	start := time.Now()
 	for _, v := range []vm{sb, plain} {
 		l.power(v.mac, "on")
@@ -79,8 +79,7 @@ func TestNetbootSecureBoot(t *testing.T) {
 
 	// A grub.cfg pointing at an unsigned kernel: GRUB fetches it, shim
 	// refuses it, the installer never claims; the timer writes the steps.
-	b := l.addVM(3, "secureboot")
-	l.setLoader(b.mac, "shim")
+	b := l.addVM(3, lablib.FirmwareSecureBoot)
 	l.power(b.mac, "on")
 	if e, ok := l.findEvent(b.mac, "boot-steps", 0, 10*time.Minute); !ok {
 		t.Errorf("%s: no boot-steps event; trace %q", b.mac, boottrace.Summary(l.bootSteps(b.mac)))
@@ -91,11 +90,11 @@ func TestNetbootSecureBoot(t *testing.T) {
 	if h, _ := l.host(b.mac); h.State != inventory.StateDiscovered {
 		t.Errorf("%s: %s, want still discovered", b.mac, h.State)
 	}
-	t.Logf("unsigned kernel, console end: %q", tail(console(b), 300))
+	t.Logf("unsigned kernel, console end: %q", lastBytes(console(b), 300))
 	l.power(b.mac, "off")
 
 	// Unknown, on the iPXE default: the firmware refuses the loader.
-	u := l.unknownVM(2, "secureboot")
+	u := l.unknownVM(2, lablib.FirmwareSecureBoot)
 	if !waitConsole(t, l, u, "Access Denied", 6*time.Minute) {
 		return
 	}
@@ -142,14 +141,8 @@ func brokenChain(t *testing.T, mac string) (ipxeDir, templates string) {
 	return ipxeDir, templates
 }
 
-func (l *lab) setLoader(mac, loader string) {
-	l.t.Helper()
-	if out, err := l.cli(nil, "host", "set", mac, "--uefi-loader", loader); err != nil {
-		l.t.Fatalf("host set: %v\n%s", err, out)
-	}
-}
-
-func tail(s string, n int) string {
+// lastBytes is the end of s, at most n bytes.
+func lastBytes(s string, n int) string {
 	if len(s) > n {
 		return s[len(s)-n:]
 	}
@@ -165,39 +158,23 @@ func needSignedChain(t *testing.T) {
 	}
 }
 
-// unknownVM starts a VM the inventory does not know: no BMC, no host add.
+// unknownVM starts a VM the inventory does not know: no BMC, no host
+// record, powered on at once.
 func (l *lab) unknownVM(i int, firmware string) vm {
 	l.t.Helper()
-	v := vm{mac: fmt.Sprintf("52:54:00:e2:e0:%02x", i), uuid: fmt.Sprintf("a1b2c3d4-0000-4000-8000-0000000000%02x", i),
-		firmware: firmware, dir: filepath.Join(l.dir, fmt.Sprintf("vm%d", i)), memMB: 512, diskBytes: 1 << 30}
-	os.MkdirAll(v.dir, 0o755)
-	disk := filepath.Join(v.dir, "disk.raw")
-	if err := os.Truncate(createEmpty(l.t, disk), v.diskBytes); err != nil {
+	v, err := l.AddVM(context.Background(), lablib.VMSpec{Index: i, Firmware: firmware, Unenrolled: true})
+	if err != nil {
 		l.t.Fatal(err)
 	}
-	tap := fmt.Sprintf("tap%d", i)
-	l.script("tap", l.name, tap)
-	argv := strings.Fields(l.script("qemu-argv", firmware, v.mac, v.uuid, disk, tap, fmt.Sprint(v.memMB), v.dir))
-	l.start(fmt.Sprintf("qemu%d.log", i), nil, argv...)
-	return v
+	return vm{mac: v.MAC, uuid: v.UUID, firmware: v.Firmware, dir: v.Dir, console: v.ConsoleSocket(), memMB: v.MemoryMB, diskBytes: v.DiskBytes}
 }
 
 // bootSteps is the appliance's boot trace of mac, through the API.
 func (l *lab) bootSteps(mac string) []boottrace.Step {
 	l.t.Helper()
-	tok, err := os.ReadFile(filepath.Join(l.dataDir, "admin.token"))
-	if err != nil {
-		l.t.Fatal(err)
-	}
-	out, err := exec.Command("ip", "netns", "exec", "rb-"+l.name, "curl", "-sSf",
-		"--cacert", filepath.Join(l.dataDir, "tls.crt"), "-H", "Authorization: Bearer "+strings.TrimSpace(string(tok)),
-		l.server+"/api/v1/hosts/"+mac+"/boot-steps").Output()
-	if err != nil {
-		l.t.Fatalf("boot steps of %s: %v", mac, err)
-	}
 	var v struct{ Steps []boottrace.Step }
-	if err := json.Unmarshal(out, &v); err != nil {
-		l.t.Fatalf("boot steps of %s: %v: %s", mac, err, out)
+	if err := l.Get(context.Background(), "/hosts/"+mac+"/boot-steps", &v); err != nil {
+		l.t.Fatalf("boot steps of %s: %v", mac, err)
 	}
 	return v.Steps
 }
