@@ -24,6 +24,7 @@ import (
 type options struct {
 	apis, boots, tokens []string      // per appliance: API URL, machine-facing URL, admin token file
 	hosts               int           // hosts (agents) per appliance
+	changes             int           // config changes to time
 	clients             int           // concurrent enrolments per appliance
 	dir                 string        // where the agents' files go
 	idle                time.Duration // how long to sample with every agent idle
@@ -46,6 +47,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	fs.StringVar(&boots, "boot", "", "their machine-facing URLs, in the same order (required)")
 	fs.StringVar(&tokens, "token-files", "", "their admin token files, in the same order (required)")
 	fs.IntVar(&o.hosts, "hosts", 1000, "hosts, each with its agent, per appliance")
+	fs.IntVar(&o.changes, "changes", 1, "config changes to time, one after another")
 	fs.IntVar(&o.clients, "c", 16, "concurrent enrolments per appliance")
 	fs.StringVar(&o.dir, "dir", "", "directory for the agents' files (required)")
 	fs.DurationVar(&o.idle, "idle", 30*time.Second, "how long to sample with every agent idle in its long poll")
