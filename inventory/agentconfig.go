@@ -53,6 +53,22 @@ func (c *AgentConfig) Selects(labels map[string]string) bool {
 	return true
 }
 
+// selected keeps the records of all (agent configs, user-data parts)
+// whose selector selects a host with these labels, in all's order; it
+// reuses all's array.
+func selected[T any, P interface {
+	*T
+	Selects(map[string]string) bool
+}](all []T, labels map[string]string) []T {
+	out := all[:0]
+	for i := range all {
+		if P(&all[i]).Selects(labels) {
+			out = append(out, all[i])
+		}
+	}
+	return out
+}
+
 // Validate checks the name, the selector and the body's size; it does not
 // parse the body.
 func (c *AgentConfig) Validate() error {
@@ -113,13 +129,7 @@ func (db *DB) AgentConfigsFor(ctx context.Context, labels map[string]string) ([]
 	if err != nil {
 		return nil, err
 	}
-	out := all[:0]
-	for _, c := range all {
-		if c.Selects(labels) {
-			out = append(out, c)
-		}
-	}
-	return out, nil
+	return selected(all, labels), nil
 }
 
 func getAgentConfig(tx *bolt.Tx, name string) (AgentConfig, error) {

@@ -48,17 +48,23 @@ func (s *Etcd) readConfig(ctx context.Context, name string) (*AgentConfig, int64
 
 // AgentConfigs implements Store.
 func (s *Etcd) AgentConfigs(ctx context.Context) ([]AgentConfig, error) {
-	resp, err := s.cli.Get(ctx, s.key("configs/"), clientv3.WithPrefix())
+	return listEtcd(ctx, s, "configs/", "agent configs", decodeEtcdConfig)
+}
+
+// listEtcd reads and decodes every record under prefix, in key order
+// (by name); what names them in an error.
+func listEtcd[T any](ctx context.Context, s *Etcd, prefix, what string, decode func(*mvccpb.KeyValue) (T, error)) ([]T, error) {
+	resp, err := s.cli.Get(ctx, s.key(prefix), clientv3.WithPrefix())
 	if err != nil {
-		return nil, fmt.Errorf("agent configs: %w", err)
+		return nil, fmt.Errorf("%s: %w", what, err)
 	}
-	out := []AgentConfig{}
+	out := []T{}
 	for _, kv := range resp.Kvs {
-		c, err := decodeEtcdConfig(kv)
+		v, err := decode(kv)
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, c)
+		out = append(out, v)
 	}
 	return out, nil
 }
@@ -69,13 +75,7 @@ func (s *Etcd) AgentConfigsFor(ctx context.Context, labels map[string]string) ([
 	if err != nil {
 		return nil, err
 	}
-	out := all[:0]
-	for _, c := range all {
-		if c.Selects(labels) {
-			out = append(out, c)
-		}
-	}
-	return out, nil
+	return selected(all, labels), nil
 }
 
 // CreateAgentConfig implements Store.

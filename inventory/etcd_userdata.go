@@ -55,19 +55,7 @@ func (s *Etcd) UserData(ctx context.Context, name string) (UserData, error) {
 // UserDatas implements Store: every part, ordered by name (etcd returns
 // a range in key order).
 func (s *Etcd) UserDatas(ctx context.Context) ([]UserData, error) {
-	resp, err := s.cli.Get(ctx, s.key("userdata/"), clientv3.WithPrefix())
-	if err != nil {
-		return nil, fmt.Errorf("user-data: %w", err)
-	}
-	out := []UserData{}
-	for _, kv := range resp.Kvs {
-		u, err := decodeEtcdUserData(kv)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, u)
-	}
-	return out, nil
+	return listEtcd(ctx, s, "userdata/", "user-data", decodeEtcdUserData)
 }
 
 // UserDataFor implements Store.
@@ -76,13 +64,7 @@ func (s *Etcd) UserDataFor(ctx context.Context, labels map[string]string) ([]Use
 	if err != nil {
 		return nil, err
 	}
-	out := all[:0]
-	for _, u := range all {
-		if u.Selects(labels) {
-			out = append(out, u)
-		}
-	}
-	return out, nil
+	return selected(all, labels), nil
 }
 
 // PutUserData implements Store: one transaction guarded by the mod

@@ -98,13 +98,7 @@ func (db *DB) UserDatas(_ context.Context) ([]UserData, error) {
 // UserDataFor implements UserDataStore.
 func (db *DB) UserDataFor(ctx context.Context, labels map[string]string) ([]UserData, error) {
 	all, err := db.UserDatas(ctx)
-	out := all[:0]
-	for _, u := range all {
-		if u.Selects(labels) {
-			out = append(out, u)
-		}
-	}
-	return out, err
+	return selected(all, labels), err
 }
 
 func getUserData(tx *bolt.Tx, name string) (UserData, error) {
