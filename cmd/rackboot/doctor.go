@@ -239,15 +239,12 @@ func checkBootFiles(c bootConfig) []finding {
 // named), otherwise a note, since only hosts with Secure Boot on, or set
 // to shim, are offered them.
 func checkSignedChainFiles(c bootConfig) []finding {
-	required := c.UEFILoader == boot.UEFIShim || c.ShimFile != boot.ShimFile || c.GRUBFile != boot.GRUBFile
+	required := c.signedChainRequired()
 	var found []finding
-	for _, f := range []struct{ check, path, flag, pkg string }{
-		{"Secure Boot shim", c.ShimFile, "shim-file", "shim-signed"},
-		{"Secure Boot GRUB", c.GRUBFile, "grub-file", "grub-efi-amd64-signed"},
-	} {
-		r := readable(f.check, f.path, "install Debian's "+f.pkg+" package (apt install "+f.pkg+"), or point --"+f.flag+" at it")
+	for _, f := range c.signedChainFiles() {
+		r := readable(f.what, f.path, "install Debian's "+f.pkg+" package (apt install "+f.pkg+"), or point --"+f.flag+" at it")
 		if r.Fix != "" && !required {
-			r = finding{Check: f.check, What: f.path + ": " + r.What + "; only hosts with Secure Boot on (or set to shim) need it, and they cannot netboot without it"}
+			r = finding{Check: f.what, What: f.path + ": " + r.What + "; only hosts with Secure Boot on (or set to shim) need it, and they cannot netboot without it"}
 		}
 		found = append(found, r)
 	}

@@ -28,22 +28,36 @@ func (c *bootConfig) checkSignedChain(log *slog.Logger) error {
 	if !slices.Contains(boot.UEFILoaders, c.UEFILoader) {
 		return fmt.Errorf("--uefi-loader %q: want one of %s", c.UEFILoader, strings.Join(boot.UEFILoaders, ", "))
 	}
-	required := c.UEFILoader == boot.UEFIShim || c.ShimFile != boot.ShimFile || c.GRUBFile != boot.GRUBFile
-	for _, f := range []struct{ flag, path, pkg string }{
-		{"--shim-file", c.ShimFile, "shim-signed"},
-		{"--grub-file", c.GRUBFile, "grub-efi-amd64-signed"},
-	} {
+	required := c.signedChainRequired()
+	for _, f := range c.signedChainFiles() {
 		err := regularFile(f.path)
 		if err == nil {
 			continue
 		}
-		err = fmt.Errorf("%s %s: %w (Debian's package %s installs it; the signed chain boots hosts with Secure Boot on)", f.flag, f.path, err, f.pkg)
+		err = fmt.Errorf("--%s %s: %w (Debian's package %s installs it; the signed chain boots hosts with Secure Boot on)", f.flag, f.path, err, f.pkg)
 		if required {
 			return err
 		}
 		log.Warn("signed chain unavailable: hosts with Secure Boot on cannot netboot", "err", err)
 	}
 	return nil
+}
+
+// signedChainRequired: the chain was asked for (the appliance default is
+// shim, or a file was named), so a missing file stops serve.
+func (c *bootConfig) signedChainRequired() bool {
+	return c.UEFILoader == boot.UEFIShim || c.ShimFile != boot.ShimFile || c.GRUBFile != boot.GRUBFile
+}
+
+// signedChainFile is a file of the signed chain: its flag, path and the
+// Debian package that installs it.
+type signedChainFile struct{ what, flag, path, pkg string }
+
+func (c *bootConfig) signedChainFiles() []signedChainFile {
+	return []signedChainFile{
+		{"Secure Boot shim", "shim-file", c.ShimFile, "shim-signed"},
+		{"Secure Boot GRUB", "grub-file", c.GRUBFile, "grub-efi-amd64-signed"},
+	}
 }
 
 func regularFile(path string) error {
