@@ -12,7 +12,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -211,15 +210,6 @@ func serveInNode(t *testing.T, n *dhcplab.Node, dir string, extra ...string) (se
 	return serving{}, nil
 }
 
-// hostAdder adds hosts with sealed BMC passwords through the API, one
-// after the other, and records those whose add was answered.
-type hostAdder struct {
-	mu    sync.Mutex
-	added []string
-	quit  chan struct{}
-	done  chan struct{}
-}
-
 // addHostsWithoutPause starts adding hosts to the serve at url, reached
 // from inside n's namespace (its API listens on that loopback).
 func addHostsWithoutPause(t *testing.T, n *dhcplab.Node, url, dir string) *hostAdder {
@@ -230,54 +220,5 @@ func addHostsWithoutPause(t *testing.T, n *dhcplab.Node, url, dir string) *hostA
 		err = n.Do(func() error { c, err = (&net.Dialer{}).DialContext(ctx, network, addr); return err })
 		return c, err
 	}
-	hc = &http.Client{Timeout: hc.Timeout, Transport: tr}
-	token := readToken(t, dir)
-	a := &hostAdder{quit: make(chan struct{}), done: make(chan struct{})}
-	go func() {
-		defer close(a.done)
-		for i := 0; ; i++ {
-			select {
-			case <-a.quit:
-				return
-			default:
-			}
-			mac := fmt.Sprintf("52:54:00:00:%02x:%02x", i>>8&0xff, i&0xff)
-			body := fmt.Sprintf(`{"mac":%q,"bmc":{"address":"10.9.0.1","protocol":"ipmi","username":"admin","password":"pw-%d"}}`, mac, i)
-			req, _ := http.NewRequest("POST", url+"/api/v1/hosts", strings.NewReader(body))
-			req.Header.Set("Authorization", "Bearer "+token)
-			req.Header.Set("Content-Type", "application/json")
-			resp, err := hc.Do(req)
-			if err != nil {
-				t.Errorf("add %s: %v", mac, err)
-				return
-			}
-			resp.Body.Close()
-			if resp.StatusCode != http.StatusCreated {
-				t.Errorf("add %s: %s", mac, resp.Status)
-				return
-			}
-			a.mu.Lock()
-			a.added = append(a.added, mac)
-			a.mu.Unlock()
-		}
-	}()
-	t.Cleanup(func() { a.stop() })
-	return a
-}
-
-func (a *hostAdder) acked() []string {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	return append([]string(nil), a.added...)
-}
-
-// stop ends the adds (once) and returns every host added.
-func (a *hostAdder) stop() []string {
-	select {
-	case <-a.quit:
-	default:
-		close(a.quit)
-	}
-	<-a.done
-	return a.acked()
+	return startAddingHosts(t, &http.Client{Timeout: hc.Timeout, Transport: tr}, url, readToken(t, dir))
 }

@@ -23,59 +23,14 @@ import (
 func TestBackupRestoreThroughServe(t *testing.T) {
 	dir := t.TempDir()
 	url, stop := startServe(t, dir)
-	token := readToken(t, dir)
-	hc := testClient(t, url, dir).http
-	var (
-		mu    sync.Mutex
-		added []string
-		wg    sync.WaitGroup
-		quit  = make(chan struct{})
-	)
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for i := 0; ; i++ {
-			select {
-			case <-quit:
-				return
-			default:
-			}
-			mac := fmt.Sprintf("52:54:00:00:%02x:%02x", i>>8&0xff, i&0xff)
-			body := fmt.Sprintf(`{"mac":%q,"bmc":{"address":"10.9.0.1","protocol":"ipmi","username":"admin","password":"pw-%d"}}`, mac, i)
-			req, _ := http.NewRequest("POST", url+"/api/v1/hosts", strings.NewReader(body))
-			req.Header.Set("Authorization", "Bearer "+token)
-			req.Header.Set("Content-Type", "application/json")
-			resp, err := hc.Do(req)
-			if err != nil {
-				t.Errorf("add %s: %v", mac, err)
-				return
-			}
-			resp.Body.Close()
-			if resp.StatusCode != http.StatusCreated {
-				t.Errorf("add %s: %s", mac, resp.Status)
-				return
-			}
-			mu.Lock()
-			added = append(added, mac)
-			mu.Unlock()
-		}
-	}()
-	for {
-		mu.Lock()
-		n := len(added)
-		mu.Unlock()
-		if n >= 30 || t.Failed() {
-			break
-		}
+	adder := startAddingHosts(t, testClient(t, url, dir).http, url, readToken(t, dir))
+	for len(adder.acked()) < 30 && !t.Failed() {
 		time.Sleep(5 * time.Millisecond)
 	}
-	mu.Lock()
-	before := append([]string(nil), added...)
-	mu.Unlock()
+	before := adder.acked()
 	file := filepath.Join(t.TempDir(), "rackboot.backup")
 	out, code := cli(t, "backup", file, "--server", url, "--data-dir", dir)
-	close(quit)
-	wg.Wait()
+	added := adder.stop()
 	if code != 0 || !strings.Contains(out, "keep it secret") {
 		t.Fatalf("rackboot backup: %d %s", code, out)
 	}
@@ -117,4 +72,66 @@ func TestBackupRestoreThroughServe(t *testing.T) {
 			t.Fatalf("host %s, added before the backup began, is not on the restored appliance (%d hosts there)", m, len(hosts))
 		}
 	}
+}
+
+// hostAdder adds hosts with sealed BMC passwords through the API, one
+// after the other, and records those whose add was answered.
+type hostAdder struct {
+	mu    sync.Mutex
+	added []string
+	quit  chan struct{}
+	done  chan struct{}
+}
+
+// startAddingHosts starts adding hosts to the serve at url through hc.
+func startAddingHosts(t *testing.T, hc *http.Client, url, token string) *hostAdder {
+	t.Helper()
+	a := &hostAdder{quit: make(chan struct{}), done: make(chan struct{})}
+	go func() {
+		defer close(a.done)
+		for i := 0; ; i++ {
+			select {
+			case <-a.quit:
+				return
+			default:
+			}
+			mac := fmt.Sprintf("52:54:00:00:%02x:%02x", i>>8&0xff, i&0xff)
+			body := fmt.Sprintf(`{"mac":%q,"bmc":{"address":"10.9.0.1","protocol":"ipmi","username":"admin","password":"pw-%d"}}`, mac, i)
+			req, _ := http.NewRequest("POST", url+"/api/v1/hosts", strings.NewReader(body))
+			req.Header.Set("Authorization", "Bearer "+token)
+			req.Header.Set("Content-Type", "application/json")
+			resp, err := hc.Do(req)
+			if err != nil {
+				t.Errorf("add %s: %v", mac, err)
+				return
+			}
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusCreated {
+				t.Errorf("add %s: %s", mac, resp.Status)
+				return
+			}
+			a.mu.Lock()
+			a.added = append(a.added, mac)
+			a.mu.Unlock()
+		}
+	}()
+	t.Cleanup(func() { a.stop() })
+	return a
+}
+
+func (a *hostAdder) acked() []string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return append([]string(nil), a.added...)
+}
+
+// stop ends the adds (once) and returns every host added.
+func (a *hostAdder) stop() []string {
+	select {
+	case <-a.quit:
+	default:
+		close(a.quit)
+	}
+	<-a.done
+	return a.acked()
 }
