@@ -148,18 +148,11 @@ func (s *Etcd) putRecordOp(r *record) (clientv3.Op, error) {
 
 // CreateHost implements Store.
 func (s *Etcd) CreateHost(ctx context.Context, h Host, actor string) (Host, error) {
-	mac, err := NormalizeMAC(h.MAC)
+	h, err := prepareNewHost(h)
 	if err != nil {
 		return Host{}, err
 	}
-	h = h.Clone()
-	h.MAC = mac
-	if h.State == "" {
-		h.State = StateDiscovered
-	}
-	if err := h.Validate(); err != nil {
-		return Host{}, err
-	}
+	mac := h.MAC
 	uid := newUID()
 	var out Host
 	err = retry(ctx, "create host "+mac, func() (bool, error) {

@@ -51,8 +51,9 @@ func (db *DB) write(ctx context.Context, fn func(tx *bolt.Tx) (Change, error)) (
 	return c, nil
 }
 
-// CreateHost implements Store.
-func (db *DB) CreateHost(ctx context.Context, h Host, actor string) (Host, error) {
+// prepareNewHost is h as either store creates it: its MAC normalized, a
+// copy of its maps, discovered unless a state is given, validated.
+func prepareNewHost(h Host) (Host, error) {
 	mac, err := NormalizeMAC(h.MAC)
 	if err != nil {
 		return Host{}, err
@@ -62,9 +63,16 @@ func (db *DB) CreateHost(ctx context.Context, h Host, actor string) (Host, error
 	if h.State == "" {
 		h.State = StateDiscovered
 	}
-	if err := h.Validate(); err != nil {
+	return h, h.Validate()
+}
+
+// CreateHost implements Store.
+func (db *DB) CreateHost(ctx context.Context, h Host, actor string) (Host, error) {
+	h, err := prepareNewHost(h)
+	if err != nil {
 		return Host{}, err
 	}
+	mac := h.MAC
 	uid := newUID()
 	c, err := db.write(ctx, func(tx *bolt.Tx) (Change, error) {
 		if tx.Bucket(bucketHosts).Get([]byte(mac)) != nil {
